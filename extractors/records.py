@@ -1,0 +1,88 @@
+"""The shared model every source speaks: who is asked about, and what was found."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The data subject whose records are gathered.
+
+    `email` is stored lower-cased; sources match on it case-insensitively.
+    `phones` hold E.164 numbers the subject is known to use (their own data,
+    kept by redaction).
+    """
+
+    email: str
+    name: str | None = None
+    phones: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "email", self.email.strip().lower())
+
+
+@dataclass(frozen=True)
+class Record:
+    """One item a source holds about the subject.
+
+    `data` holds JSON-serialisable values only. `key` is stable within
+    (source, category) so that the same record always lands in the same place.
+    `provided` marks data the subject gave us themselves (Art. 20 portability).
+    """
+
+    source: str
+    category: str
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    provided: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"source": self.source, "category": self.category, "key": self.key,
+             "provided": self.provided, "data": self.data},
+            ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, line: str) -> Record:
+        raw = json.loads(line)
+        return cls(raw["source"], raw["category"], raw["key"], raw["data"], raw["provided"])
+
+
+class Source(Protocol):
+    """A configured place that holds personal data. Register under `dsar.sources`.
+
+    The constructor takes the source's name, its config section (without
+    `name` and `kind`), the directory relative paths are resolved against, and
+    the environment to read secrets from; it raises `SourceConfigError` naming
+    the bad key. `records()` streams: it never builds the whole result.
+    """
+
+    name: str
+
+    def records(self, subject: Subject) -> Iterator[Record]: ...
+
+
+def write_jsonl(path: Path, records: Iterator[Record]) -> int:
+    """Stream records to a JSON-lines file atomically; returns how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(record.to_json())
+            out.write("\n")
+            count += 1
+    tmp.replace(path)
+    return count
+
+
+def read_jsonl(path: Path) -> Iterator[Record]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            yield Record.from_json(line)

@@ -1,0 +1,216 @@
+"""Loading and validating `dsar.toml`.
+
+Relative paths in the file are resolved against the file's directory. Secrets
+never live in the file: it names environment variables, and an optional
+`env_file` (mode 0600, KEY=VALUE lines) supplies those the environment lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flows.errors import ConfigError
+
+Text = dict[Literal["fi", "en"], str]
+# Source names become directory and file names inside the package.
+SOURCE_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Controller(_Strict):
+    name: str
+    business_id: str
+    contact_email: str
+    address: str = ""
+    dpo_email: str | None = None
+    supervisory_authority: Text
+    languages: list[Literal["fi", "en"]] = ["fi", "en"]
+
+
+class Activity(_Strict):
+    """One processing activity of the privacy notice: the Art. 15(1) information."""
+
+    name: str
+    sources: list[str]
+    purposes: Text
+    legal_basis: Text
+    data_categories: Text
+    recipients: Text
+    retention: Text
+    origin: Text
+    transfers: Text
+    automated_decisions: Text
+
+
+class Smtp(_Strict):
+    host: str
+    port: int = 587
+    starttls: bool = True
+    username_env: str | None = None
+    password_env: str | None = None
+
+
+class Mail(_Strict):
+    sender: str
+    outbox: str | None = "outbox"
+    smtp: Smtp | None = None
+
+
+class Identity(_Strict):
+    methods: list[Literal["email_code"]] = ["email_code"]
+    code_ttl_minutes: int = Field(15, ge=1, le=60)
+    code_attempts: int = Field(5, ge=1, le=10)
+
+
+class Store(_Strict):
+    url: str = "sqlite:///dsar.db"
+    ledger_key_env: str = "DSAR_LEDGER_KEY"
+
+
+class Storage(_Strict):
+    url: str = "file://packages"
+
+
+class Delivery(_Strict):
+    public_url: str = "http://127.0.0.1:8765"
+    link_hours: int = Field(168, ge=1, le=24 * 30)
+    link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
+
+
+class Redaction(_Strict):
+    keep: list[str] = []
+
+
+class _File(_Strict):
+    env_file: str | None = None
+    controller: Controller
+    activities: list[Activity] = Field(min_length=1)
+    identity: Identity = Identity()
+    mail: Mail
+    store: Store = Store()
+    sources: list[dict[str, Any]] = Field(min_length=1)
+    redaction: Redaction = Redaction()
+    storage: Storage = Storage()
+    delivery: Delivery = Delivery()
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    kind: str
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    base_dir: Path
+    controller: Controller
+    activities: list[Activity]
+    identity: Identity
+    mail: Mail
+    store: Store
+    sources: list[SourceSpec]
+    redaction: Redaction
+    storage: Storage
+    delivery: Delivery
+    environ: Mapping[str, str]
+
+    def secret(self, env_name: str, key: str) -> str:
+        """The value of the environment variable `env_name` that `key` names."""
+        value = self.environ.get(env_name)
+        if not value:
+            raise ConfigError(self.path, key, f"environment variable {env_name} is not set")
+        return value
+
+    def sqlalchemy_url(self, url: str) -> str:
+        """`url` with a relative SQLite path made relative to the config file."""
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+            return prefix + str(self.base_dir / url[len(prefix):])
+        return url
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(error["msg"])
+
+
+def _read_env_file(path: Path, config_path: Path) -> dict[str, str]:
+    if not path.exists():
+        raise ConfigError(config_path, "env_file", f"{path} does not exist")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(config_path, "env_file", f"{path} must be readable by its owner only (chmod 600)")
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            raise ConfigError(config_path, "env_file", f"{path.name} line {number} is not KEY=VALUE")
+        values[name.strip()] = value.strip()
+    return values
+
+
+def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; a problem raises ConfigError naming the key."""
+    path = Path(path).resolve()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "not found; pass --config or set DSAR_CONFIG") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", str(exc)) from None
+    try:
+        parsed = _File.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(path, _key(first["loc"]), _message(first)) from None
+
+    base_dir = path.parent
+    env = dict(os.environ if environ is None else environ)
+    if parsed.env_file:
+        for name, value in _read_env_file(base_dir / parsed.env_file, path).items():
+            env.setdefault(name, value)
+
+    sources = []
+    for index, section in enumerate(parsed.sources):
+        for required in ("name", "kind"):
+            if not isinstance(section.get(required), str):
+                raise ConfigError(path, f"sources.{index}.{required}", "missing")
+        if not SOURCE_NAME.match(section["name"]):
+            raise ConfigError(path, f"sources.{index}.name", "use lower-case letters, digits, '_' and '-'")
+        settings = {k: v for k, v in section.items() if k not in ("name", "kind")}
+        sources.append(SourceSpec(section["name"], section["kind"], settings))
+    names = [s.name for s in sources]
+    for index, name in enumerate(names):
+        if names.index(name) != index:
+            raise ConfigError(path, f"sources.{index}.name", f"duplicate source name {name!r}")
+    for index, activity in enumerate(parsed.activities):
+        for unknown in set(activity.sources) - set(names):
+            raise ConfigError(path, f"activities.{index}.sources", f"no source named {unknown!r}")
+
+    return Config(
+        path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
+        identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
+        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, environ=env,
+    )

@@ -1,0 +1,224 @@
+"""The request store: requests, their identity challenges and stage completion.
+
+It is the one place that holds the requester's contact details; everything
+that leaves it for Prefect, logs or the ledger is the request id.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from flows.deadlines import add_months
+from flows.errors import RequestNotFound
+
+# A request is open until it reaches one of these; a subject has one open request at a time.
+CLOSED = frozenset({"delivered", "duplicate", "rejected", "closed"})
+LANGUAGES = ("fi", "en")
+
+metadata = MetaData()
+
+requests_table = Table(
+    "requests", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("due_at", DateTime, nullable=False),
+    Column("extended_to", DateTime),
+    Column("status", String(40), nullable=False),
+    Column("reason", String(200)),
+    Column("language", String(2), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200)),
+    Column("phone", String(40)),
+    # sha256 of the normalised email while the request is open, NULL once closed:
+    # the unique index makes "one open request per subject" hold under races.
+    Column("open_key", String(64), unique=True),
+    Column("duplicate_of", String(40)),
+    Column("evidence", Text),
+    Column("package_ref", String(500)),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+challenges_table = Table(
+    "identity_challenges", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("challenge", Text, nullable=False),
+)
+
+stages_table = Table(
+    "request_stages", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("stage", String(40), primary_key=True),
+    Column("completed_at", DateTime, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    received_at: datetime
+    due_at: datetime
+    extended_to: datetime | None
+    status: str
+    reason: str | None
+    language: str
+    email: str
+    name: str | None
+    phone: str | None
+    duplicate_of: str | None
+    evidence: dict[str, Any] | None
+    package_ref: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED
+
+
+def new_request_id() -> str:
+    """`REQ-` and 16 base32 characters (80 random bits): unguessable, safe in file names."""
+    return "REQ-" + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+
+
+def _subject_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _wal(connection: Any, _record: Any) -> None:
+            connection.execute("PRAGMA journal_mode=WAL")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class RequestStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def create(
+        self, email: str, language: str, now: datetime, name: str | None = None, phone: str | None = None,
+    ) -> Request:
+        """Register a request; a subject who already has an open request gets a `duplicate` one."""
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        if "@" not in email:
+            raise ValueError("the requester's email address is not valid")
+        key = _subject_key(email)
+        row = {
+            "id": new_request_id(), "received_at": now, "due_at": add_months(now, 1), "status": "received",
+            "language": language, "email": email.strip(), "name": name, "phone": phone,
+            "open_key": key, "updated_at": now,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(requests_table).values(row))
+        except IntegrityError:
+            with self.engine.begin() as conn:
+                first = conn.execute(
+                    select(requests_table.c.id).where(requests_table.c.open_key == key)
+                ).scalar_one()
+                row |= {"status": "duplicate", "open_key": None, "duplicate_of": first}
+                conn.execute(insert(requests_table).values(row))
+        return self.get(row["id"])
+
+    def get(self, request_id: str) -> Request:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(requests_table).where(requests_table.c.id == request_id)).mappings().first()
+        if row is None:
+            raise RequestNotFound(request_id)
+        return self._request(row)
+
+    def list(self) -> Iterator[Request]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(requests_table).order_by(requests_table.c.received_at)).mappings().all()
+        for row in rows:
+            yield self._request(row)
+
+    def set_status(self, request_id: str, status: str, now: datetime, reason: str | None = None, **values: Any) -> None:
+        """Move a request to `status` in one transaction; closing it frees the subject for a new one."""
+        changes = {"status": status, "reason": reason, "updated_at": now, **values}
+        if status in CLOSED:
+            changes["open_key"] = None
+        with self.engine.begin() as conn:
+            result = conn.execute(update(requests_table).where(requests_table.c.id == request_id).values(changes))
+            if result.rowcount != 1:
+                raise RequestNotFound(request_id)
+
+    def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime) -> None:
+        self.set_status(request_id, "verified", now, evidence=json.dumps(evidence, sort_keys=True))
+
+    # Identity challenges -------------------------------------------------
+
+    def put_challenge(self, request_id: str, challenge: Mapping[str, Any]) -> None:
+        data = json.dumps(challenge, sort_keys=True)
+        with self.engine.begin() as conn:
+            conn.execute(challenges_table.delete().where(challenges_table.c.request_id == request_id))
+            conn.execute(insert(challenges_table).values(request_id=request_id, challenge=data))
+
+    def get_challenge(self, request_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(challenges_table.c.challenge).where(challenges_table.c.request_id == request_id)
+            ).scalar_one_or_none()
+        return None if data is None else json.loads(data)
+
+    # Stage completion: what a re-run skips ---------------------------------
+
+    def stage_done(self, request_id: str, stage: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            detail = conn.execute(
+                select(stages_table.c.detail).where(
+                    stages_table.c.request_id == request_id, stages_table.c.stage == stage)
+            ).scalar_one_or_none()
+        return None if detail is None else json.loads(detail)
+
+    def complete_stage(self, request_id: str, stage: str, detail: Mapping[str, Any], now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(stages_table).values(
+                request_id=request_id, stage=stage, completed_at=now, detail=json.dumps(detail, sort_keys=True)))
+
+    @staticmethod
+    def _request(row: Mapping[str, Any]) -> Request:
+        return Request(
+            id=row["id"], received_at=_utc(row["received_at"]), due_at=_utc(row["due_at"]),
+            extended_to=_utc(row["extended_to"]), status=row["status"], reason=row["reason"],
+            language=row["language"], email=row["email"], name=row["name"], phone=row["phone"],
+            duplicate_of=row["duplicate_of"],
+            evidence=None if row["evidence"] is None else json.loads(row["evidence"]),
+            package_ref=row["package_ref"],
+        )

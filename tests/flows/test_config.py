@@ -1,0 +1,75 @@
+"""A wrong config fails at load with one line naming the file and the key."""
+
+from pathlib import Path
+
+import pytest
+
+from flows.config import load_config
+from flows.demo.settings import demo_config
+from flows.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "dsar.toml"
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "dsar.env").write_text("X=1\n")
+    (tmp_path / "dsar.env").chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def good(tmp_path):
+    return demo_config("http://127.0.0.1:1/3.0", "asiakaspalvelu@demokauppa.example")
+
+
+def test_the_demo_config_loads(tmp_path, good):
+    config = load_config(write(tmp_path, good), environ={})
+    assert [s.name for s in config.sources] == ["customers", "support_mail", "marketing"]
+    assert config.controller.name == "Demo Kauppa Oy"
+    assert config.environ["X"] == "1"
+    assert config.sqlalchemy_url("sqlite:///dsar.db") == f"sqlite:///{tmp_path / 'dsar.db'}"
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        (lambda t: t.replace('name = "Demo Kauppa Oy"\n', ""), "controller.name", "missing"),
+        (lambda t: t.replace("[controller]\n", '[controller]\nnmae = "x"\n'), "controller.nmae", "unknown key"),
+        (lambda t: t.replace("link_hours = 168", "link_hours = 0"), "delivery.link_hours", "greater than"),
+        (lambda t: t.replace('kind = "mbox"', ""), "sources.1.kind", "missing"),
+        (lambda t: t.replace('sources = ["marketing"]', 'sources = ["crm"]'), "activities.1.sources", "crm"),
+        (lambda t: t.replace('name = "support_mail"', 'name = "../etc"'), "sources.1.name", "letters"),
+        (lambda t: t.replace("[mail]", "[mail"), "(syntax)", "line"),
+    ],
+)
+def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):
+    path = write(tmp_path, change(good))
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    text = str(error.value)
+    assert text.startswith(f"{path}: {key}: ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_a_missing_file_says_how_to_name_one(tmp_path):
+    with pytest.raises(ConfigError, match="--config or set DSAR_CONFIG"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_an_env_file_others_can_read_is_refused(tmp_path, good):
+    path = write(tmp_path, good)
+    (tmp_path / "dsar.env").chmod(0o644)
+    with pytest.raises(ConfigError, match="env_file: .*chmod 600"):
+        load_config(path, environ={})
+
+
+def test_a_missing_secret_names_the_variable(tmp_path, good):
+    config = load_config(write(tmp_path, good), environ={})
+    with pytest.raises(ConfigError, match="delivery.link_secret_env: environment variable DSAR_LINK_SECRET is not set"):
+        config.secret(config.delivery.link_secret_env, "delivery.link_secret_env")
+
+
+def test_the_environment_wins_over_the_env_file(tmp_path, good):
+    config = load_config(write(tmp_path, good), environ={"X": "2"})
+    assert config.environ["X"] == "2"
