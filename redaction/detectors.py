@@ -1,0 +1,150 @@
+"""Detectors: small classes, mostly data, that find personal data in a text.
+
+Each detector has a `kind` and a `find(text)` that yields `Finding`s in order of
+position, with the value normalised so that two spellings of the same thing
+compare equal. A new detector (an identity code, an IBAN) is a `PatternDetector`
+subclass with a pattern and a `validate` that returns the normalised value or
+None to reject the match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import phonenumbers
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of personal data at text[start:end].
+
+    `name` is a display name that the text ties to the value (the "Matti
+    Virtanen" in "Matti Virtanen <matti@x.fi>"); the span then covers it too.
+    """
+
+    start: int
+    end: int
+    kind: str
+    value_normalised: str
+    name: str | None = None
+
+
+class Detector(Protocol):
+    kind: str
+
+    def find(self, text: str) -> Iterator[Finding]: ...
+
+
+class PatternDetector:
+    """A detector defined by one compiled regex and a validator."""
+
+    kind: ClassVar[str]
+    pattern: ClassVar[re.Pattern[str]]
+
+    def validate(self, match: re.Match[str]) -> str | None:
+        """The normalised value of a match, or None to reject it."""
+        return match.group(0)
+
+    def find(self, text: str) -> Iterator[Finding]:
+        for match in self.pattern.finditer(text):
+            value = self.validate(match)
+            if value is not None:
+                yield Finding(match.start(), match.end(), self.kind, value)
+
+
+_NAME_WORD = r"[^\W\d_][\w.'’-]*"
+# A display name right before "<addr>": quoted ("Virtanen, Matti") or up to
+# three bare words on the same line. Searched in a short window only.
+_NAME_BEFORE = re.compile(
+    rf"""(?:"(?P<quoted>[^"\r\n]{{1,100}})"|(?<!\w)(?P<bare>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}}))[ \t]*\Z"""
+)
+_NAME_WINDOW = 120
+
+
+class EmailDetector(PatternDetector):
+    """Email addresses, lower-cased; "Name <addr>" is one finding with the name."""
+
+    kind = "email"
+    pattern = re.compile(
+        r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+        r"(?!\w)"
+    )
+
+    def validate(self, match: re.Match[str]) -> str | None:
+        return match.group(0).lower()
+
+    def find(self, text: str) -> Iterator[Finding]:
+        for finding in super().find(text):
+            start, end = finding.start, finding.end
+            if start == 0 or text[start - 1] != "<" or text[end:end + 1] != ">":
+                yield finding
+                continue
+            lt = start - 1
+            window_start = max(0, lt - _NAME_WINDOW)
+            before = _NAME_BEFORE.search(text, window_start, lt)
+            name, name_start = None, lt
+            if before is not None:
+                name, name_start = _display_name(before)
+            yield Finding(name_start, end + 1, self.kind, finding.value_normalised, name)
+
+
+def _display_name(match: re.Match[str]) -> tuple[str | None, int]:
+    """The display name and where it starts; bare names start at a capital."""
+    if match.group("quoted") is not None:
+        name = match.group("quoted").strip()
+        return (name or None), match.start()
+    words = list(re.finditer(r"\S+", match.group("bare")))
+    while words and not words[0].group(0)[0].isupper():
+        words.pop(0)
+    if not words:
+        return None, match.end()
+    base = match.start("bare")
+    name = match.group("bare")[words[0].start():].strip()
+    return name, base + words[0].start()
+
+
+# Six digits with separators between them: the shortest text that can hold a
+# valid number. Lets most strings skip the (pure-Python, slow) matcher.
+_MAYBE_PHONE = re.compile(r"\d(?:[ \t().\-/]*\d){5}")
+
+
+class PhoneDetector:
+    """Phone numbers that are valid for their region, normalised to E.164.
+
+    Numbers without a country code are read as `region` numbers. Leniency
+    VALID keeps order numbers, dates and prices out.
+    """
+
+    kind = "phone"
+
+    def __init__(self, region: str = "FI") -> None:
+        self.region = region
+
+    def find(self, text: str) -> Iterator[Finding]:
+        if _MAYBE_PHONE.search(text) is None:
+            return
+        matcher = phonenumbers.PhoneNumberMatcher(text, self.region, leniency=phonenumbers.Leniency.VALID)
+        for match in matcher:
+            if not phonenumbers.is_valid_number(match.number):
+                continue
+            value = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            yield Finding(match.start, match.end, self.kind, value)
+
+
+def normalise_phone(number: str, region: str = "FI") -> str:
+    """E.164 form of a phone number; the input unchanged if it cannot be parsed."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def default_detectors() -> tuple[Detector, ...]:
+    """The detectors a Redactor uses unless told otherwise, in priority order."""
+    return (EmailDetector(), PhoneDetector())
