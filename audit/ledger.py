@@ -1,0 +1,153 @@
+"""The append-only, hash-chained, signed event ledger over SQLAlchemy.
+
+The ledger owns one table, `audit_events`, in a database it may share with the
+request store. Appends from several threads (one lock per instance) and
+processes (the seq primary key; a lost race is retried) keep the sequence
+gapless and the chain linear.
+"""
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Engine, Index, MetaData, String, Table, Text, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from audit import signing
+from audit.errors import LedgerBusy, LedgerTampered
+from audit.event import ZERO_HASH, Event, canonical_json, event_hash, format_at, parse_at
+from audit.guard import check_detail, check_name
+
+__all__ = ["Event", "Ledger"]
+
+_metadata = MetaData()
+
+events_table = Table(
+    "audit_events",
+    _metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("request_id", String(100), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("sig", String(128), nullable=False),
+    Index("ix_audit_events_request_id", "request_id"),
+)
+
+_APPEND_ATTEMPTS = 10
+_PAGE = 500
+
+
+class Ledger:
+    """The audit ledger in `engine`'s database.
+
+    `private_key` (raw Ed25519, see `audit.signing.load_private_key`) is needed
+    only to append; an auditor opens the ledger without it to read events.
+    """
+
+    def __init__(self, engine: Engine, private_key: bytes | None = None) -> None:
+        self._engine = engine
+        if private_key is not None:
+            signing.public_key(private_key)  # refuse a malformed key now, not at the first append
+        self._private_key = private_key
+        self._lock = threading.Lock()
+        _metadata.create_all(engine, tables=[events_table])
+
+    def append_event(
+        self,
+        request_id: str,
+        actor: str,
+        action: str,
+        detail: Mapping[str, Any],
+        at: datetime | None = None,
+    ) -> Event:
+        """Append one signed event and return it.
+
+        `detail` may hold numbers, booleans, None, short ASCII text without "@"
+        and lists or mappings of those; anything else raises ValueError naming
+        the key (the ledger must never hold personal data). `at` defaults to
+        now and must be timezone-aware.
+        """
+        if self._private_key is None:
+            raise ValueError("this ledger was opened without a signing key; it can only be read")
+        check_name("request_id", request_id)
+        check_name("actor", actor)
+        check_name("action", action)
+        check_detail(detail)
+        at = datetime.now(UTC) if at is None else at
+        at_text = format_at(at)
+        # A fresh, JSON-normalised copy: tuples become lists, later caller edits change nothing.
+        detail_text = canonical_json(detail)
+        normal_detail = json.loads(detail_text)
+        at = parse_at(at_text)
+
+        with self._lock:
+            for attempt in range(_APPEND_ATTEMPTS):
+                try:
+                    return self._append_once(request_id, actor, action, normal_detail, detail_text, at)
+                except IntegrityError:
+                    # Another process took this seq between our read and our insert.
+                    time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+        raise LedgerBusy(f"could not append to the ledger after {_APPEND_ATTEMPTS} attempts")
+
+    def _append_once(
+        self, request_id: str, actor: str, action: str, detail: dict[str, Any], detail_text: str, at: datetime
+    ) -> Event:
+        assert self._private_key is not None
+        with self._engine.begin() as conn:
+            last = conn.execute(
+                select(events_table.c.seq, events_table.c.hash).order_by(events_table.c.seq.desc()).limit(1)
+            ).first()
+            seq, prev_hash = (1, ZERO_HASH) if last is None else (last.seq + 1, last.hash)
+            digest = event_hash(seq, at, request_id, actor, action, detail, prev_hash)
+            sig = signing.sign(self._private_key, bytes.fromhex(digest)).hex()
+            conn.execute(
+                insert(events_table).values(
+                    seq=seq,
+                    at=format_at(at),
+                    request_id=request_id,
+                    actor=actor,
+                    action=action,
+                    detail=detail_text,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                    sig=sig,
+                )
+            )
+        return Event(seq, at, request_id, actor, action, detail, prev_hash, digest, sig)
+
+    def events(self, request_id: str | None = None) -> Iterator[Event]:
+        """Events in seq order, all of them or one request's.
+
+        Reads in pages so no connection stays open while the caller works. A row
+        that cannot even be decoded raises LedgerTampered for its seq.
+        """
+        last_seq = 0
+        while True:
+            query = select(events_table).where(events_table.c.seq > last_seq)
+            if request_id is not None:
+                query = query.where(events_table.c.request_id == request_id)
+            query = query.order_by(events_table.c.seq).limit(_PAGE)
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                yield _event(row)
+            if len(rows) < _PAGE:
+                return
+            last_seq = rows[-1].seq
+
+
+def _event(row: Any) -> Event:
+    try:
+        detail = json.loads(row.detail)
+        at = parse_at(row.at)
+    except (ValueError, TypeError):
+        raise LedgerTampered(row.seq, "unreadable event") from None
+    return Event(row.seq, at, row.request_id, row.actor, row.action, detail, row.prev_hash, row.hash, row.sig)
