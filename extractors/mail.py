@@ -1,0 +1,232 @@
+"""A customer-service mail archive kept as an mbox file.
+
+    path = "support.mbox"        # relative to the config's directory
+
+A message belongs to the subject when their address is in From, To, Cc or
+Reply-To. Archives hold broken mail: a header that cannot be parsed is
+skipped, an unknown charset is decoded as UTF-8 with replacement characters,
+and nothing in one message stops the run.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import html
+import mailbox
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import formataddr, getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from extractors.errors import SourceUnavailable
+from extractors.records import Record, Subject
+from extractors.settings import SourceSettings, parse_settings
+
+ADDRESS_HEADERS = ("from", "to", "cc", "reply-to")
+
+
+class MboxSettings(SourceSettings):
+    path: str = Field(min_length=1)
+
+
+class MboxSource:
+    """Yields one `messages` record per message that names the subject."""
+
+    def __init__(
+        self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
+    ) -> None:
+        self.name = name
+        self.settings = parse_settings(MboxSettings, name, settings)
+        self.path = base_dir / self.settings.path
+
+    def records(self, subject: Subject) -> Iterator[Record]:
+        if not self.path.is_file():
+            raise SourceUnavailable(self.name, "mail archive not found")
+        box = mailbox.mbox(self.path, create=False)
+        seen: dict[str, int] = {}
+        try:
+            for key in box.iterkeys():
+                raw = box.get_bytes(key)
+                try:
+                    record = _record(self.name, raw, subject)
+                except Exception:
+                    # Never drop mail silently: if the address is in it, hand it over unparsed.
+                    record = _unparsed_record(self.name, raw, subject)
+                if record is None:
+                    continue
+                # A copy of the same message keeps its own stable key.
+                count = seen[record.key] = seen.get(record.key, 0) + 1
+                if count > 1:
+                    record = Record(record.source, record.category, f"{record.key}#{count}",
+                                    record.data, record.provided)
+                yield record
+        except OSError:
+            raise SourceUnavailable(self.name, "mail archive could not be read") from None
+        finally:
+            box.close()
+
+
+def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    addresses = {name: _addresses(msg, name) for name in ADDRESS_HEADERS}
+    if not any(addr.lower() == subject.email for pairs in addresses.values() for _, addr in pairs):
+        return None
+    message_id = _raw_header(msg, "message-id").strip().strip("<>").strip()
+    data = {
+        "message_id": message_id or None,
+        "date": _date(_raw_header(msg, "date")),
+        "from": [_format(pair) for pair in addresses["from"]],
+        "to": [_format(pair) for pair in addresses["to"]],
+        "cc": [_format(pair) for pair in addresses["cc"]],
+        "reply_to": [_format(pair) for pair in addresses["reply-to"]],
+        "subject": _decoded(_raw_header(msg, "subject")),
+        "body": _body(msg),
+        "attachments": _attachments(msg),
+    }
+    return Record(
+        source=source,
+        category="messages",
+        key=message_id or hashlib.sha256(raw).hexdigest(),
+        data=data,
+        provided=any(addr.lower() == subject.email for _, addr in addresses["from"]),
+    )
+
+
+def _unparsed_record(source: str, raw: bytes, subject: Subject) -> Record | None:
+    if subject.email.encode("utf-8") not in raw.lower():
+        return None
+    return Record(
+        source=source,
+        category="messages",
+        key=hashlib.sha256(raw).hexdigest(),
+        data={"message_id": None, "date": None, "from": [], "to": [], "cc": [], "reply_to": [],
+              "subject": None, "body": raw.decode("utf-8", errors="replace"), "attachments": [],
+              "unparsed": True},
+    )
+
+
+def _raw_header(msg: Message, name: str) -> str:
+    """All values of a header as stored, unparsed (parsing is where broken mail raises)."""
+    values = [_clean(value) for key, value in msg.raw_items() if key.lower() == name]
+    return ", ".join(values) if name in ADDRESS_HEADERS else (values[0] if values else "")
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    value = _raw_header(msg, name)
+    try:
+        pairs = getaddresses([value]) if value else []
+    except Exception:  # a header the parser chokes on is skipped, not fatal
+        return []
+    return [(_decoded(display), addr) for display, addr in pairs if "@" in addr]
+
+
+def _clean(text: str) -> str:
+    """Undo surrogate escapes left by 8-bit header bytes; assume UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
+
+
+def _decoded(text: str) -> str:
+    """Decode RFC 2047 encoded words; a broken one is kept as written."""
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:
+        return text
+
+
+def _format(pair: tuple[str, str]) -> str:
+    display, addr = pair
+    if display and not display.isascii():
+        return f"{display} <{addr}>"  # formataddr would re-encode it as =?utf-8?...
+    return formataddr((display, addr))
+
+
+def _date(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except Exception:  # unparseable dates are common in old archives
+        return None
+    if when.tzinfo is None:  # "-0000": zone unknown, taken as UTC
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        return part.get_content_disposition() == "attachment" or bool(part.get_filename())
+    except Exception:
+        return False
+
+
+def _text(part: Message) -> str:
+    """The decoded text of a leaf part; never raises."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except Exception:  # unknown charset, or a codec that is not a text encoding
+        return payload.decode("utf-8", errors="replace")
+
+
+def _strip_html(text: str) -> str:
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+    text = re.sub(r"<br\s*/?>|</p\s*>", "\n", text, flags=re.IGNORECASE)
+    text = html.unescape(re.sub(r"<[^>]*>", "", text))
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def _body(msg: Message) -> str:
+    plain: str | None = None
+    rich: str | None = None
+    for part in msg.walk():
+        if part.is_multipart() or _is_attachment(part):
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain" and plain is None:
+            plain = _text(part)
+        elif kind == "text/html" and rich is None:
+            rich = _text(part)
+    if plain is not None:
+        return plain
+    if rich is not None:
+        return _strip_html(rich)
+    if not msg.is_multipart() and msg.get_content_maintype() == "multipart":
+        # Malformed MIME (no boundary): the raw text is all there is.
+        return _text(msg)
+    return ""
+
+
+def _attachments(msg: Message) -> list[dict[str, Any]]:
+    found = []
+    for part in msg.walk():
+        if part.is_multipart() or not _is_attachment(part):
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+            filename = part.get_filename()
+        except Exception:
+            payload, filename = None, None
+        found.append({
+            "filename": _clean(filename) if filename else None,
+            "content_type": part.get_content_type(),
+            "size": len(payload) if isinstance(payload, bytes) else None,
+        })
+    return found
+

@@ -1,0 +1,203 @@
+"""MailchimpSource through httpx.MockTransport, and over HTTP against the fake server."""
+
+import base64
+from pathlib import Path
+
+import httpx
+import pytest
+
+from extractors.errors import SourceConfigError, SourceUnavailable
+from extractors.mailchimp import MailchimpSource, subscriber_hash
+from extractors.records import Subject
+from flows.demo.mailchimp_server import serve_mailchimp
+
+KEY = "0123456789abcdef-us21"
+ENV = {"MC_KEY": KEY}
+SUBJECT = Subject("Matti@Example.fi")
+HASH = "3836a39dbde344b50b9eba95790a38b5"  # md5("matti@example.fi"), computed independently
+SETTINGS = {"base_url": "https://us21.api.mailchimp.com/3.0", "api_key_env": "MC_KEY"}
+
+MEMBER = {"id": HASH, "email_address": "matti@example.fi", "status": "subscribed",
+          "merge_fields": {"FNAME": "Matti"}, "list_id": "L1", "_links": [{"rel": "self"}]}
+NOT_FOUND = {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": "Resource Not Found",
+             "status": 404, "detail": "The requested resource could not be found.", "instance": "x"}
+
+
+def api(routes: dict[str, object], seen: list[httpx.Request] | None = None) -> httpx.MockTransport:
+    """A Mailchimp stand-in: path -> JSON body, or an int status; unknown paths are 404."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        user_pass = base64.b64decode(request.headers["authorization"].split()[1]).decode()
+        if user_pass.partition(":")[2] != KEY:
+            return httpx.Response(401, json={"title": "API Key Invalid", "status": 401})
+        answer = routes.get(request.url.path, 404)
+        if isinstance(answer, int):
+            return httpx.Response(answer, json={**NOT_FOUND, "status": answer})
+        if callable(answer):
+            return answer(request)
+        return httpx.Response(200, json=answer)
+
+    return httpx.MockTransport(handle)
+
+
+def source(routes: dict[str, object], settings=None, env=ENV, seen=None) -> MailchimpSource:
+    return MailchimpSource("marketing", {**SETTINGS, **(settings or {})}, Path("."), env, transport=api(routes, seen))
+
+
+def paged(items_key: str, items: list[dict]):
+    def answer(request: httpx.Request) -> httpx.Response:
+        count = int(request.url.params["count"])
+        offset = int(request.url.params["offset"])
+        return httpx.Response(200, json={items_key: items[offset : offset + count], "total_items": len(items)})
+
+    return answer
+
+
+def test_subscriber_hash_is_md5_of_the_lowercased_email() -> None:
+    assert subscriber_hash(" Matti@Example.FI ") == HASH
+
+
+def test_member_tags_and_activity_from_every_list() -> None:
+    base = f"/3.0/lists/L1/members/{HASH}"
+    routes = {
+        "/3.0/lists": {"lists": [{"id": "L1"}, {"id": "L2"}], "total_items": 2},
+        base: MEMBER,
+        f"{base}/tags": {"tags": [{"id": 7, "name": "asiakas", "date_added": "2024-01-01T00:00:00+00:00"}],
+                         "total_items": 1},
+        f"{base}/activity-feed": {"activity": [
+            {"activity_type": "open", "created_at_timestamp": "2024-04-02T08:15:00+00:00", "campaign_id": "c1"},
+            {"activity_type": "open", "created_at_timestamp": "2024-04-02T08:15:00+00:00", "campaign_id": "c1"},
+            {"activity_type": "click", "created_at_timestamp": "2024-04-02T08:16:00+00:00", "_links": []},
+        ], "total_items": 3},
+        # L2: the subject is not a member -> 404 -> nothing
+    }
+    records = list(source(routes).records(SUBJECT))
+    assert [(r.category, r.key, r.provided) for r in records] == [
+        ("member", "L1", True),
+        ("tags", "L1:7", False),
+        ("activity", "L1:2024-04-02T08:15:00+00:00:open:1", False),
+        ("activity", "L1:2024-04-02T08:15:00+00:00:open:2", False),
+        ("activity", "L1:2024-04-02T08:16:00+00:00:click:1", False),
+    ]
+    assert "_links" not in records[0].data and "_links" not in records[4].data
+    assert records[0].data["merge_fields"] == {"FNAME": "Matti"}
+    assert records[1].data == {"list_id": "L1", "id": 7, "name": "asiakas", "date_added": "2024-01-01T00:00:00+00:00"}
+
+
+def test_lists_and_tags_are_paged() -> None:
+    lists = [{"id": f"L{i}"} for i in range(1001)]
+    tags = [{"id": i, "name": f"t{i}"} for i in range(1500)]
+    seen: list[httpx.Request] = []
+    routes = {"/3.0/lists": paged("lists", lists), f"/3.0/lists/L1000/members/{HASH}": MEMBER,
+              f"/3.0/lists/L1000/members/{HASH}/tags": paged("tags", tags)}
+    records = list(source(routes, seen=seen).records(SUBJECT))
+    assert sum(r.category == "tags" for r in records) == 1500
+    assert len({r.key for r in records}) == len(records)
+    assert sum(r.url.path == "/3.0/lists" for r in seen) == 2
+
+
+def test_configured_lists_only_and_a_wrong_list_id_is_named() -> None:
+    seen: list[httpx.Request] = []
+    routes = {"/3.0/lists/L1": {"id": "L1"}, f"/3.0/lists/L1/members/{HASH}": MEMBER}
+    records = list(source(routes, {"list_ids": ["L1"]}, seen=seen).records(SUBJECT))
+    assert [r.category for r in records] == ["member"]
+    assert all(r.url.path != "/3.0/lists" for r in seen)
+    with pytest.raises(SourceConfigError, match="list 'L9' not found") as caught:
+        list(source(routes, {"list_ids": ["L9"]}).records(SUBJECT))
+    assert caught.value.key == "list_ids"
+
+
+@pytest.mark.parametrize(("status", "message"), [
+    (401, "refused the API key \\(HTTP 401\\)"),
+    (403, "refused the API key \\(HTTP 403\\)"),
+    (500, "unreachable \\(HTTP 500\\)"),
+    (503, "unreachable \\(HTTP 503\\)"),
+    (429, "rate limit"),
+])
+def test_refusals_and_server_errors_are_unavailable(status: int, message: str) -> None:
+    with pytest.raises(SourceUnavailable, match=message):
+        list(source({"/3.0/lists": status}).records(SUBJECT))
+
+
+def test_network_error_names_no_url() -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot connect to {request.url}")
+
+    src = MailchimpSource("marketing", SETTINGS, Path("."), ENV, transport=httpx.MockTransport(fail))
+    with pytest.raises(SourceUnavailable) as caught:
+        list(src.records(SUBJECT))
+    assert str(caught.value) == "source marketing: marketing platform unreachable"
+    assert caught.value.__suppress_context__
+
+
+def test_not_json_is_unavailable() -> None:
+    routes = {"/3.0/lists": lambda request: httpx.Response(200, text="<html>maintenance</html>")}
+    with pytest.raises(SourceUnavailable, match="not a JSON object"):
+        list(source(routes).records(SUBJECT))
+
+
+@pytest.mark.parametrize(("settings", "env", "key", "message"), [
+    ({}, {}, "api_key_env", "environment variable MC_KEY is not set"),
+    ({"base_url": "us21.api.mailchimp.com"}, ENV, "base_url", "pattern"),
+    ({"timeout_seconds": 0}, ENV, "timeout_seconds", "greater than 0"),
+    ({"list_ids": ["../x"]}, ENV, "list_ids.0", "pattern"),
+    ({"lists": ["a"]}, ENV, "lists", "unknown key"),
+])
+def test_bad_settings_name_the_key(settings, env, key, message) -> None:
+    with pytest.raises(SourceConfigError, match=message) as caught:
+        MailchimpSource("marketing", {**SETTINGS, **settings}, Path("."), env)
+    assert caught.value.key == key
+
+
+DATA = {"lists": [
+    {"id": "a1b2c3d4e5", "name": "Uutiskirje", "members": [
+        {"email_address": "matti@example.fi", "status": "subscribed",
+         "merge_fields": {"FNAME": "Matti", "LNAME": "Meikäläinen"}, "ip_signup": "192.0.2.10",
+         "timestamp_signup": "2024-03-01T10:00:00Z", "language": "fi",
+         "tags": [{"id": 1, "name": "asiakas", "date_added": "2024-03-01T10:00:00Z"}],
+         "activity": [{"action": "open", "timestamp": "2024-04-02T08:15:00Z", "campaign_id": "c0ffee1234",
+                       "title": "Huhtikuun uutiskirje"}]},
+        {"email_address": "teppo@example.fi", "status": "unsubscribed", "merge_fields": {"FNAME": "Teppo"}},
+    ]},
+    {"id": "f6e5d4c3b2", "name": "Tarjoukset", "members": []},
+]}
+
+
+def test_against_the_fake_server_over_http(capfd: pytest.CaptureFixture[str]) -> None:
+    with serve_mailchimp(DATA, api_key=KEY) as server:
+        assert server.base_url.endswith("/3.0")
+        settings = {"base_url": server.base_url, "api_key_env": "MC_KEY"}
+        found = list(MailchimpSource("marketing", settings, Path("."), ENV).records(SUBJECT))
+        nobody = list(MailchimpSource("marketing", settings, Path("."), ENV).records(Subject("x@example.fi")))
+        wrong = MailchimpSource("marketing", settings, Path("."), {"MC_KEY": "wrong"})
+        with pytest.raises(SourceUnavailable, match="HTTP 401"):
+            list(wrong.records(SUBJECT))
+    assert [(r.category, r.key) for r in found] == [
+        ("member", "a1b2c3d4e5"), ("tags", "a1b2c3d4e5:1"),
+        ("activity", "a1b2c3d4e5:2024-04-02T08:15:00Z:open:1"),
+    ]
+    member = found[0].data
+    assert member["email_address"] == "matti@example.fi" and member["list_id"] == "a1b2c3d4e5"
+    assert member["merge_fields"]["LNAME"] == "Meikäläinen" and member["tags_count"] == 1
+    assert found[2].data["campaign_title"] == "Huhtikuun uutiskirje"
+    assert "teppo" not in "".join(r.to_json() for r in found)
+    assert nobody == []
+    out, err = capfd.readouterr()
+    assert HASH not in out + err and "matti" not in out + err
+
+
+def test_fake_server_speaks_mailchimp_shapes() -> None:
+    with serve_mailchimp(DATA, api_key=KEY) as server, httpx.Client(base_url=server.base_url + "/") as client:
+        lists = client.get("lists", params={"count": 1, "offset": 1}, auth=("any", KEY)).json()
+        missing = client.get(f"lists/a1b2c3d4e5/members/{'0' * 32}", auth=("any", KEY))
+        refused = client.get("lists", auth=("any", "nope"))
+        by_email = client.get("lists/a1b2c3d4e5/members/Matti@Example.fi", auth=("any", KEY)).json()
+    assert lists["total_items"] == 2 and [x["id"] for x in lists["lists"]] == ["f6e5d4c3b2"]
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+    assert set(missing.json()) == {"type", "title", "status", "detail", "instance"}
+    assert refused.status_code == 401 and refused.json()["status"] == 401
+    assert by_email["id"] == HASH and set(by_email) >= {
+        "id", "email_address", "unique_email_id", "status", "merge_fields", "ip_signup", "timestamp_signup",
+        "language", "list_id", "tags_count", "_links"}
