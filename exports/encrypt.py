@@ -1,0 +1,53 @@
+"""Recipes for sealing a package with an age passphrase, and opening it again.
+
+The files are standard age v1 (https://age-encryption.org/v1): a requester
+opens them with `age -d` or any other age implementation. Both recipes write
+to a temporary file next to the destination and rename it at the end, so a
+failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from exports import _age
+from exports._atomic import atomic_write
+
+# Lowercase letters and digits without the look-alikes 0/o, 1/l: 32 symbols, 5 bits each.
+PASSPHRASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105 - an alphabet, not a secret
+_GROUPS, _GROUP_SIZE = 5, 5  # 25 symbols = 125 bits
+
+
+def new_passphrase() -> str:
+    """A fresh random passphrase of 125 bits that is easy to read aloud and type.
+
+    Five groups of five characters joined by '-', e.g. 'k7mqa-x3nrt-...'.
+    """
+    return "-".join("".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(_GROUP_SIZE)) for _ in range(_GROUPS))
+
+
+def seal_file(src: Path, dst: Path, passphrase: str, work_factor: int = 18) -> None:
+    """Encrypt `src` to `dst` as an age file for `passphrase` (scrypt, N = 2**work_factor).
+
+    `work_factor` 18 is what `age -p` uses (about a second); the age CLI
+    refuses to decrypt above 22. Raises ValueError for an empty passphrase or
+    a work factor out of range.
+    """
+    if not passphrase:
+        raise ValueError("passphrase must not be empty")
+    if not _age.MIN_WORK_FACTOR <= work_factor <= _age.MAX_WORK_FACTOR:
+        raise ValueError(f"work factor must be between {_age.MIN_WORK_FACTOR} and {_age.MAX_WORK_FACTOR}")
+    with open(src, "rb") as source, atomic_write(dst) as out:
+        _age.encrypt(source, out, passphrase.encode("utf-8"), work_factor)
+
+
+def open_file(src: Path, dst: Path, passphrase: str) -> None:
+    """Decrypt the age file `src` into `dst`.
+
+    Raises `DecryptionFailed` for a wrong passphrase, a tampered, truncated or
+    extended file, or a file that is not an age v1 passphrase file; `dst` is
+    then left untouched.
+    """
+    with open(src, "rb") as source, atomic_write(dst) as out:
+        _age.decrypt(source, out, passphrase.encode("utf-8"))

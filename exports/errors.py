@@ -1,0 +1,31 @@
+"""Errors raised by the exports package.
+
+    ExportError
+    ├── DecryptionFailed   an age file could not be opened: wrong passphrase,
+    │                      tampered, truncated or not an age v1 scrypt file
+    └── InvalidLink        a download token is forged, expired or malformed
+
+Both verification errors are deliberately opaque: their message never says
+which check failed, and never carries a passphrase, token or personal data.
+Misuse (a hostile file name, a short secret) raises ValueError instead.
+"""
+
+from __future__ import annotations
+
+
+class ExportError(Exception):
+    """Base class of every error the exports package raises on purpose."""
+
+
+class DecryptionFailed(ExportError):
+    """The age file could not be decrypted and authenticated."""
+
+    def __init__(self, message: str = "decryption failed: wrong passphrase or damaged file") -> None:
+        super().__init__(message)
+
+
+class InvalidLink(ExportError):
+    """The download link is not valid (forged, expired or malformed)."""
+
+    def __init__(self, message: str = "invalid or expired download link") -> None:
+        super().__init__(message)

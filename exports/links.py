@@ -1,0 +1,104 @@
+"""Time-limited download links: HS256 JWTs naming one stored object.
+
+Time is a parameter (`now`), never read from the clock here, so tests and
+replays can move it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from exports.errors import InvalidLink
+from exports.package import check_request_id
+from exports.storage import check_key
+
+ALGORITHM = "HS256"
+MIN_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    """What a verified link grants: one object of one request, until `expires_at`."""
+
+    request_id: str
+    object_key: str
+    issued_at: datetime
+    expires_at: datetime
+    jti: str
+
+
+def _check_secret(secret: bytes) -> None:
+    if not isinstance(secret, bytes) or len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"link secret must be at least {MIN_SECRET_BYTES} bytes")
+
+
+def _check_now(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def issue_link(
+    request_id: str, object_key: str, secret: bytes, now: datetime, lifetime: timedelta, base_url: str
+) -> str:
+    """A download URL `{base_url}/download/{token}` valid from `now` for `lifetime`."""
+    _check_secret(secret)
+    _check_now(now)
+    check_request_id(request_id)
+    check_key(object_key)
+    if lifetime <= timedelta(0):
+        raise ValueError("link lifetime must be positive")
+    claims = {
+        "sub": request_id,
+        "obj": object_key,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": secrets.token_urlsafe(16),
+    }
+    token = jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return f"{base_url.rstrip('/')}/download/{token}"
+
+
+def verify_link(token: str, secret: bytes, now: datetime) -> LinkClaims:
+    """The claims of a valid, unexpired token; raises `InvalidLink` otherwise.
+
+    Only HS256 is accepted (never 'none', never another algorithm). Expiry is
+    checked against `now`, not the wall clock: a token is valid while
+    now < exp.
+    """
+    _check_secret(secret)
+    _check_now(now)
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            # Expiry is ours to check against `now`; PyJWT would use the wall clock.
+            options={
+                "require": ["sub", "obj", "iat", "exp", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(isinstance(t, int) and not isinstance(t, bool) for t in (exp, iat)):
+            raise InvalidLink()
+        if now.timestamp() >= exp:
+            raise InvalidLink()
+        check_request_id(claims["sub"])
+        check_key(claims["obj"])
+        if not isinstance(claims["jti"], str):
+            raise InvalidLink()
+        return LinkClaims(
+            request_id=claims["sub"],
+            object_key=claims["obj"],
+            issued_at=datetime.fromtimestamp(iat, UTC),
+            expires_at=datetime.fromtimestamp(exp, UTC),
+            jti=claims["jti"],
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
+        raise InvalidLink() from None

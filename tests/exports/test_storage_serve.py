@@ -1,0 +1,167 @@
+import http.client
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from exports import LocalStorage, issue_link, make_server, storage_from_url
+from exports.serve import DEFAULT_HOST
+
+SECRET = b"k" * 32
+NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+KEY = "REQ-ABC/REQ-ABC.zip.age"
+
+
+@pytest.fixture
+def storage(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(200_000))
+    store = LocalStorage(tmp_path / "store")
+    store.put(src, KEY)
+    return store
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+
+def test_put_and_read_back(tmp_path, storage):
+    data = (tmp_path / "src.bin").read_bytes()
+    assert storage.exists(KEY) and storage.size(KEY) == len(data)
+    with storage.open(KEY) as f:
+        assert f.read() == data
+    ref = storage.put(tmp_path / "src.bin", "REQ-ABC/copy.zip.age")
+    assert ref == (tmp_path / "store" / "REQ-ABC" / "copy.zip.age").as_uri()
+    assert not storage.exists("REQ-ABC/missing.age")
+    assert sorted(p.name for p in (tmp_path / "store" / "REQ-ABC").iterdir()) == ["REQ-ABC.zip.age", "copy.zip.age"]
+
+
+@pytest.mark.parametrize(
+    "key", ["", "/etc/passwd", "../x", "REQ-A/../../x", "REQ-A/..", "a//b", ".hidden", "a/.b", "a\\b", "a/b/", "ä"]
+)
+def test_hostile_keys_rejected(storage, tmp_path, key):
+    for call in (
+        lambda: storage.put(tmp_path / "src.bin", key),
+        lambda: storage.open(key),
+        lambda: storage.exists(key),
+        lambda: storage.size(key),
+    ):
+        with pytest.raises(ValueError):
+            call()
+
+
+def test_symlink_out_of_root_refused(storage, tmp_path):
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "store" / "link").symlink_to(tmp_path / "outside")
+    with pytest.raises(ValueError):
+        storage.put(tmp_path / "src.bin", "link/x.age")
+
+
+def test_failed_put_leaves_nothing(storage, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        storage.put(tmp_path / "nope.bin", "REQ-ABC/new.age")
+    assert sorted(p.name for p in (tmp_path / "store" / "REQ-ABC").iterdir()) == ["REQ-ABC.zip.age"]
+
+
+def test_storage_from_url(tmp_path):
+    assert storage_from_url("file://packages", tmp_path).root == tmp_path / "packages"
+    assert storage_from_url(f"file://{tmp_path}/abs", tmp_path / "elsewhere").root == tmp_path / "abs"
+    with pytest.raises(ValueError, match="unsupported storage URL scheme 's3'"):
+        storage_from_url("s3://bucket/prefix", tmp_path)
+    with pytest.raises(ValueError, match="'https'"):
+        storage_from_url("https://example.com/x", tmp_path)
+    with pytest.raises(ValueError):
+        storage_from_url("file://", tmp_path)
+
+
+# --- serve ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(storage):
+    clock = {"now": NOW}
+    srv = make_server(DEFAULT_HOST, 0, storage, SECRET, clock=lambda: clock["now"])
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    host, port = srv.server_address[:2]
+    yield f"http://{host}:{port}", clock
+    srv.shutdown()
+    srv.server_close()
+    thread.join(5)
+
+
+def get(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - our own loopback server
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, dict(err.headers), err.read()
+
+
+def test_download_over_loopback(server, tmp_path, caplog):
+    base, _ = server
+    url = issue_link("REQ-ABC", KEY, SECRET, NOW, timedelta(days=7), base)
+    with caplog.at_level(logging.DEBUG, logger="dsar.exports.serve"):
+        status, headers, body = get(url)
+    assert status == 200
+    assert body == (tmp_path / "src.bin").read_bytes()
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Disposition"] == 'attachment; filename="REQ-ABC.zip.age"'
+    assert headers["Content-Length"] == str(len(body))
+    assert headers["Cache-Control"] == "no-store"
+    token = url.rsplit("/", 1)[1]
+    logged = caplog.text
+    assert "GET 200" in logged
+    assert token not in logged and "REQ-ABC" not in logged and "/download" not in logged
+
+
+def test_expired_token_is_404(server):
+    base, clock = server
+    url = issue_link("REQ-ABC", KEY, SECRET, NOW, timedelta(hours=1), base)
+    clock["now"] = NOW + timedelta(hours=1, seconds=1)
+    status, _, body = get(url)
+    assert (status, body) == (404, b"not found\n")
+
+
+def test_missing_object_and_bad_tokens_are_404(server):
+    base, _ = server
+    missing = issue_link("REQ-ABC", "REQ-ABC/gone.zip.age", SECRET, NOW, timedelta(hours=1), base)
+    forged = issue_link("REQ-ABC", KEY, b"x" * 32, NOW, timedelta(hours=1), base)
+    for url in [
+        missing,
+        forged,
+        f"{base}/download/abc",
+        f"{base}/download/",
+        f"{base}/",
+        f"{base}/etc/passwd",
+        f"{base}/download/../../etc/passwd",
+    ]:
+        status, _, body = get(url)
+        assert (status, body) == (404, b"not found\n"), url
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD", "PROPFIND"])
+def test_other_methods_are_405(server, method, caplog):
+    base, _ = server
+    url = issue_link("REQ-ABC", KEY, SECRET, NOW, timedelta(hours=1), base)
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="dsar.exports.serve"):
+            conn.request(method, url.removeprefix(base))
+            resp = conn.getresponse()
+            resp.read()
+        assert resp.status == 405
+        assert resp.getheader("Allow") == "GET"
+    finally:
+        conn.close()
+    assert url.rsplit("/", 1)[1] not in caplog.text
+
+
+def test_short_secret_refused(storage):
+    with pytest.raises(ValueError):
+        make_server(DEFAULT_HOST, 0, storage, b"short")
