@@ -190,6 +190,10 @@ class RequestStore:
             conn.execute(challenges_table.delete().where(challenges_table.c.request_id == request_id))
             conn.execute(insert(challenges_table).values(request_id=request_id, challenge=data))
 
+    def delete_challenge(self, request_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(challenges_table.delete().where(challenges_table.c.request_id == request_id))
+
     def get_challenge(self, request_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             data = conn.execute(

@@ -60,13 +60,13 @@ def test_a_missing_file_says_how_to_name_one(tmp_path):
 def test_an_env_file_others_can_read_is_refused(tmp_path, good):
     path = write(tmp_path, good)
     (tmp_path / "dsar.env").chmod(0o644)
-    with pytest.raises(ConfigError, match="env_file: .*chmod 600"):
+    with pytest.raises(ConfigError, match=r"env_file: .*chmod 600"):
         load_config(path, environ={})
 
 
 def test_a_missing_secret_names_the_variable(tmp_path, good):
     config = load_config(write(tmp_path, good), environ={})
-    with pytest.raises(ConfigError, match="delivery.link_secret_env: environment variable DSAR_LINK_SECRET is not set"):
+    with pytest.raises(ConfigError, match=r"link_secret_env: environment variable DSAR_LINK_SECRET is not set"):
         config.secret(config.delivery.link_secret_env, "delivery.link_secret_env")
 
 

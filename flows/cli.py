@@ -1,0 +1,192 @@
+"""The `dsar` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.errors import DsarError
+
+# Prefect's telemetry fails noisily offline; set before Prefect is imported.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+app = typer.Typer(help="Identity-verified subject-access requests (GDPR Art. 15 and 20).", no_args_is_help=True)
+request_app = typer.Typer(help="Register, verify and inspect one request.", no_args_is_help=True)
+requests_app = typer.Typer(help="All requests.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and verify the audit ledger.", no_args_is_help=True)
+app.add_typer(request_app, name="request")
+app.add_typer(requests_app, name="requests")
+app.add_typer(audit_app, name="audit")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
+]
+
+
+def _runtime(config: Path):
+    from flows.runtime import open_runtime
+
+    rt = open_runtime(config)
+    # The flow and its workers find the config by this variable.
+    os.environ["DSAR_CONFIG"] = str(rt.config.path)
+    return rt
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo company and its packages go.")] = Path("demo"),
+    seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 2026,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Generate a demo company and fulfil one request end to end."""
+    from flows.demo.run import as_dict, run_demo
+
+    if not as_json:
+        typer.echo(f"Generating the demo company in {workdir} and running a request (about 30 s)...", err=True)
+    result = run_demo(workdir, seed)
+    if as_json:
+        typer.echo(json.dumps(as_dict(result), indent=2))
+        return
+    config = Path(result.workdir) / "dsar.toml"
+    typer.echo(f"""
+Request     {result.request_id} (subject {result.subject_email})
+Package     {result.package_path}
+Link        {result.download_url}
+              (serve it with: dsar serve --config {config})
+Passphrase  {result.passphrase}
+
+Open it:    age -d -o {result.request_id}.zip {result.package_path}
+            (age asks for the passphrase above), then unzip {result.request_id}.zip
+History:    dsar request show {result.request_id} --config {config}
+            dsar audit replay {result.request_id} --config {config}""")
+
+
+@request_app.command("new")
+def request_new(
+    email: Annotated[str, typer.Option(help="The requester's email address (where the code is sent).")],
+    language: Annotated[str, typer.Option(help="fi or en: the language of messages and the package.")] = "fi",
+    name: Annotated[str | None, typer.Option(help="The requester's name, if given.")] = None,
+    phone: Annotated[str | None, typer.Option(help="The requester's phone number, if given.")] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Register a request and send the requester a one-time code."""
+    from flows import stages
+
+    rt = _runtime(config)
+    request = rt.store.create(email, language, rt.clock(), name=name, phone=phone)
+    if request.duplicate_of:
+        rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
+        typer.echo(f"{request.id} is a duplicate of open request {request.duplicate_of}; no flow started.")
+        return
+    rt.ledger.append_event(request.id, "dsar", "received", {"language": language})
+    stages.send_code(rt, request.id)
+    typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the requester.")
+
+
+@request_app.command("verify")
+def request_verify(
+    request_id: str,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Enter the one-time code the requester received."""
+    from flows import stages
+
+    rt = _runtime(config)
+    code = typer.prompt("Code", hide_input=True)
+    stages.submit_code(rt, request_id, code)
+    typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
+
+
+@request_app.command("show")
+def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Show one request: status, deadline, contact and completed stages."""
+    rt = _runtime(config)
+    r = rt.store.get(request_id)
+    typer.echo(f"""{r.id}
+  status      {r.status}{f' ({r.reason})' if r.reason else ''}
+  received    {r.received_at:%Y-%m-%d %H:%M} UTC
+  due         {(r.extended_to or r.due_at):%Y-%m-%d}
+  language    {r.language}
+  requester   {r.name or '-'} <{r.email}>{f', {r.phone}' if r.phone else ''}
+  identity    {r.evidence['method'] + ' (' + r.evidence['level'] + ')' if r.evidence else 'not verified'}
+  duplicate   {r.duplicate_of or '-'}
+  package     {r.package_ref or '-'}""")
+
+
+@requests_app.command("list")
+def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
+    """List requests with status and due date, oldest first."""
+    rt = _runtime(config)
+    for r in rt.store.list():
+        typer.echo(f"{r.id}  {r.status:<18} due {(r.extended_to or r.due_at):%Y-%m-%d}  {r.language}")
+
+
+@app.command()
+def run(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Run (or resume) the Prefect flow of one verified request."""
+    rt = _runtime(config)
+    rt.store.get(request_id)  # a clear error before Prefect starts
+    from flows.fulfil import run_request
+
+    run_request(request_id)
+    typer.echo(f"{request_id}: {rt.store.get(request_id).status}")
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path("dsar.toml"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+) -> None:
+    """Serve download links until interrupted."""
+    from exports.serve import make_server
+
+    rt = _runtime(config)
+    server = make_server(host, port, rt.storage, rt.link_secret)
+    typer.echo(f"Serving downloads on http://{host}:{server.server_address[1]} (Ctrl-C stops)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOption = Path("dsar.toml")) -> None:
+    """Recompute the ledger's hash chain and signatures."""
+    from audit.verify import verify_ledger
+    from flows.runtime import public_key_bytes
+
+    rt = _runtime(config)
+    count = verify_ledger(rt.ledger.events(), public_key_bytes(rt))
+    typer.echo(f"ledger intact: {count} events verified")
+
+
+@audit_app.command("replay")
+def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Print one request's timeline from the ledger."""
+    rt = _runtime(config)
+    rt.store.get(request_id)
+    for e in rt.ledger.events(request_id):
+        detail = json.dumps(e.detail, sort_keys=True, ensure_ascii=False)
+        typer.echo(f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<22} {detail}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    from exports.errors import ExportError
+    from extractors.errors import ExtractionError
+    from identity.errors import IdentityError
+
+    try:
+        app()
+    except (DsarError, ExtractionError, IdentityError, ExportError, ValueError) as exc:
+        typer.echo(f"dsar: error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,93 @@
+"""`dsar demo`: a whole request against a generated company, on the embedded defaults."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from audit.signing import generate_key
+from flows import stages
+from flows.demo.company import generate_company
+from flows.demo.mailchimp_server import serve_mailchimp
+from flows.demo.settings import demo_config
+from flows.notify import Outbox
+from flows.runtime import Runtime, open_runtime
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    request_id: str
+    package_path: str
+    download_url: str
+    passphrase: str
+    subject_email: str
+    workdir: str
+
+
+def _write_env_file(path: Path) -> dict[str, str]:
+    """Demo secrets, made once per workdir so that the ledger stays verifiable across runs."""
+    if not path.exists():
+        values = {
+            "DSAR_LINK_SECRET": secrets.token_urlsafe(48),
+            "DSAR_LEDGER_KEY": base64.b64encode(generate_key()).decode("ascii"),
+            "MAILCHIMP_API_KEY": secrets.token_hex(16) + "-us21",
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("# Secrets of the demo company. Keep private.\n")
+            out.writelines(f"{name}={value}\n" for name, value in values.items())
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+
+
+def _outbox(rt: Runtime) -> Outbox:
+    assert isinstance(rt.mailer, Outbox)
+    return rt.mailer
+
+
+def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    company = generate_company(workdir, seed=seed)
+    env = _write_env_file(workdir / "dsar.env")
+    data = __import__("json").loads(company.mailchimp_data.read_text(encoding="utf-8"))
+    with serve_mailchimp(data, env["MAILCHIMP_API_KEY"]) as mailchimp:
+        config_path = workdir / "dsar.toml"
+        config_path.write_text(demo_config(mailchimp.base_url, company.staff_address), encoding="utf-8")
+        rt = open_runtime(config_path)
+
+        request = rt.store.create(
+            company.subject_email, "fi", rt.clock(), name=company.subject_name, phone=company.subject_phone
+        )
+        if request.duplicate_of:  # an earlier demo run stopped half-way: resume it
+            request = rt.store.get(request.duplicate_of)
+        if not request.evidence:
+            code_key = stages.send_code(rt, request.id)
+            code = re.search(r"\b(\d{8})\b", _outbox(rt).read(code_key)).group(1)
+            stages.submit_code(rt, request.id, code)
+
+        os.environ["DSAR_CONFIG"] = str(config_path)
+        from flows.fulfil import run_request
+
+        run_request(request.id)
+
+    outbox = _outbox(rt)
+    link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request.id}-link")).group(0)
+    passphrases = sorted(outbox.directory.glob(f"{request.id}-passphrase-*.eml"), key=lambda p: p.stat().st_mtime)
+    passphrase = outbox.read(passphrases[-1].stem).strip().splitlines()[-1].strip()
+    stored = rt.store.stage_done(request.id, "store")
+    return DemoResult(
+        request_id=request.id,
+        package_path=str(rt.storage.path(stored["object_key"])),
+        download_url=link,
+        passphrase=passphrase,
+        subject_email=company.subject_email,
+        workdir=str(workdir),
+    )
+
+
+def as_dict(result: DemoResult) -> dict[str, str]:
+    return asdict(result)

@@ -1,0 +1,86 @@
+"""The demo company's dsar.toml: a small Finnish web shop and its privacy notice."""
+
+DEMO_CONFIG = """\
+# dsar configuration of the generated demo company (see README.md).
+env_file = "dsar.env"
+
+[controller]
+name = "Demo Kauppa Oy"
+business_id = "1234567-8"
+contact_email = "tietosuoja@demokauppa.example"
+address = "Esimerkkikatu 1, 00100 Helsinki"
+supervisory_authority = {{ fi = "Tietosuojavaltuutetun toimisto, tietosuoja.fi", \
+en = "Office of the Data Protection Ombudsman, tietosuoja.fi" }}
+languages = ["fi", "en"]
+
+[[activities]]
+name = "customer_register"
+sources = ["customers", "support_mail"]
+purposes = {{ fi = "Asiakassuhteen hoito, tilausten toimitus ja asiakaspalvelu.", \
+en = "Managing the customer relationship, delivering orders and customer service." }}
+legal_basis = {{ fi = "Sopimus (6 art. 1 b).", en = "Contract (Art. 6(1)(b))." }}
+data_categories = {{ fi = "Nimi, yhteystiedot, tilaushistoria, asiakaspalvelun viestit.", \
+en = "Name, contact details, order history, customer-service messages." }}
+recipients = {{ fi = "Kuljetusyhtiöt tilausten toimittamiseksi.", en = "Carriers, to deliver orders." }}
+retention = {{ fi = "Asiakkuuden ajan ja 6 vuotta kirjanpitolain mukaan.", \
+en = "For the customer relationship and 6 years under the Accounting Act." }}
+origin = {{ fi = "Rekisteröidyltä itseltään.", en = "From the data subject." }}
+transfers = {{ fi = "Ei siirtoja EU:n tai ETA:n ulkopuolelle.", en = "No transfers outside the EU/EEA." }}
+automated_decisions = {{ fi = "Ei automaattista päätöksentekoa.", en = "No automated decision-making." }}
+
+[[activities]]
+name = "marketing"
+sources = ["marketing"]
+purposes = {{ fi = "Uutiskirjeet ja tarjoukset suostumuksen perusteella.", \
+en = "Newsletters and offers, based on consent." }}
+legal_basis = {{ fi = "Suostumus (6 art. 1 a).", en = "Consent (Art. 6(1)(a))." }}
+data_categories = {{ fi = "Sähköposti, nimi, tilaustila, avaukset ja klikkaukset.", \
+en = "Email, name, subscription status, opens and clicks." }}
+recipients = {{ fi = "Mailchimp (The Rocket Science Group LLC).", en = "Mailchimp (The Rocket Science Group LLC)." }}
+retention = {{ fi = "Kunnes suostumus perutaan.", en = "Until consent is withdrawn." }}
+origin = {{ fi = "Rekisteröidyltä ja markkinointialustalta.", en = "From the data subject and the marketing platform." }}
+transfers = {{ fi = "Yhdysvallat, EU:n vakiosopimuslausekkeet.", en = "United States, EU standard contractual clauses." }}
+automated_decisions = {{ fi = "Ei automaattista päätöksentekoa.", en = "No automated decision-making." }}
+
+[mail]
+sender = "Demo Kauppa Oy <tietosuoja@demokauppa.example>"
+outbox = "outbox"
+
+[store]
+url = "sqlite:///dsar.db"
+
+[[sources]]
+name = "customers"
+kind = "sql"
+url = "sqlite:///customers.db"
+tables = [
+  {{ category = "customer", table = "customers", match_column = "email", provided = true }},
+  {{ category = "orders", table = "orders", parent = "customers", foreign_key = "customer_id" }},
+  {{ category = "order_items", table = "order_items", parent = "orders", foreign_key = "order_id" }},
+]
+
+[[sources]]
+name = "support_mail"
+kind = "mbox"
+path = "support.mbox"
+
+[[sources]]
+name = "marketing"
+kind = "mailchimp"
+base_url = "{mailchimp_url}"
+api_key_env = "MAILCHIMP_API_KEY"
+
+[redaction]
+keep = ["{staff_address}"]
+
+[storage]
+url = "file://packages"
+
+[delivery]
+public_url = "http://127.0.0.1:8765"
+link_hours = 168
+"""
+
+
+def demo_config(mailchimp_url: str, staff_address: str) -> str:
+    return DEMO_CONFIG.format(mailchimp_url=mailchimp_url, staff_address=staff_address)

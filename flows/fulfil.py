@@ -1,0 +1,87 @@
+"""The Prefect flow: one run per request, a task per stage.
+
+The only parameter is the request id; tasks look everything else up in the
+request store. Results are never persisted and never cached, and every
+exception that reaches Prefect was made by `stages.run_stage` from ids and
+reasons only, because Prefect copies exception text into its database.
+The config file comes from `DSAR_CONFIG`, so workers and the CLI find it alike.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from prefect import flow, get_run_logger, tags, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import stages
+from flows.runtime import Runtime, open_runtime
+
+PRIVATE = {"persist_result": False, "cache_policy": NO_CACHE}
+
+
+@lru_cache(maxsize=4)
+def _runtime(config_path: str) -> Runtime:
+    return open_runtime(config_path)
+
+
+def runtime() -> Runtime:
+    path = os.environ.get("DSAR_CONFIG")
+    if not path:
+        raise RuntimeError("DSAR_CONFIG is not set: the flow cannot find its config file")
+    return _runtime(path)
+
+
+@task(name="verify-identity", **PRIVATE)
+def verify_identity(request_id: str) -> dict[str, Any]:
+    return stages.verify_identity(runtime(), request_id)
+
+
+@task(name="extract", task_run_name="extract-{source}", retries=2, retry_delay_seconds=[1, 5], **PRIVATE)
+def extract(request_id: str, source: str) -> dict[str, Any]:
+    return stages.extract(runtime(), request_id, source)
+
+
+@task(name="redact", **PRIVATE)
+def redact(request_id: str) -> dict[str, Any]:
+    return stages.redact(runtime(), request_id)
+
+
+@task(name="package", **PRIVATE)
+def package(request_id: str) -> dict[str, Any]:
+    return stages.package(runtime(), request_id)
+
+
+@task(name="encrypt-and-store", **PRIVATE)
+def encrypt_and_store(request_id: str) -> dict[str, Any]:
+    return stages.encrypt_and_store(runtime(), request_id)
+
+
+@task(name="deliver", **PRIVATE)
+def deliver(request_id: str) -> dict[str, Any]:
+    return stages.deliver(runtime(), request_id)
+
+
+@flow(name="fulfil_request", flow_run_name="{request_id}", persist_result=False, log_prints=False)
+def fulfil_request(request_id: str) -> str:
+    """Verify, extract, redact, package, encrypt, store and deliver one request."""
+    logger = get_run_logger()
+    verify_identity(request_id)
+    futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
+    for future in futures:
+        detail = future.result()
+        logger.info("source %s: %d records", detail["source"], detail["records"])
+    summary = redact(request_id)
+    logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
+    package(request_id)
+    encrypt_and_store(request_id)
+    deliver(request_id)
+    return request_id
+
+
+def run_request(request_id: str) -> str:
+    """Run the flow for one request, tagged `req:<id>` so its history can be found later."""
+    with tags(f"req:{request_id}"):
+        return fulfil_request(request_id)

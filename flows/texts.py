@@ -1,0 +1,38 @@
+"""What the requester reads, in Finnish and English."""
+
+TEXTS = {
+    "code_subject": {
+        "fi": "Tietopyyntösi vahvistuskoodi",
+        "en": "Your data request verification code",
+    },
+    "code_body": {
+        "fi": "Hei,\n\nvahvistuskoodisi tietopyyntöön {request_id} on {code}.\n"
+              "Koodi on voimassa {minutes} minuuttia. Jos et tehnyt pyyntöä, voit jättää viestin huomiotta.\n",
+        "en": "Hello,\n\nyour verification code for data request {request_id} is {code}.\n"
+              "It is valid for {minutes} minutes. If you did not make this request, ignore this message.\n",
+    },
+    "link_subject": {
+        "fi": "Tietosi ovat ladattavissa",
+        "en": "Your data is ready to download",
+    },
+    "link_body": {
+        "fi": "Hei,\n\ntietopyyntösi {request_id} on käsitelty. Lataa salattu tiedosto {expires} mennessä:\n{url}\n\n"
+              "Avaa se age-ohjelmalla (https://age-encryption.org) erikseen lähetetyllä salasanalla:\n"
+              "  age -d -o {request_id}.zip {request_id}.zip.age\n",
+        "en": "Hello,\n\nyour data request {request_id} is complete. Download the encrypted file before {expires}:\n"
+              "{url}\n\nOpen it with age (https://age-encryption.org) and the passphrase sent separately:\n"
+              "  age -d -o {request_id}.zip {request_id}.zip.age\n",
+    },
+    "passphrase_subject": {
+        "fi": "Salasana tietopyyntösi tiedostoon",
+        "en": "Passphrase for your data file",
+    },
+    "passphrase_body": {
+        "fi": "Hei,\n\nsalasana tietopyynnön {request_id} tiedostoon on:\n{passphrase}\n",
+        "en": "Hello,\n\nthe passphrase for the file of data request {request_id} is:\n{passphrase}\n",
+    },
+}
+
+
+def text(name: str, language: str, **values: object) -> str:
+    return TEXTS[name][language].format(**values)

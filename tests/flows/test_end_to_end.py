@@ -1,0 +1,158 @@
+"""A whole request through Prefect, checked the way the requester and an auditor would."""
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.exports.age_cli import age_decrypt
+from tests.flows.privacy import find_in_database, find_in_files, table_count
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(prefect_api, tmp_path_factory):
+    from flows.demo.run import run_demo
+
+    workdir = tmp_path_factory.mktemp("e2e") / "demo"
+    result = run_demo(workdir)
+    return result, Path(prefect_api)
+
+
+@pytest.fixture(scope="module")
+def package(demo):
+    result, _ = demo
+    plain = age_decrypt(Path(result.package_path), result.passphrase)
+    return zipfile.ZipFile(io.BytesIO(plain))
+
+
+def test_the_package_opens_with_age_and_its_hashes_match(demo, package):
+    result, _ = demo
+    root = f"{result.request_id}/"
+    index = json.loads(package.read(root + "index.json"))
+    assert index["request_id"] == result.request_id
+    assert index["files"], "the manifest lists no files"
+    for entry in index["files"]:
+        assert entry["path"].startswith(root)
+        assert hashlib.sha256(package.read(entry["path"])).hexdigest() == entry["sha256"], entry["path"]
+    listed = {e["path"] for e in index["files"]} | {root + "index.json"}
+    assert set(package.namelist()) == listed
+
+
+def test_the_subject_is_found_in_every_source(demo, package):
+    result, _ = demo
+    index = json.loads(package.read(f"{result.request_id}/index.json"))
+    counts = index["record_counts"]
+    assert counts["customers"]["customer"] == 1
+    assert counts["customers"]["orders"] >= 3
+    assert counts["support_mail"]["messages"] >= 15
+    assert counts["marketing"]["member"] == 2
+    customer = json.loads(package.read(f"{result.request_id}/data/customers/customer.json"))
+    assert customer[0]["email"].lower() == result.subject_email
+    members = json.loads(package.read(f"{result.request_id}/data/marketing/member.json"))
+    assert {m["email_address"].lower() for m in members} == {result.subject_email}
+
+
+def test_other_people_are_redacted_from_the_subjects_messages(demo, package):
+    from flows.demo.company import generate_company
+
+    result, _ = demo
+    company = generate_company(Path(result.workdir) / "again")  # same seed: the same third parties
+    messages = package.read(f"{result.request_id}/data/support_mail/messages.json").decode("utf-8")
+    assert result.subject_email in messages.lower()
+    assert company.third_party_email.lower() not in messages.lower()
+    assert "[person-" in messages
+    digits = company.third_party_phone.removeprefix("+358")
+    assert digits not in messages.replace(" ", "").replace("-", "")
+
+
+def test_the_download_link_serves_the_package(demo):
+    import threading
+
+    import httpx
+
+    from exports.serve import make_server
+    from flows.runtime import open_runtime
+
+    result, _ = demo
+    rt = open_runtime(Path(result.workdir) / "dsar.toml")
+    server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = result.download_url.split("/download/", 1)[1]
+        response = httpx.get(f"http://127.0.0.1:{server.server_address[1]}/download/{path}")
+        assert response.status_code == 200
+        assert response.content == Path(result.package_path).read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_ledger_records_every_stage_and_verifies(demo):
+    from audit.verify import verify_ledger
+    from flows.runtime import open_runtime, public_key_bytes
+
+    result, _ = demo
+    rt = open_runtime(Path(result.workdir) / "dsar.toml")
+    actions = [e.action for e in rt.ledger.events(result.request_id)]
+    for action in ("identity_code_sent", "identity_verified", "identity_done", "extract:customers_done",
+                   "extract:support_mail_done", "extract:marketing_done", "redact_done", "package_done",
+                   "store_done", "deliver_done"):
+        assert action in actions
+    assert verify_ledger(rt.ledger.events(), public_key_bytes(rt)) == len(list(rt.ledger.events()))
+    assert rt.store.get(result.request_id).status == "delivered"
+    assert not rt.work_dir(result.request_id).exists(), "plaintext staging left behind"
+
+
+def _personal(result) -> list[str]:
+    from flows.runtime import open_runtime
+
+    rt = open_runtime(Path(result.workdir) / "dsar.toml")
+    request = rt.store.get(result.request_id)
+    return [request.email, request.name, request.name.split()[-1]]
+
+
+def test_prefect_holds_no_personal_data_after_a_run(demo):
+    result, db = demo
+    assert table_count(db, "flow_run") >= 1 and table_count(db, "task_run") >= 7
+    assert table_count(db, "events") > 0 and table_count(db, "log") > 0
+    needles = _personal(result)
+    assert find_in_database(db, needles) == []
+    assert find_in_files(Path(os.environ["PREFECT_HOME"]), needles) == []
+
+
+def test_a_failing_flow_leaks_nothing_and_stops_in_a_clear_state(demo):
+    """The demo's marketing endpoint is gone once the demo ends: a second request must fail on it."""
+    import re
+
+    from flows import stages
+    from flows.errors import StageFailed
+    from flows.fulfil import run_request
+    from flows.runtime import open_runtime
+
+    result, db = demo
+    rt = open_runtime(Path(result.workdir) / "dsar.toml")
+    import sqlite3
+
+    with sqlite3.connect(Path(result.workdir) / "customers.db") as customers:
+        email, first, last = customers.execute(
+            "SELECT email, first_name, last_name FROM customers WHERE id = 2").fetchone()
+    request = rt.store.create(email, "en", rt.clock(), name=f"{first} {last}")
+    key = stages.send_code(rt, request.id)
+    stages.submit_code(rt, request.id, re.search(r"\b(\d{8})\b", rt.mailer.read(key)).group(1))
+
+    with pytest.raises(Exception) as failure:
+        run_request(request.id)
+    assert "marketing" in str(failure.value)
+    stored = rt.store.get(request.id)
+    assert stored.status == "failed" and "marketing" in stored.reason
+    assert isinstance(failure.value, StageFailed) or "StageFailed" in repr(failure.value)
+
+    needles = [email, f"{first} {last}", last]
+    assert find_in_database(db, needles) == []
+    assert find_in_files(Path(os.environ["PREFECT_HOME"]), needles) == []
