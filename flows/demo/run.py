@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from audit.signing import generate_key
 from flows import stages
-from flows.demo.company import generate_company
+from flows.demo.company import DemoCompany, generate_company
 from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.settings import demo_config
 from flows.notify import Outbox
@@ -28,7 +29,7 @@ class DemoResult:
     workdir: str
 
 
-def _write_env_file(path: Path) -> dict[str, str]:
+def _demo_secrets(path: Path) -> dict[str, str]:
     """Demo secrets, made once per workdir so that the ledger stays verifiable across runs."""
     if not path.exists():
         values = {
@@ -48,26 +49,39 @@ def _outbox(rt: Runtime) -> Outbox:
     return rt.mailer
 
 
+def prepare_demo(workdir: Path, seed: int = 2026) -> tuple[DemoCompany, dict[str, str]]:
+    """Generate the company and its secrets (kept in `dsar.env`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return generate_company(workdir, seed=seed), _demo_secrets(workdir / "dsar.env")
+
+
+def write_demo_config(company: DemoCompany, mailchimp_url: str) -> Path:
+    path = company.workdir / "dsar.toml"
+    path.write_text(demo_config(mailchimp_url, company.staff_address), encoding="utf-8")
+    return path
+
+
+def verify_by_outbox(rt: Runtime, request_id: str) -> None:
+    """Send a one-time code and type it back, as the requester would from their mailbox."""
+    key = stages.send_code(rt, request_id)
+    code = re.search(r"\b(\d{8})\b", _outbox(rt).read(key)).group(1)
+    stages.submit_code(rt, request_id, code)
+
+
 def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
     workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    company = generate_company(workdir, seed=seed)
-    env = _write_env_file(workdir / "dsar.env")
-    data = __import__("json").loads(company.mailchimp_data.read_text(encoding="utf-8"))
+    company, env = prepare_demo(workdir, seed)
+    data = json.loads(company.mailchimp_data.read_text(encoding="utf-8"))
     with serve_mailchimp(data, env["MAILCHIMP_API_KEY"]) as mailchimp:
-        config_path = workdir / "dsar.toml"
-        config_path.write_text(demo_config(mailchimp.base_url, company.staff_address), encoding="utf-8")
+        config_path = write_demo_config(company, mailchimp.base_url)
         rt = open_runtime(config_path)
-
         request = rt.store.create(
             company.subject_email, "fi", rt.clock(), name=company.subject_name, phone=company.subject_phone
         )
         if request.duplicate_of:  # an earlier demo run stopped half-way: resume it
             request = rt.store.get(request.duplicate_of)
         if not request.evidence:
-            code_key = stages.send_code(rt, request.id)
-            code = re.search(r"\b(\d{8})\b", _outbox(rt).read(code_key)).group(1)
-            stages.submit_code(rt, request.id, code)
+            verify_by_outbox(rt, request.id)
 
         os.environ["DSAR_CONFIG"] = str(config_path)
         from flows.fulfil import run_request

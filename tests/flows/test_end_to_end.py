@@ -109,6 +109,20 @@ def test_the_ledger_records_every_stage_and_verifies(demo):
     assert not rt.work_dir(result.request_id).exists(), "plaintext staging left behind"
 
 
+def test_the_run_is_named_and_tagged_by_the_request(demo):
+    import sqlite3
+
+    result, db = demo
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as prefect:
+        runs = prefect.execute("SELECT tags, parameters, state_type FROM flow_run WHERE name = ?",
+                               (result.request_id,)).fetchall()
+    assert len(runs) == 1
+    tags, parameters, state = runs[0]
+    assert f"req:{result.request_id}" in json.loads(tags)
+    assert json.loads(parameters) == {"request_id": result.request_id}
+    assert state == "COMPLETED"
+
+
 def _personal(result) -> list[str]:
     from flows.runtime import open_runtime
 

@@ -1,0 +1,98 @@
+"""The `dsar` command as a privacy officer runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.demo.run import prepare_demo, write_demo_config
+from tests.exports.age_cli import age_decrypt
+from tests.flows.privacy import find_in_database, find_in_files
+
+DSAR = [sys.executable, "-c", "from flows.cli import main; main()"]
+
+
+def dsar(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*DSAR, *args], capture_output=True, text=True, input=stdin, timeout=300, env=env or os.environ.copy()
+    )
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Path:
+    company, _ = prepare_demo(tmp_path_factory.mktemp("cli") / "demo")
+    return write_demo_config(company, "http://127.0.0.1:9/3.0")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
+     ["run"], ["serve"], ["audit", "verify"], ["audit", "replay"]],
+)
+def test_every_command_has_help(command):
+    result = dsar(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_a_broken_config_is_one_line_naming_file_and_key(config, tmp_path):
+    broken = tmp_path / "dsar.toml"
+    broken.write_text(config.read_text().replace('business_id = "1234567-8"\n', ""))
+    result = dsar("requests", "list", "--config", str(broken))
+    assert result.returncode == 2
+    assert result.stderr == f"dsar: error: {broken}: controller.business_id: missing\n"
+
+
+def test_register_verify_show_list_and_duplicate(config):
+    new = dsar("request", "new", "--email", "Aino.Makinen@example.fi", "--name", "Aino Mäkinen",
+               "--config", str(config))
+    assert new.returncode == 0, new.stderr
+    request_id = new.stdout.split()[0]
+    assert "a one-time code was sent" in new.stdout
+    code_file = next((config.parent / "outbox").glob(f"{request_id}-code-*.eml"))
+    code = next(word for word in code_file.read_text().split() if word.rstrip(".").isdigit())
+
+    wrong = dsar("request", "verify", request_id, "--config", str(config), stdin="12345678\n")
+    assert wrong.returncode == 2 and "identity verification failed" in wrong.stderr
+    right = dsar("request", "verify", request_id, "--config", str(config), stdin=code.rstrip(".") + "\n")
+    assert right.returncode == 0, right.stderr
+    assert code.rstrip(".") not in right.stdout + right.stderr
+
+    again = dsar("request", "new", "--email", "aino.makinen@EXAMPLE.fi", "--config", str(config))
+    assert f"is a duplicate of open request {request_id}" in again.stdout
+
+    show = dsar("request", "show", request_id, "--config", str(config))
+    assert "verified" in show.stdout and "email_code" in show.stdout
+    listed = dsar("requests", "list", "--config", str(config))
+    assert request_id in listed.stdout and "duplicate" in listed.stdout
+
+    missing = dsar("request", "show", "REQ-NOSUCH", "--config", str(config))
+    assert missing.returncode == 2 and missing.stderr == "dsar: error: no request REQ-NOSUCH\n"
+
+
+@pytest.mark.e2e
+def test_demo_json_in_a_fresh_prefect_home(tmp_path):
+    """What `make demo` runs, in its own process with its own Prefect (its ephemeral API)."""
+    home = tmp_path / "prefect-home"
+    env = os.environ | {"PREFECT_HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+    result = dsar("demo", "--json", "--workdir", str(tmp_path / "demo"), env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = json.loads(result.stdout)
+    assert set(printed) == {"request_id", "package_path", "download_url", "passphrase", "subject_email", "workdir"}
+    assert printed["download_url"].startswith("http://127.0.0.1:8765/download/")
+    assert age_decrypt(Path(printed["package_path"]), printed["passphrase"])[:2] == b"PK"
+
+    assert printed["subject_email"] not in result.stderr.lower()
+    needles = [printed["subject_email"], "Aino Mäkinen"]
+    assert find_in_database(home / "prefect.db", needles) == []
+    assert find_in_files(home, needles) == []
+
+    replay = dsar("audit", "replay", printed["request_id"], "--config", str(tmp_path / "demo" / "dsar.toml"))
+    assert "deliver_done" in replay.stdout
+    verify = dsar("audit", "verify", "--config", str(tmp_path / "demo" / "dsar.toml"))
+    assert verify.returncode == 0 and "ledger intact" in verify.stdout

@@ -1,0 +1,107 @@
+"""Stages without Prefect: failing closed, failing without personal data, resuming."""
+
+import json
+import re
+
+import pytest
+
+from flows import stages
+from flows.demo.mailchimp_server import serve_mailchimp
+from flows.demo.run import prepare_demo, verify_by_outbox, write_demo_config
+from flows.errors import StageFailed
+from flows.runtime import open_runtime
+from identity.errors import VerificationFailed
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    return prepare_demo(tmp_path_factory.mktemp("stages") / "demo")
+
+
+@pytest.fixture
+def rt(company):
+    demo, _ = company
+    # No Mailchimp endpoint listens on port 9: the marketing source is unreachable.
+    return open_runtime(write_demo_config(demo, "http://127.0.0.1:9/3.0"))
+
+
+@pytest.fixture
+def request_id(rt, company):
+    demo, _ = company
+    request = rt.store.create(demo.subject_email, "fi", rt.clock(), name=demo.subject_name)
+    yield request.id
+    rt.store.set_status(request.id, "closed", rt.clock())
+
+
+def test_without_verified_identity_nothing_is_extracted(rt, request_id):
+    with pytest.raises(StageFailed, match="identity not verified"):
+        stages.verify_identity(rt, request_id)
+    assert rt.store.get(request_id).status == "failed"
+    assert not rt.work_dir(request_id).exists()
+
+
+def test_a_wrong_code_spends_a_try_and_discloses_nothing(rt, request_id):
+    stages.send_code(rt, request_id)
+    for tries_left in (4, 3):
+        with pytest.raises(VerificationFailed):
+            stages.submit_code(rt, request_id, "00000000")
+        assert rt.store.get_challenge(request_id)["attempts_left"] == tries_left
+    assert rt.store.get(request_id).evidence is None
+    failures = [e for e in rt.ledger.events(request_id) if e.action == "identity_failed"]
+    assert [e.detail["attempts_left"] for e in failures] == [4, 3]
+
+
+def test_the_code_runs_out(rt, request_id):
+    key = stages.send_code(rt, request_id)
+    for _ in range(5):
+        with pytest.raises(VerificationFailed):
+            stages.submit_code(rt, request_id, "00000000")
+    code = re.search(r"\b(\d{8})\b", rt.mailer.read(key)).group(1)
+    with pytest.raises(VerificationFailed):
+        stages.submit_code(rt, request_id, code)
+    assert rt.store.get(request_id).evidence is None
+
+
+def test_a_failure_is_recorded_without_personal_data(rt, request_id, company):
+    demo, _ = company
+
+    def leaky(request):
+        raise KeyError(f"{request.email} {request.name}")  # a library error quoting what it saw
+
+    with pytest.raises(StageFailed) as failure:
+        stages.run_stage(rt, request_id, "package", leaky)
+    assert str(failure.value) == f"{request_id}: package failed: internal error (KeyError)"
+    assert failure.value.__suppress_context__
+    stored = rt.store.get(request_id)
+    assert stored.status == "failed" and stored.reason == "package: internal error (KeyError)"
+    ledger = json.dumps([e.detail for e in rt.ledger.events(request_id)])
+    assert demo.subject_email not in ledger.lower() and "Mäkinen" not in ledger
+
+
+def test_an_unreachable_source_stops_the_request_naming_the_source(rt, request_id):
+    verify_by_outbox(rt, request_id)
+    stages.verify_identity(rt, request_id)
+    with pytest.raises(StageFailed, match=r"source marketing: .*unreachable"):
+        stages.extract(rt, request_id, "marketing")
+    assert rt.store.get(request_id).reason.startswith("extract:marketing: source marketing")
+
+
+def test_a_rerun_skips_finished_stages_and_resumes(rt, request_id, company):
+    demo, secrets = company
+    verify_by_outbox(rt, request_id)
+    stages.verify_identity(rt, request_id)
+    first = stages.extract(rt, request_id, "customers")
+    (rt.work_dir(request_id) / "extracted" / "customers.jsonl").write_text("")  # would be noticed if redone
+    assert stages.extract(rt, request_id, "customers") == first
+    assert (rt.work_dir(request_id) / "extracted" / "customers.jsonl").read_text() == ""
+    with pytest.raises(StageFailed):
+        stages.extract(rt, request_id, "marketing")
+
+    # The source comes back: the same request resumes where it stopped.
+    data = json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))
+    with serve_mailchimp(data, secrets["MAILCHIMP_API_KEY"]) as mailchimp:
+        rt = open_runtime(write_demo_config(demo, mailchimp.base_url))
+        assert stages.extract(rt, request_id, "marketing")["records"] > 0
+    events = [e.action for e in rt.ledger.events(request_id)]
+    assert events.count("extract:customers_done") == 1
+    assert events.count("extract:marketing_done") == 1
