@@ -54,17 +54,19 @@ def demo(
         typer.echo(json.dumps(as_dict(result), indent=2))
         return
     config = Path(result.workdir) / "dsar.toml"
+    # `make demo` runs .venv/bin/dsar, which is usually not on PATH: show the path that works.
+    dsar = sys.argv[0] if Path(sys.argv[0]).name == "dsar" else "dsar"
     typer.echo(f"""
 Request     {result.request_id} (subject {result.subject_email})
 Package     {result.package_path}
 Link        {result.download_url}
-              (serve it with: dsar serve --config {config})
+              (serve it with: {dsar} serve --config {config})
 Passphrase  {result.passphrase}
 
 Open it:    age -d -o {result.request_id}.zip {result.package_path}
             (age asks for the passphrase above), then unzip {result.request_id}.zip
-History:    dsar request show {result.request_id} --config {config}
-            dsar audit replay {result.request_id} --config {config}""")
+History:    {dsar} request show {result.request_id} --config {config}
+            {dsar} audit replay {result.request_id} --config {config}""")
 
 
 @request_app.command("new")

@@ -33,6 +33,8 @@ class Redactor:
     `keep` lists the controller's own role mailboxes (and, without "@", phone
     numbers) that stay as they are, like the subject's own email, phones and
     name. Placeholders are numbered by first appearance in `learn` order.
+    Values under `verbatim` keys are identifiers, not text about people: a
+    Message-ID looks like an address but names a message.
     """
 
     def __init__(
@@ -41,9 +43,11 @@ class Redactor:
         keep: Iterable[str] = (),
         detectors: Iterable[Detector] | None = None,
         region: str = "FI",
+        verbatim: Iterable[str] = ("message_id",),
     ) -> None:
         if isinstance(keep, str):
             raise TypeError("keep must be an iterable of addresses, not one string")
+        self._verbatim = frozenset(verbatim)
         self._detectors = tuple(detectors) if detectors is not None else default_detectors()
         kept = [k.strip() for k in keep]
         kept_phones = [k for k in kept if "@" not in k]
@@ -66,7 +70,7 @@ class Redactor:
 
     def learn(self, record: Record) -> None:
         """First pass: note third parties and their display names in `record`."""
-        for text in _strings(record.data):
+        for text in _strings(record.data, self._verbatim):
             for finding in _resolve(self._detected(text)):
                 self._note(finding)
 
@@ -139,7 +143,7 @@ class Redactor:
         if isinstance(value, str):
             return self._redact_text(value)
         if isinstance(value, Mapping):
-            return {key: self._redact_value(item) for key, item in value.items()}
+            return {key: item if key in self._verbatim else self._redact_value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self._redact_value(item) for item in value]
         return value
@@ -190,12 +194,13 @@ def _compile_names(names: Mapping[str, str | None]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE)
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: Any, verbatim: frozenset[str]) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
+        for key, item in value.items():
+            if key not in verbatim:
+                yield from _strings(item, verbatim)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _strings(item)
+            yield from _strings(item, verbatim)

@@ -137,3 +137,13 @@ def test_keep_list_may_hold_a_switchboard_number():
     records = [mail("m1", body="vaihde (09) 123 4567, Matti 040 123 4567")]
     out = run(Redactor(SUBJECT, keep=["+358 9 123 4567"]), records)
     assert out[0].data["body"] == "vaihde (09) 123 4567, Matti [phone-1]"
+
+
+def test_a_message_id_is_an_identifier_not_a_person():
+    redactor = Redactor(Subject("aino@example.fi"))
+    record = Record("mail", "messages", "m1", {"message_id": "20240212.1@demokauppa.example",
+                                               "body": "write to pekka@example.fi"})
+    redactor.learn(record)
+    redacted = redactor.redact(record)
+    assert redacted.data == {"message_id": "20240212.1@demokauppa.example", "body": "write to [person-1]"}
+    assert redactor.summary()["people"] == 1
