@@ -81,12 +81,10 @@ def request_new(
     from flows import stages
 
     rt = _runtime(config)
-    request = rt.store.create(email, language, rt.clock(), name=name, phone=phone)
+    request = stages.register(rt, email, language, name=name, phone=phone)
     if request.duplicate_of:
-        rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
         typer.echo(f"{request.id} is a duplicate of open request {request.duplicate_of}; no flow started.")
         return
-    rt.ledger.append_event(request.id, "dsar", "received", {"language": language})
     stages.send_code(rt, request.id)
     typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the requester.")
 

@@ -50,6 +50,8 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
     if done is not None:
         return done
     request = rt.store.get(request_id)
+    if request.status != "running":  # a resumed request leaves its failed state
+        rt.store.set_status(request_id, "running", rt.clock())
     try:
         detail = work(request)
     except Exception as exc:
@@ -73,7 +75,17 @@ def subject_of(request: Request) -> Subject:
     return Subject(email=request.email, name=request.name, phones=phones)
 
 
-# Identity --------------------------------------------------------------------
+# Registration and identity ---------------------------------------------------
+
+def register(rt: Runtime, email: str, language: str, name: str | None = None, phone: str | None = None) -> Request:
+    """Record a new request; one for a subject with an open request is kept as a duplicate."""
+    request = rt.store.create(email, language, rt.clock(), name=name, phone=phone)
+    if request.duplicate_of:
+        rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
+    else:
+        rt.ledger.append_event(request.id, "dsar", "received", {"language": language})
+    return request
+
 
 def send_code(rt: Runtime, request_id: str) -> str:
     """Issue a one-time code and mail it to the address on record; returns the message's key."""
@@ -117,7 +129,6 @@ def verify_identity(rt: Runtime, request_id: str) -> dict[str, Any]:
         # Fails closed: no evidence on record, no disclosure (Art. 12(6)).
         if not request.evidence:
             raise IdentityNotVerified(request_id)
-        rt.store.set_status(request_id, "running", rt.clock())
         return {"method": request.evidence["method"], "level": request.evidence["level"]}
 
     return run_stage(rt, request_id, "identity", work)

@@ -75,8 +75,8 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
     with serve_mailchimp(data, env["MAILCHIMP_API_KEY"]) as mailchimp:
         config_path = write_demo_config(company, mailchimp.base_url)
         rt = open_runtime(config_path)
-        request = rt.store.create(
-            company.subject_email, "fi", rt.clock(), name=company.subject_name, phone=company.subject_phone
+        request = stages.register(
+            rt, company.subject_email, "fi", name=company.subject_name, phone=company.subject_phone
         )
         if request.duplicate_of:  # an earlier demo run stopped half-way: resume it
             request = rt.store.get(request.duplicate_of)

@@ -100,7 +100,7 @@ def test_the_ledger_records_every_stage_and_verifies(demo):
     result, _ = demo
     rt = open_runtime(Path(result.workdir) / "dsar.toml")
     actions = [e.action for e in rt.ledger.events(result.request_id)]
-    for action in ("identity_code_sent", "identity_verified", "identity_done", "extract:customers_done",
+    for action in ("received", "identity_code_sent", "identity_verified", "identity_done", "extract:customers_done",
                    "extract:support_mail_done", "extract:marketing_done", "redact_done", "package_done",
                    "store_done", "deliver_done"):
         assert action in actions
@@ -156,7 +156,7 @@ def test_a_failing_flow_leaks_nothing_and_stops_in_a_clear_state(demo):
     with sqlite3.connect(Path(result.workdir) / "customers.db") as customers:
         email, first, last = customers.execute(
             "SELECT email, first_name, last_name FROM customers WHERE id = 2").fetchone()
-    request = rt.store.create(email, "en", rt.clock(), name=f"{first} {last}")
+    request = stages.register(rt, email, "en", name=f"{first} {last}")
     key = stages.send_code(rt, request.id)
     stages.submit_code(rt, request.id, re.search(r"\b(\d{8})\b", rt.mailer.read(key)).group(1))
 

@@ -28,7 +28,7 @@ def rt(company):
 @pytest.fixture
 def request_id(rt, company):
     demo, _ = company
-    request = rt.store.create(demo.subject_email, "fi", rt.clock(), name=demo.subject_name)
+    request = stages.register(rt, demo.subject_email, "fi", name=demo.subject_name)
     yield request.id
     rt.store.set_status(request.id, "closed", rt.clock())
 
@@ -105,3 +105,4 @@ def test_a_rerun_skips_finished_stages_and_resumes(rt, request_id, company):
     events = [e.action for e in rt.ledger.events(request_id)]
     assert events.count("extract:customers_done") == 1
     assert events.count("extract:marketing_done") == 1
+    assert rt.store.get(request_id).status == "running", "a resumed request still reads as failed"
