@@ -52,9 +52,14 @@ class MboxSource:
             raise SourceUnavailable(self.name, "mail archive not found")
         box = mailbox.mbox(self.path, create=False)
         seen: dict[str, int] = {}
+        # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
+        # so a message without its bytes is not the subject's: skip parsing it.
+        needle = subject.email.encode("utf-8")
         try:
             for key in box.iterkeys():
                 raw = box.get_bytes(key)
+                if needle not in raw.lower():
+                    continue
                 try:
                     record = _record(self.name, raw, subject)
                 except Exception:
