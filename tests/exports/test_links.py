@@ -10,6 +10,12 @@ from exports import InvalidLink, LinkClaims, issue_link, verify_link
 SECRET = b"s" * 32
 OTHER = b"o" * 32
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+
+
+def valid_claims() -> dict:
+    """Claims that verify_link accepts when signed with SECRET (HS256)."""
+    return {"sub": "REQ-ABC", "obj": "REQ-ABC/x.age", "iat": int(NOW.timestamp()),
+            "exp": int(NOW.timestamp()) + 3600, "jti": "x"}
 BASE = "https://dsar.example.fi"
 
 
@@ -63,13 +69,7 @@ def test_flipped_signature():
 
 
 def test_alg_none():
-    claims = {
-        "sub": "REQ-ABC",
-        "obj": "REQ-ABC/x.age",
-        "iat": int(NOW.timestamp()),
-        "exp": int(NOW.timestamp()) + 3600,
-        "jti": "x",
-    }
+    claims = valid_claims()
     token = jwt.encode(claims, None, algorithm="none")
     with pytest.raises(InvalidLink):
         verify_link(token, SECRET, NOW)
@@ -78,13 +78,7 @@ def test_alg_none():
 
 
 def test_other_algorithm_with_same_secret():
-    claims = {
-        "sub": "REQ-ABC",
-        "obj": "REQ-ABC/x.age",
-        "iat": int(NOW.timestamp()),
-        "exp": int(NOW.timestamp()) + 3600,
-        "jti": "x",
-    }
+    claims = valid_claims()
     secret = b"k" * 64  # HS512 wants 64 bytes; HS256 accepts it too
     with pytest.raises(InvalidLink):
         verify_link(jwt.encode(claims, secret, algorithm="HS512"), secret, NOW)
@@ -97,26 +91,14 @@ def test_signed_with_another_secret():
 
 @pytest.mark.parametrize("missing", ["exp", "sub", "obj", "iat", "jti"])
 def test_required_claims(missing):
-    claims = {
-        "sub": "REQ-ABC",
-        "obj": "REQ-ABC/x.age",
-        "iat": int(NOW.timestamp()),
-        "exp": int(NOW.timestamp()) + 3600,
-        "jti": "x",
-    }
+    claims = valid_claims()
     del claims[missing]
     with pytest.raises(InvalidLink):
         verify_link(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET, NOW)
 
 
 def test_hostile_object_key_in_signed_token():
-    claims = {
-        "sub": "REQ-ABC",
-        "obj": "../../etc/passwd",
-        "iat": int(NOW.timestamp()),
-        "exp": int(NOW.timestamp()) + 3600,
-        "jti": "x",
-    }
+    claims = valid_claims() | {"obj": "../../etc/passwd"}
     with pytest.raises(InvalidLink):
         verify_link(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET, NOW)
 
@@ -142,3 +124,8 @@ def test_bad_arguments_are_misuse():
         issue(object_key="../x")
     with pytest.raises(ValueError):
         issue(now=datetime(2025, 1, 1))
+
+
+def test_the_claims_the_negative_tests_start_from_are_valid():
+    claims = verify_link(jwt.encode(valid_claims(), SECRET, algorithm="HS256"), SECRET, NOW)
+    assert (claims.request_id, claims.object_key) == ("REQ-ABC", "REQ-ABC/x.age")
