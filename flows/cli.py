@@ -145,8 +145,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
     """Serve download links until interrupted."""
+    import logging
+
     from exports.serve import make_server
 
+    # An access log of method and status only: tokens and paths stay out of it.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     rt = _runtime(config)
     server = make_server(host, port, rt.storage, rt.link_secret)
     typer.echo(f"Serving downloads on http://{host}:{server.server_address[1]} (Ctrl-C stops)", err=True)

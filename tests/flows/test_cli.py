@@ -73,6 +73,37 @@ def test_register_verify_show_list_and_duplicate(config):
     assert missing.returncode == 2 and missing.stderr == "dsar: error: no request REQ-NOSUCH\n"
 
 
+def serve_and_get(config: Path, url: str) -> bytes:
+    """Start `dsar serve` on a free port and download `url` from it."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*DSAR, "serve", "--config", str(config), "--port", str(port)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Serving downloads" in server.stderr.readline()
+        local = url.replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+        for _ in range(50):
+            try:
+                response = httpx.get(local, timeout=10)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert httpx.get(local + "x", timeout=10).status_code == 404
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=10)[1]
+    token = url.rsplit("/", 1)[1]
+    assert "GET" in log and token not in log and token[-20:] not in log
+    return response.content
+
+
 @pytest.mark.e2e
 def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     """What `make demo` runs, in its own process with its own Prefect (its ephemeral API)."""
@@ -91,6 +122,9 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     needles = [printed["subject_email"], "Aino Mäkinen"]
     assert find_in_database(home / "prefect.db", needles) == []
     assert find_in_files(home, needles) == []
+
+    served = serve_and_get(tmp_path / "demo" / "dsar.toml", printed["download_url"])
+    assert served == Path(printed["package_path"]).read_bytes()
 
     replay = dsar("audit", "replay", printed["request_id"], "--config", str(tmp_path / "demo" / "dsar.toml"))
     assert "deliver_done" in replay.stdout
