@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+
+# Source and category names become directory and file names in the package.
+NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ class Record:
     `data` holds JSON-serialisable values only. `key` is stable within
     (source, category) so that the same record always lands in the same place.
     `provided` marks data the subject gave us themselves (Art. 20 portability).
+    `about_subject` marks a record that describes the subject themselves (their
+    own customer row, found by a verified identifier): the phone numbers in it
+    are the subject's, and redaction keeps them.
     """
 
     source: str
@@ -40,18 +48,19 @@ class Record:
     key: str
     data: Mapping[str, Any] = field(default_factory=dict)
     provided: bool = False
+    about_subject: bool = False
 
     def to_json(self) -> str:
         return json.dumps(
             {"source": self.source, "category": self.category, "key": self.key,
-             "provided": self.provided, "data": self.data},
+             "provided": self.provided, "about_subject": self.about_subject, "data": self.data},
             ensure_ascii=False, sort_keys=True, separators=(",", ":"),
         )
 
     @classmethod
     def from_json(cls, line: str) -> Record:
         raw = json.loads(line)
-        return cls(raw["source"], raw["category"], raw["key"], raw["data"], raw["provided"])
+        return cls(raw["source"], raw["category"], raw["key"], raw["data"], raw["provided"], raw["about_subject"])
 
 
 class Source(Protocol):
