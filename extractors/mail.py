@@ -5,7 +5,10 @@
 A message belongs to the subject when their address is in From, To, Cc or
 Reply-To. Archives hold broken mail: a header that cannot be parsed is
 skipped, an unknown charset is decoded as UTF-8 with replacement characters,
-and nothing in one message stops the run.
+and nothing in one message stops the run. A message that cannot be parsed at
+all but names the subject's address in its header block is never handed over:
+it comes back as a `withheld` record (hash, size, Message-ID) for a privacy
+officer to review.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import html
 import mailbox
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC
 from email.header import decode_header, make_header
 from email.message import Message
@@ -63,15 +67,15 @@ class MboxSource:
                 try:
                     record = _record(self.name, raw, subject)
                 except Exception:
-                    # Never drop mail silently: if the address is in it, hand it over unparsed.
-                    record = _unparsed_record(self.name, raw, subject)
+                    # Never drop mail silently, never hand over what could not be checked:
+                    # if the address is in its header, list it as withheld.
+                    record = _withheld_record(self.name, raw, subject)
                 if record is None:
                     continue
                 # A copy of the same message keeps its own stable key.
                 count = seen[record.key] = seen.get(record.key, 0) + 1
                 if count > 1:
-                    record = Record(record.source, record.category, f"{record.key}#{count}",
-                                    record.data, record.provided)
+                    record = replace(record, key=f"{record.key}#{count}")
                 yield record
         except OSError:
             raise SourceUnavailable(self.name, "mail archive could not be read") from None
@@ -105,17 +109,42 @@ def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
     )
 
 
-def _unparsed_record(source: str, raw: bytes, subject: Subject) -> Record | None:
-    if subject.email.encode("utf-8") not in raw.lower():
+def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None:
+    """A message that could not be parsed, if its header names the subject: listed, never delivered.
+
+    Only the hash, the size and the Message-ID leave: its headers and body may
+    be a stranger's, and nothing parsed them to tell.
+    """
+    header = _header_block(raw)
+    if not _address_pattern(subject.email).search(header):
         return None
+    digest = hashlib.sha256(raw).hexdigest()
     return Record(
         source=source,
-        category="messages",
-        key=hashlib.sha256(raw).hexdigest(),
-        data={"message_id": None, "date": None, "from": [], "to": [], "cc": [], "reply_to": [],
-              "subject": None, "body": raw.decode("utf-8", errors="replace"), "attachments": [],
-              "unparsed": True},
+        category="withheld",
+        key=digest,
+        data={"reason": "unparsed", "sha256": digest, "bytes": len(raw),
+              "message_id": _raw_message_id(header)},
     )
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The bytes before the first blank line (LF or CRLF); all of it if there is none."""
+    end = re.search(rb"(?:^|\n)\r?\n", raw)
+    return raw if end is None else raw[: end.start()]
+
+
+def _address_pattern(address: str) -> re.Pattern[bytes]:
+    """The address as a whole addr-spec: not part of a longer one (bob@x.fi in jimbob@x.fi, x.fi.evil)."""
+    return re.compile(
+        rb"(?<![A-Za-z0-9._%+-])" + re.escape(address.encode("utf-8")) + rb"(?![A-Za-z0-9-])(?!\.[A-Za-z0-9])",
+        re.IGNORECASE,
+    )
+
+
+def _raw_message_id(header: bytes) -> str | None:
+    found = re.search(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]+)>?", header)
+    return found.group(1).decode("utf-8", errors="replace") if found else None
 
 
 def _raw_header(msg: Message, name: str) -> str:

@@ -10,6 +10,7 @@ works; a relative SQLite path is resolved against the config's directory.
     table = "customers"
     match_column = "email"
     provided = true
+    about_subject = true                 # the subject's own row (matched tables only)
     [[tables]]
     category = "orders"
     table = "orders"
@@ -28,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, func, make_url, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
@@ -41,7 +42,7 @@ from sqlalchemy.exc import (
 )
 
 from extractors.errors import SourceConfigError, SourceUnavailable
-from extractors.records import Record, Subject
+from extractors.records import NAME, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
 
 CHUNK = 500  # parent keys per IN (...) and rows per fetch
@@ -55,6 +56,15 @@ class TableSettings(SourceSettings):
     foreign_key: str | None = None
     parent_key: str = "id"
     provided: bool = False
+    about_subject: bool = False
+
+    @field_validator("category")
+    @classmethod
+    def _category_is_a_name(cls, value: str) -> str:
+        # It becomes a file name in the package.
+        if not NAME.fullmatch(value):  # not .match: its `$` accepts a trailing newline
+            raise ValueError("use lower-case letters, digits, '_' and '-' (at most 63)")
+        return value
 
 
 class SqlSettings(SourceSettings):
@@ -173,6 +183,7 @@ class SqlSource:
                         key="/".join(str(row[c.name]) for c in pk),
                         data={column: _json_value(value) for column, value in row.items()},
                         provided=conf.provided,
+                        about_subject=conf.about_subject,
                     )
 
 
@@ -195,6 +206,8 @@ def _check_graph(name: str, settings: SqlSettings) -> None:
                 raise bad("parent", "the first table is matched on the email, not on a parent")
             if t.match_column is not None:
                 raise bad("match_column", "set match_column or parent, not both")
+            if t.about_subject:
+                raise bad("about_subject", "only a table matched on the email describes the subject")
             if t.parent not in seen:
                 raise bad("parent", f"'{t.parent}' is not a table listed earlier")
             if t.foreign_key is None:

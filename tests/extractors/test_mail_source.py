@@ -168,3 +168,63 @@ def test_bad_settings_name_the_key(tmp_path: Path, settings, key) -> None:
     with pytest.raises(SourceConfigError) as caught:
         MboxSource("support_mail", settings, tmp_path, {})
     assert caught.value.key == key
+
+
+# `charset*` with no value makes the email package raise IndexError while parsing.
+UNPARSEABLE = b"""\
+From: Matti <matti@example.fi>
+To: tuki@kauppa.fi
+Subject: Salainen aihe
+Message-ID: <m7@example.fi>
+Content-Type: text/plain; charset*
+
+Secret body text.
+"""
+
+
+def test_unparseable_message_is_withheld_without_content(tmp_path: Path) -> None:
+    digest = hashlib.sha256(UNPARSEABLE).hexdigest()
+    assert read(tmp_path, UNPARSEABLE) == {digest: {
+        "provided": False, "category": "withheld",
+        "reason": "unparsed", "sha256": digest, "bytes": len(UNPARSEABLE), "message_id": "m7@example.fi",
+    }}
+
+
+def test_withheld_message_with_crlf_and_no_message_id(tmp_path: Path) -> None:
+    raw = b"From: tuki@kauppa.fi\r\nTo: MATTI@example.fi\r\nContent-Type: text/plain; charset*\r\n\r\nHei.\r\n"
+    (m,) = read(tmp_path, raw).values()
+    assert m["category"] == "withheld" and m["message_id"] is None
+    assert "Hei" not in str(m) and "tuki" not in str(m)
+
+
+STRANGER = b"""\
+From: Jim <jimbob@x.fi>
+To: tuki@kauppa.fi
+Subject: Jim's own business
+Message-ID: <j1@x.fi>
+
+Not about Bob.
+"""
+
+
+def read_as(tmp_path: Path, subject: Subject, *messages: bytes) -> list:
+    write_mbox(tmp_path / "support.mbox", *messages)
+    return list(MboxSource("support_mail", {"path": "support.mbox"}, tmp_path, {}).records(subject))
+
+
+@pytest.mark.parametrize("raw", [
+    STRANGER,
+    STRANGER.replace(b"Message-ID", b"Content-Type: text/plain; charset*\nMessage-ID"),
+    STRANGER.replace(b"<jimbob@x.fi>", b"<bob@x.fi.example>").replace(b"Message-ID", b"Content-Type: a; charset*\nM"),
+    STRANGER.replace(b"To: tuki@kauppa.fi", b"To: tuki@kauppa.fi\nContent-Type: a; charset*")
+            .replace(b"Not about Bob.", b"Cc'd bob@x.fi by hand."),
+], ids=["parsed", "unparsed", "longer-domain", "only-in-body"])
+def test_a_longer_address_or_the_body_is_not_the_subject(tmp_path: Path, raw: bytes) -> None:
+    assert read_as(tmp_path, Subject("bob@x.fi"), raw) == []
+
+
+@pytest.mark.parametrize("line", [b"To: tuki@kauppa.fi, Bob@X.fi", b"To: bob@x.fi.", b"Cc: <bob@x.fi>"])
+def test_withheld_address_at_the_end_of_a_header_line_matches(tmp_path: Path, line: bytes) -> None:
+    raw = STRANGER.replace(b"To: tuki@kauppa.fi", line + b"\nContent-Type: text/plain; charset*")
+    (record,) = read_as(tmp_path, Subject("bob@x.fi"), raw)
+    assert record.category == "withheld" and record.data["message_id"] == "j1@x.fi"

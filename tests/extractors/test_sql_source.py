@@ -90,6 +90,15 @@ def test_unknown_table_or_column_is_named(tmp_path: Path, db: Path, change, key,
     ({"url": "sqlite://", "tables": [TABLES[0], TABLES[2]]}, "tables.1.parent", "not a table listed earlier"),
     ({"url": "not a url", "tables": TABLES}, "url", "not a valid SQLAlchemy URL"),
     ({"url": "nosuchdb://u:secret@h/d", "tables": TABLES}, "url", "unknown database dialect 'nosuchdb'"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {**TABLES[1], "about_subject": True}]}, "tables.1.about_subject",
+     "only a table matched on the email"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {**TABLES[1], "category": "Orders"}]}, "tables.1.category",
+     "use lower-case letters, digits, '_' and '-'"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "category": "../customer"}]}, "tables.0.category",
+     "use lower-case letters"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "category": "customer\n"}]}, "tables.0.category",
+     "use lower-case letters"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "category": ""}]}, "tables.0.category", "at least 1"),
 ])
 def test_bad_settings_name_the_key(tmp_path: Path, settings, key, message) -> None:
     settings = {k: v for k, v in settings.items() if v is not None}
@@ -128,3 +137,11 @@ def test_failing_query_error_carries_no_bound_parameters(tmp_path: Path) -> None
         list(source(tmp_path, tables=TABLES[:1]).records(Subject("Matti.Meikalainen@example.fi")))
     assert "matti" not in str(caught.value).lower()
     assert caught.value.__suppress_context__
+
+
+def test_about_subject_marks_the_matched_tables_records_only(tmp_path: Path, db: Path) -> None:
+    tables = [{**TABLES[0], "about_subject": True}, *TABLES[1:]]
+    records = list(source(tmp_path, tables=tables).records(Subject("matti.meikalainen@example.fi")))
+    assert [(r.category, r.about_subject) for r in records[:2]] == [("customer", True), ("orders", False)]
+    assert not any(r.about_subject for r in records[1:])
+    assert not any(r.about_subject for r in source(tmp_path).records(Subject("matti.meikalainen@example.fi")))
