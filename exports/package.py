@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from exports._atomic import atomic_write
+from extractors.records import NAME
 
 SCHEMA_VERSION = 1
 REQUEST_ID = re.compile(r"^REQ-[A-Za-z0-9]+$")
-NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]*$")
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--
 _JSON = {"sort_keys": True, "ensure_ascii": False, "indent": 1}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 # Source and category names become directory and file names in the package.
-NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}$")
+NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}\Z")
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.errors import DsarError
+from flows.errors import SAFE_ERRORS
 
 # Prefect's telemetry fails noisily offline; set before Prefect is imported.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -81,6 +82,7 @@ def request_new(
     from flows import stages
 
     rt = _runtime(config)
+    rt.sources()  # a broken source section fails now, not after the requester has proved who they are
     request = stages.register(rt, email, language, name=name, phone=phone)
     if request.duplicate_of:
         typer.echo(f"{request.id} is a duplicate of open request {request.duplicate_of}; no flow started.")
@@ -101,6 +103,34 @@ def request_verify(
     code = typer.prompt("Code", hide_input=True)
     stages.submit_code(rt, request_id, code)
     typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
+
+
+@request_app.command("resend-code")
+def request_resend_code(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Send a new one-time code (the old one stops working)."""
+    from flows import stages
+
+    stages.send_code(_runtime(config), request_id)
+    typer.echo(f"{request_id}: a new one-time code was sent to the requester.")
+
+
+class CloseReason(StrEnum):
+    withdrawn = "withdrawn"
+    identity_not_verified = "identity_not_verified"
+    manifestly_unfounded = "manifestly_unfounded"
+
+
+@request_app.command("close")
+def request_close(
+    request_id: str,
+    reason: Annotated[CloseReason, typer.Option(help="Why the request ends without a package.")],
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Close an open request without delivering (the subject may then ask again)."""
+    from flows import stages
+
+    stages.close(_runtime(config), request_id, reason.value)
+    typer.echo(f"{request_id}: closed ({reason.value}).")
 
 
 @request_app.command("show")
@@ -130,8 +160,11 @@ def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
 @app.command()
 def run(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
     """Run (or resume) the Prefect flow of one verified request."""
+    from flows import stages
+
     rt = _runtime(config)
-    rt.store.get(request_id)  # a clear error before Prefect starts
+    stages.open_request(rt, request_id)  # clear errors before Prefect starts
+    rt.sources()
     from flows.fulfil import run_request
 
     run_request(request_id)
@@ -150,7 +183,10 @@ def serve(
     from exports.serve import make_server
 
     # An access log of method and status only: tokens and paths stay out of it.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    access = logging.StreamHandler()
+    access.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logging.getLogger("dsar.exports.serve").addHandler(access)
+    logging.getLogger("dsar.exports.serve").setLevel(logging.INFO)
     rt = _runtime(config)
     server = make_server(host, port, rt.storage, rt.link_secret)
     typer.echo(f"Serving downloads on http://{host}:{server.server_address[1]} (Ctrl-C stops)", err=True)
@@ -166,10 +202,8 @@ def serve(
 def audit_verify(config: ConfigOption = Path("dsar.toml")) -> None:
     """Recompute the ledger's hash chain and signatures."""
     from audit.verify import verify_ledger
-    from flows.runtime import public_key_bytes
-
     rt = _runtime(config)
-    count = verify_ledger(rt.ledger.events(), public_key_bytes(rt))
+    count = verify_ledger(rt.ledger.events(), rt.ledger_public_key)
     typer.echo(f"ledger intact: {count} events verified")
 
 
@@ -185,12 +219,8 @@ def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    from exports.errors import ExportError
-    from extractors.errors import ExtractionError
-    from identity.errors import IdentityError
-
     try:
         app()
-    except (DsarError, ExtractionError, IdentityError, ExportError, ValueError) as exc:
+    except SAFE_ERRORS as exc:
         typer.echo(f"dsar: error: {exc}", err=True)
         sys.exit(2)

@@ -8,7 +8,6 @@ never live in the file: it names environment variables, and an optional
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,11 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from exports.storage import storage_from_url
+from extractors.records import NAME
 from flows.errors import ConfigError
 
 Text = dict[Literal["fi", "en"], str]
-# Source names become directory and file names inside the package.
-SOURCE_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}$")
 
 
 class _Strict(BaseModel):
@@ -154,7 +153,8 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
-def _read_env_file(path: Path, config_path: Path) -> dict[str, str]:
+def read_env_file(path: Path, config_path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of an env file that only its owner may read."""
     if not path.exists():
         raise ConfigError(config_path, "env_file", f"{path} does not exist")
     if path.stat().st_mode & 0o077:
@@ -178,6 +178,12 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(path, "(file)", "not found; pass --config or set DSAR_CONFIG") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "(file)", "is a directory; name the dsar.toml file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "(file)", "is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(path, "(file)", f"cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc)) from None
     try:
@@ -189,7 +195,7 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     base_dir = path.parent
     env = dict(os.environ if environ is None else environ)
     if parsed.env_file:
-        for name, value in _read_env_file(base_dir / parsed.env_file, path).items():
+        for name, value in read_env_file(base_dir / parsed.env_file, path).items():
             env.setdefault(name, value)
 
     sources = []
@@ -197,7 +203,7 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         for required in ("name", "kind"):
             if not isinstance(section.get(required), str):
                 raise ConfigError(path, f"sources.{index}.{required}", "missing")
-        if not SOURCE_NAME.match(section["name"]):
+        if not NAME.fullmatch(section["name"]):
             raise ConfigError(path, f"sources.{index}.name", "use lower-case letters, digits, '_' and '-'")
         settings = {k: v for k, v in section.items() if k not in ("name", "kind")}
         sources.append(SourceSpec(section["name"], section["kind"], settings))
@@ -208,6 +214,11 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     for index, activity in enumerate(parsed.activities):
         for unknown in set(activity.sources) - set(names):
             raise ConfigError(path, f"activities.{index}.sources", f"no source named {unknown!r}")
+
+    try:
+        storage_from_url(parsed.storage.url, base_dir)
+    except ValueError as exc:
+        raise ConfigError(path, "storage.url", str(exc)) from None
 
     return Config(
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,

@@ -2,12 +2,20 @@
 
     DsarError
     ├── ConfigError        the config file is wrong (names the file and the key)
+    ├── InvalidRequest     a request cannot be registered as given
     ├── RequestNotFound    no request with that id
+    ├── RequestClosed      the request is closed (delivered, duplicate, ...): nothing more runs
+    ├── StagingLost        staged data of a request is missing or changed: run it again
     └── StageFailed        a stage of a request failed (names the stage, never data)
 
 Messages never carry personal data: Prefect copies exception text into its
 database, logs and events.
 """
+
+from exports.errors import ExportError
+from extractors.errors import ExtractionError
+from identity.errors import IdentityError
+from redaction.errors import RedactionError
 
 
 class DsarError(Exception):
@@ -20,9 +28,23 @@ class ConfigError(DsarError):
         self.key = key
 
 
+class InvalidRequest(DsarError):
+    pass
+
+
 class RequestNotFound(DsarError):
     def __init__(self, request_id: str) -> None:
         super().__init__(f"no request {request_id}")
+
+
+class RequestClosed(DsarError):
+    def __init__(self, request_id: str, status: str) -> None:
+        super().__init__(f"{request_id} is {status}: nothing more runs for it")
+
+
+class StagingLost(DsarError):
+    def __init__(self, request_id: str, what: str) -> None:
+        super().__init__(f"{request_id}: staged data is missing or changed ({what}); run the request again")
 
 
 class StageFailed(DsarError):
@@ -31,3 +53,8 @@ class StageFailed(DsarError):
         self.request_id = request_id
         self.stage = stage
         self.reason = reason
+
+
+# Errors whose messages are written free of personal data, so they may be shown
+# and recorded as they are; any other exception is named by its type only.
+SAFE_ERRORS = (DsarError, ExtractionError, IdentityError, RedactionError, ExportError)

@@ -8,10 +8,16 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from audit.ledger import Ledger
 from audit.signing import load_private_key, public_key
 from exports.storage import LocalStorage, storage_from_url
+from extractors.errors import SourceConfigError
+from extractors.records import Source
+from extractors.registry import make_source
 from flows.config import Config, load_config
+from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
 from flows.store import RequestStore, make_engine
 
@@ -26,17 +32,25 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
 
     @cached_property
-    def engine(self):
-        return make_engine(self.config.sqlalchemy_url(self.config.store.url))
-
-    @cached_property
     def store(self) -> RequestStore:
-        return RequestStore(self.engine)
+        try:
+            return RequestStore(make_engine(self.config.sqlalchemy_url(self.config.store.url)))
+        except (SQLAlchemyError, ImportError) as exc:  # ImportError: the URL names a driver not installed
+            # The driver's text may quote the URL and its password: name the error's type only.
+            raise ConfigError(self.config.path, "store.url",
+                              f"cannot open the request store ({type(exc).__name__})") from None
 
     @cached_property
     def ledger(self) -> Ledger:
-        key = self.config.secret(self.config.store.ledger_key_env, "store.ledger_key_env")
-        return Ledger(self.engine, load_private_key(key))
+        return Ledger(self.store.engine, load_private_key(self._ledger_key))
+
+    @property
+    def ledger_public_key(self) -> bytes:
+        return public_key(load_private_key(self._ledger_key))
+
+    @property
+    def _ledger_key(self) -> str:
+        return self.config.secret(self.config.store.ledger_key_env, "store.ledger_key_env")
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -50,14 +64,19 @@ class Runtime:
     def link_secret(self) -> bytes:
         return self.config.secret(self.config.delivery.link_secret_env, "delivery.link_secret_env").encode("utf-8")
 
+    def sources(self) -> list[Source]:
+        """Every configured source, built: a wrong section or a missing secret fails here, before any flow."""
+        config, built = self.config, []
+        for index, spec in enumerate(config.sources):
+            try:
+                built.append(make_source(spec.name, spec.kind, spec.settings, config.base_dir, config.environ))
+            except SourceConfigError as exc:
+                raise ConfigError(config.path, f"sources.{index}", str(exc)) from None
+        return built
+
     def work_dir(self, request_id: str) -> Path:
         """Staging for one request's personal data; removed once the package is delivered."""
         return self.config.base_dir / "work" / request_id
-
-
-def public_key_bytes(runtime: Runtime) -> bytes:
-    key = runtime.config.secret(runtime.config.store.ledger_key_env, "store.ledger_key_env")
-    return public_key(load_private_key(key))
 
 
 def open_runtime(path: str | Path) -> Runtime:

@@ -15,27 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-
 from exports.encrypt import new_passphrase, seal_file
-from exports.errors import ExportError
 from exports.links import issue_link
 from exports.package import build_package
-from extractors.errors import ExtractionError
-from extractors.records import Record, Subject, read_jsonl, write_jsonl
+from extractors.records import NAME, Record, Subject, read_jsonl, write_jsonl
 from extractors.registry import make_source
-from flows.errors import DsarError, StageFailed
+from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
 from flows.runtime import Runtime
 from flows.store import Request
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified
-from redaction.errors import RedactionError
-from redaction.redactor import Redactor
-
-# Errors of ours carry messages written to be free of personal data; anything
-# else (a library's exception may quote SQL parameters or addresses) is named by its type only.
-SAFE_ERRORS = (DsarError, ExtractionError, IdentityError, RedactionError, ExportError)
+from redaction.redactor import Redactor, subject_phones
 
 
 def safe_reason(exc: BaseException) -> str:
@@ -49,7 +40,7 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
     done = rt.store.stage_done(request_id, stage)
     if done is not None:
         return done
-    request = rt.store.get(request_id)
+    request = open_request(rt, request_id)
     if request.status != "running":  # a resumed request leaves its failed state
         rt.store.set_status(request_id, "running", rt.clock())
     try:
@@ -59,20 +50,18 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
         rt.store.set_status(request_id, "failed", rt.clock(), reason=f"{stage}: {reason}"[:200])
         rt.ledger.append_event(request_id, "dsar", "stage_failed", {"stage": stage, "error": type(exc).__name__})
         raise StageFailed(request_id, stage, reason) from None
-    rt.store.complete_stage(request_id, stage, detail, rt.clock())
+    # The ledger first: a stage is never on record as done without its event.
     rt.ledger.append_event(request_id, "dsar", f"{stage}_done", detail)
+    rt.store.complete_stage(request_id, stage, detail, rt.clock())
     return detail
 
 
-def subject_of(request: Request) -> Subject:
-    phones: tuple[str, ...] = ()
-    if request.phone:
-        try:
-            number = phonenumbers.parse(request.phone, "FI")
-            phones = (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),)
-        except phonenumbers.NumberParseException:
-            phones = ()
-    return Subject(email=request.email, name=request.name, phones=phones)
+def open_request(rt: Runtime, request_id: str) -> Request:
+    """The request, if it is still open; RequestClosed otherwise."""
+    request = rt.store.get(request_id)
+    if not request.is_open:
+        raise RequestClosed(request_id, request.status)
+    return request
 
 
 # Registration and identity ---------------------------------------------------
@@ -87,9 +76,18 @@ def register(rt: Runtime, email: str, language: str, name: str | None = None, ph
     return request
 
 
+def close(rt: Runtime, request_id: str, reason: str) -> None:
+    """End an open request without a package; its staged data is removed."""
+    open_request(rt, request_id)
+    rt.store.set_status(request_id, "closed", rt.clock(), reason=reason)
+    rt.store.delete_challenge(request_id)
+    shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
+    rt.ledger.append_event(request_id, "privacy_team", "closed", {"reason": reason})
+
+
 def send_code(rt: Runtime, request_id: str) -> str:
     """Issue a one-time code and mail it to the address on record; returns the message's key."""
-    request = rt.store.get(request_id)
+    request = open_request(rt, request_id)
     identity = rt.config.identity
     code, challenge = issue_code(rt.clock(), timedelta(minutes=identity.code_ttl_minutes), identity.code_attempts)
     rt.store.put_challenge(request_id, challenge.to_dict())
@@ -105,6 +103,7 @@ def send_code(rt: Runtime, request_id: str) -> str:
 
 def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
+    open_request(rt, request_id)
     stored = rt.store.get_challenge(request_id)
     if stored is None:
         raise IdentityNotVerified(request_id)
@@ -135,33 +134,49 @@ def verify_identity(rt: Runtime, request_id: str) -> dict[str, Any]:
 
 
 # Extract, redact ---------------------------------------------------------------
+#
+# Staged files live on the worker's disk and may be gone when a request resumes
+# elsewhere. Each stage records the digest of what it staged, and the next one
+# checks it: a package is never built from missing or altered staging.
+
+def _extracted(rt: Runtime, request_id: str, source: str) -> Path:
+    return rt.work_dir(request_id) / "extracted" / f"{source}.jsonl"
+
 
 def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
     spec = next(s for s in rt.config.sources if s.name == source_name)
 
     def work(request: Request) -> dict[str, Any]:
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
-        path = rt.work_dir(request_id) / "extracted" / f"{spec.name}.jsonl"
-        count = write_jsonl(path, source.records(subject_of(request)))
-        return {"source": spec.name, "records": count}
+        path = _extracted(rt, request_id, spec.name)
+        count = write_jsonl(path, source.records(Subject(email=request.email)))
+        return {"source": spec.name, "records": count, "sha256": _file_sha256(path)}
 
     return run_stage(rt, request_id, f"extract:{source_name}", work)
 
 
 def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
-        extracted = sorted((rt.work_dir(request_id) / "extracted").glob("*.jsonl"))
-        redactor = Redactor(subject_of(request), keep=rt.config.redaction.keep)
+        paths = []
+        for spec in rt.config.sources:
+            path = _extracted(rt, request_id, spec.name)
+            done = rt.store.stage_done(request_id, f"extract:{spec.name}")
+            if done is None or not path.is_file() or _file_sha256(path) != done["sha256"]:
+                _restage(rt, request_id, f"extract:{spec.name}")
+            paths.append(path)
 
         def records() -> Iterator[Record]:
-            for path in extracted:
+            for path in paths:
                 yield from read_jsonl(path)
 
+        # The subject's own numbers are those in records that describe them, never what a requester typed.
+        subject = Subject(email=request.email, phones=subject_phones(records()))
+        redactor = Redactor(subject, keep=rt.config.redaction.keep)
         for record in records():
             redactor.learn(record)
         out_dir = rt.work_dir(request_id) / "redacted"
         _write_by_category(out_dir, (redactor.redact(r) for r in records()))
-        return dict(redactor.summary())
+        return {**redactor.summary(), "sha256": _tree_sha256(out_dir)}
 
     return run_stage(rt, request_id, "redact", work)
 
@@ -170,13 +185,16 @@ def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:
     """Split a record stream into `<source>/<category>.jsonl` files."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
     files: dict[tuple[str, str], Any] = {}
     try:
         for record in records:
             out = files.get((record.source, record.category))
             if out is None:
+                if not (NAME.fullmatch(record.source) and NAME.fullmatch(record.category)):
+                    raise ValueError("a source or category name is not a safe file name")
                 path = out_dir / record.source / f"{record.category}.jsonl"
-                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(exist_ok=True)
                 out = files[(record.source, record.category)] = path.open("w", encoding="utf-8")
             out.write(record.to_json() + "\n")
     finally:
@@ -184,12 +202,36 @@ def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:
             out.close()
 
 
+def _restage(rt: Runtime, request_id: str, what: str) -> None:
+    """Forget the staging stages and their files, so that the next run extracts anew; raises StagingLost."""
+    staged = [f"extract:{s.name}" for s in rt.config.sources] + ["redact", "package"]
+    rt.store.reset_stages(request_id, staged)
+    shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
+    rt.ledger.append_event(request_id, "dsar", "staging_lost", {"stage": what})
+    raise StagingLost(request_id, what)
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as data:
+        return hashlib.file_digest(data, "sha256").hexdigest()
+
+
+def _tree_sha256(root: Path) -> str:
+    """One digest over every file under `root`, its relative path included."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(root).as_posix()}\0{_file_sha256(path)}\n".encode())
+    return digest.hexdigest()
+
+
 # Package, encrypt, store, deliver ---------------------------------------------------
 
 def package(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
         staged = rt.work_dir(request_id) / "redacted"
-        redaction = rt.store.stage_done(request_id, "redact") or {}
+        redaction = rt.store.stage_done(request_id, "redact")
+        if redaction is None or not staged.is_dir() or _tree_sha256(staged) != redaction["sha256"]:
+            _restage(rt, request_id, "redact")
 
         def categories() -> Iterator[tuple[str, str, Iterator[Mapping[str, Any]]]]:
             for path in sorted(staged.glob("*/*.jsonl")):
@@ -197,7 +239,7 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
         result = build_package(
             rt.work_dir(request_id) / f"{request_id}.zip", request_id, rt.config.controller.name,
-            rt.clock(), categories(), redaction,
+            rt.clock(), categories(), {k: v for k, v in redaction.items() if k != "sha256"},
         )
         return {"manifest_sha256": result.manifest_sha256, "zip_sha256": result.sha256,
                 "files": len(result.files), "records": result.record_counts}
@@ -208,19 +250,22 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
         plain = rt.work_dir(request_id) / f"{request_id}.zip"
+        packaged = rt.store.stage_done(request_id, "package")
+        if packaged is None or not plain.is_file() or _file_sha256(plain) != packaged["zip_sha256"]:
+            _restage(rt, request_id, "package")
         sealed = plain.with_name(plain.name + ".age")
         passphrase = new_passphrase()
         seal_file(plain, sealed, passphrase)
-        digest = _sha256(sealed)
-        # The passphrase travels apart from the link; its key names this ciphertext,
-        # so a re-encryption after a crash sends the passphrase that opens the stored file.
+        digest = _file_sha256(sealed)
+        key = f"{request_id}/{request_id}.zip.age"
+        ref = rt.storage.put(sealed, key)
+        rt.store.set_status(request_id, "running", rt.clock(), package_ref=ref)
+        # Stored first, then the passphrase that opens exactly this file (its key names the file),
+        # apart from the link.
         rt.mailer.send(
             f"{request_id}-passphrase-{digest[:16]}", request.email, text("passphrase_subject", request.language),
             text("passphrase_body", request.language, request_id=request_id, passphrase=passphrase),
         )
-        key = f"{request_id}/{request_id}.zip.age"
-        ref = rt.storage.put(sealed, key)
-        rt.store.set_status(request_id, "running", rt.clock(), package_ref=ref)
         return {"object_key": key, "sha256": digest}
 
     return run_stage(rt, request_id, "store", work)
@@ -245,10 +290,3 @@ def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
 
     return run_stage(rt, request_id, "deliver", work)
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        while chunk := data.read(1 << 16):
-            digest.update(chunk)
-    return digest.hexdigest()

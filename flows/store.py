@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from flows.deadlines import add_months
-from flows.errors import RequestNotFound
+from flows.errors import InvalidRequest, RequestNotFound
 
 # A request is open until it reaches one of these; a subject has one open request at a time.
 CLOSED = frozenset({"delivered", "duplicate", "rejected", "closed"})
@@ -43,9 +43,9 @@ metadata = MetaData()
 requests_table = Table(
     "requests", metadata,
     Column("id", String(40), primary_key=True),
-    Column("received_at", DateTime, nullable=False),
-    Column("due_at", DateTime, nullable=False),
-    Column("extended_to", DateTime),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("extended_to", DateTime(timezone=True)),
     Column("status", String(40), nullable=False),
     Column("reason", String(200)),
     Column("language", String(2), nullable=False),
@@ -58,7 +58,7 @@ requests_table = Table(
     Column("duplicate_of", String(40)),
     Column("evidence", Text),
     Column("package_ref", String(500)),
-    Column("updated_at", DateTime, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 challenges_table = Table(
@@ -71,7 +71,7 @@ stages_table = Table(
     "request_stages", metadata,
     Column("request_id", String(40), primary_key=True),
     Column("stage", String(40), primary_key=True),
-    Column("completed_at", DateTime, nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
     Column("detail", Text, nullable=False),
 )
 
@@ -135,9 +135,9 @@ class RequestStore:
     ) -> Request:
         """Register a request; a subject who already has an open request gets a `duplicate` one."""
         if language not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+            raise InvalidRequest(f"language must be one of {', '.join(LANGUAGES)}")
         if "@" not in email:
-            raise ValueError("the requester's email address is not valid")
+            raise InvalidRequest("the requester's email address is not valid")
         key = _subject_key(email)
         row = {
             "id": new_request_id(), "received_at": now, "due_at": add_months(now, 1), "status": "received",
@@ -210,6 +210,12 @@ class RequestStore:
                     stages_table.c.request_id == request_id, stages_table.c.stage == stage)
             ).scalar_one_or_none()
         return None if detail is None else json.loads(detail)
+
+    def reset_stages(self, request_id: str, stages: Iterable[str]) -> None:
+        """Forget that `stages` completed, so that a re-run does them again."""
+        with self.engine.begin() as conn:
+            conn.execute(stages_table.delete().where(
+                stages_table.c.request_id == request_id, stages_table.c.stage.in_(list(stages))))
 
     def complete_stage(self, request_id: str, stage: str, detail: Mapping[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:

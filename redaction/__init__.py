@@ -14,7 +14,7 @@ from redaction.detectors import (
     normalise_phone,
 )
 from redaction.errors import RedactionError
-from redaction.redactor import Redactor
+from redaction.redactor import Redactor, subject_phones
 
 __all__ = [
     "Detector",
@@ -26,4 +26,5 @@ __all__ = [
     "Redactor",
     "default_detectors",
     "normalise_phone",
+    "subject_phones",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from extractors.records import Record, Subject
-from redaction.detectors import Detector, Finding, default_detectors, normalise_phone
+from redaction.detectors import Detector, Finding, PhoneDetector, default_detectors, normalise_phone
 
 # Placeholder prefix per finding kind; a kind not listed uses its own name.
 _PREFIX = {"email": "person", "phone": "phone", "name": "person"}
@@ -204,3 +204,18 @@ def _strings(value: Any, verbatim: frozenset[str]) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _strings(item, verbatim)
+
+
+def subject_phones(records: Iterable[Record], region: str = "FI") -> tuple[str, ...]:
+    """E.164 numbers in the records that describe the subject (`about_subject`): theirs to keep.
+
+    Numbers a requester merely typed are not trusted: keeping them would let a
+    request reveal whichever third party's number was typed.
+    """
+    detector = PhoneDetector(region)
+    found: set[str] = set()
+    for record in records:
+        if record.about_subject:
+            for text in _strings(record.data, frozenset()):
+                found.update(finding.value_normalised for finding in detector.find(text))
+    return tuple(sorted(found))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from audit.signing import generate_key
 from flows import stages
+from flows.config import read_env_file
 from flows.demo.company import DemoCompany, generate_company
 from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.settings import demo_config
@@ -41,7 +42,7 @@ def _demo_secrets(path: Path) -> dict[str, str]:
         with os.fdopen(fd, "w") as out:
             out.write("# Secrets of the demo company. Keep private.\n")
             out.writelines(f"{name}={value}\n" for name, value in values.items())
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+    return read_env_file(path, path)
 
 
 def _outbox(rt: Runtime) -> Outbox:

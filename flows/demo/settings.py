@@ -54,7 +54,7 @@ name = "customers"
 kind = "sql"
 url = "sqlite:///customers.db"
 tables = [
-  {{ category = "customer", table = "customers", match_column = "email", provided = true }},
+  {{ category = "customer", table = "customers", match_column = "email", provided = true, about_subject = true }},
   {{ category = "orders", table = "orders", parent = "customers", foreign_key = "customer_id" }},
   {{ category = "order_items", table = "order_items", parent = "orders", foreign_key = "order_id" }},
 ]

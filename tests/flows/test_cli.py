@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,14 @@ from flows.demo.run import prepare_demo, write_demo_config
 from tests.exports.age_cli import age_decrypt
 from tests.flows.privacy import find_in_database, find_in_files
 
-DSAR = [sys.executable, "-c", "from flows.cli import main; main()"]
+# The console script pip installed, as a user runs it.
+SCRIPT = Path(sys.executable).with_name("dsar")
+DSAR = [str(SCRIPT)]
+
+
+def test_the_installed_script_is_ours():
+    assert SCRIPT.is_file(), "dsar is not installed in this environment (make installs it)"
+    assert "flows.cli import main" in SCRIPT.read_text()
 
 
 def dsar(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
@@ -30,7 +38,8 @@ def config(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     "command",
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
-     ["run"], ["serve"], ["audit", "verify"], ["audit", "replay"]],
+     ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
+     ["audit", "replay"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
@@ -71,6 +80,29 @@ def test_register_verify_show_list_and_duplicate(config):
 
     missing = dsar("request", "show", "REQ-NOSUCH", "--config", str(config))
     assert missing.returncode == 2 and missing.stderr == "dsar: error: no request REQ-NOSUCH\n"
+
+    closed = dsar("request", "close", request_id, "--reason", "withdrawn", "--config", str(config))
+    assert closed.returncode == 0, closed.stderr
+    rerun = dsar("run", request_id, "--config", str(config))
+    assert rerun.returncode == 2
+    assert rerun.stderr == f"dsar: error: {request_id} is closed: nothing more runs for it\n"
+
+
+def test_an_expired_code_can_be_sent_again(config):
+    new = dsar("request", "new", "--email", "matti@example.fi", "--config", str(config))
+    request_id = new.stdout.split()[0]
+    resent = dsar("request", "resend-code", request_id, "--config", str(config))
+    assert resent.returncode == 0, resent.stderr
+    codes = sorted((config.parent / "outbox").glob(f"{request_id}-code-*.eml"))
+    assert len(codes) == 2
+    old_code = re.search(rb"\b(\d{8})\b", codes[0].read_bytes()).group(1).decode()
+    new_code = re.search(rb"\b(\d{8})\b", codes[1].read_bytes()).group(1).decode()
+    if old_code != new_code:
+        stale = dsar("request", "verify", request_id, "--config", str(config), stdin=old_code + "\n")
+        assert stale.returncode == 2
+    fresh = dsar("request", "verify", request_id, "--config", str(config), stdin=new_code + "\n")
+    assert fresh.returncode == 0, fresh.stderr
+    dsar("request", "close", request_id, "--reason", "withdrawn", "--config", str(config))
 
 
 def serve_and_get(config: Path, url: str) -> bytes:

@@ -73,3 +73,44 @@ def test_a_missing_secret_names_the_variable(tmp_path, good):
 def test_the_environment_wins_over_the_env_file(tmp_path, good):
     config = load_config(write(tmp_path, good), environ={"X": "2"})
     assert config.environ["X"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("write_file", "message"),
+    [
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: p.write_bytes(b"[controller]\nname = \"Caf\xe9\"\n"), "is not UTF-8 text"),
+    ],
+)
+def test_an_unreadable_config_file_is_one_line(tmp_path, write_file, message):
+    path = tmp_path / "dsar.toml"
+    write_file(path)
+    with pytest.raises(ConfigError, match=message) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: (file): ")
+
+
+def test_a_storage_url_we_cannot_serve_fails_at_load(tmp_path, good):
+    path = write(tmp_path, good.replace('url = "file://packages"', 'url = "s3://bucket/prefix"'))
+    with pytest.raises(ConfigError, match=r"storage\.url: unsupported storage URL scheme 's3'"):
+        load_config(path, environ={})
+
+
+def test_a_store_that_cannot_open_names_the_key_not_the_url(tmp_path, good):
+    from flows.runtime import Runtime
+
+    path = write(tmp_path, good.replace('url = "sqlite:///dsar.db"', 'url = "postgresql://u:hunter2@db/dsar"'))
+    with pytest.raises(ConfigError, match=r"store\.url: cannot open the request store") as error:
+        _ = Runtime(load_config(path, environ={})).store
+    assert "hunter2" not in str(error.value)
+
+
+def test_a_broken_source_section_fails_before_any_flow(tmp_path, good):
+    from flows.runtime import Runtime
+
+    path = write(tmp_path, good)
+    with pytest.raises(ConfigError, match=r"sources\.2: .*MAILCHIMP_API_KEY is not set"):
+        Runtime(load_config(path, environ={})).sources()
+    broken = write(tmp_path, good.replace('table = "orders"', 'table = "orders", colour = "red"'))
+    with pytest.raises(ConfigError, match=r"sources\.0: .*colour: unknown key"):
+        Runtime(load_config(broken, environ={"MAILCHIMP_API_KEY": "k"})).sources()

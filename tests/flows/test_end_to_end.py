@@ -95,7 +95,7 @@ def test_the_download_link_serves_the_package(demo):
 
 def test_the_ledger_records_every_stage_and_verifies(demo):
     from audit.verify import verify_ledger
-    from flows.runtime import open_runtime, public_key_bytes
+    from flows.runtime import open_runtime
 
     result, _ = demo
     rt = open_runtime(Path(result.workdir) / "dsar.toml")
@@ -104,7 +104,7 @@ def test_the_ledger_records_every_stage_and_verifies(demo):
                    "extract:support_mail_done", "extract:marketing_done", "redact_done", "package_done",
                    "store_done", "deliver_done"):
         assert action in actions
-    assert verify_ledger(rt.ledger.events(), public_key_bytes(rt)) == len(list(rt.ledger.events()))
+    assert verify_ledger(rt.ledger.events(), rt.ledger_public_key) == len(list(rt.ledger.events()))
     assert rt.store.get(result.request_id).status == "delivered"
     assert not rt.work_dir(result.request_id).exists(), "plaintext staging left behind"
 

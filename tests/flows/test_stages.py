@@ -8,7 +8,7 @@ import pytest
 from flows import stages
 from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.run import prepare_demo, verify_by_outbox, write_demo_config
-from flows.errors import StageFailed
+from flows.errors import RequestClosed, StageFailed
 from flows.runtime import open_runtime
 from identity.errors import VerificationFailed
 
@@ -106,3 +106,69 @@ def test_a_rerun_skips_finished_stages_and_resumes(rt, request_id, company):
     assert events.count("extract:customers_done") == 1
     assert events.count("extract:marketing_done") == 1
     assert rt.store.get(request_id).status == "running", "a resumed request still reads as failed"
+
+
+def extract_all(rt, request_id, secrets, demo):
+    data = json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))
+    with serve_mailchimp(data, secrets["MAILCHIMP_API_KEY"]) as mailchimp:
+        rt = open_runtime(write_demo_config(demo, mailchimp.base_url))
+        for source in rt.config.sources:
+            stages.extract(rt, request_id, source.name)
+    return rt
+
+
+def test_lost_staging_is_noticed_and_extracted_anew(rt, request_id, company):
+    demo, secrets = company
+    verify_by_outbox(rt, request_id)
+    stages.verify_identity(rt, request_id)
+    rt = extract_all(rt, request_id, secrets, demo)
+    # The request resumes on a worker whose disk does not have the staged files.
+    (rt.work_dir(request_id) / "extracted" / "support_mail.jsonl").unlink()
+    with pytest.raises(StageFailed, match=r"staged data is missing or changed \(extract:support_mail\)"):
+        stages.redact(rt, request_id)
+    assert rt.store.stage_done(request_id, "extract:customers") is None
+    assert not rt.work_dir(request_id).exists()
+
+    rt = extract_all(rt, request_id, secrets, demo)
+    summary = stages.redact(rt, request_id)
+    assert summary["emails_replaced"] > 0
+    # A package built from the staging it checked, not from an empty directory.
+    assert stages.package(rt, request_id)["records"]["support_mail"]["messages"] >= 15
+
+
+def test_redaction_trusts_the_customer_row_not_what_the_requester_typed(rt, company):
+    demo, secrets = company
+    # The requester types the neighbour's name and number as their own.
+    request = stages.register(rt, demo.subject_email, "fi", name="Pekka Virtanen", phone=demo.third_party_phone)
+    try:
+        verify_by_outbox(rt, request.id)
+        stages.verify_identity(rt, request.id)
+        rt = extract_all(rt, request.id, secrets, demo)
+        stages.redact(rt, request.id)
+        redacted = rt.work_dir(request.id) / "redacted"
+        customer = json.loads((redacted / "customers" / "customer.jsonl").read_text())["data"]
+        assert customer["phone"] == "040 123 4567", "the subject's own number was redacted"
+        messages = (redacted / "support_mail" / "messages.jsonl").read_text()
+        local = demo.third_party_phone.removeprefix("+358")
+        assert local not in re.sub(r"[ -]", "", messages), "a typed number let a third party through"
+    finally:
+        rt.store.set_status(request.id, "closed", rt.clock())
+
+
+def test_a_duplicate_or_closed_request_runs_nothing(rt, request_id, company):
+    demo, _ = company
+    duplicate = stages.register(rt, demo.subject_email, "en")
+    assert duplicate.duplicate_of == request_id
+    with pytest.raises(RequestClosed, match="is duplicate"):
+        stages.verify_identity(rt, duplicate.id)
+    with pytest.raises(RequestClosed):
+        stages.send_code(rt, duplicate.id)
+    assert rt.store.get(duplicate.id).status == "duplicate"
+
+    stages.close(rt, request_id, "withdrawn")
+    with pytest.raises(RequestClosed, match="is closed"):
+        stages.extract(rt, request_id, "customers")
+    assert [e.detail for e in rt.ledger.events(request_id) if e.action == "closed"] == [{"reason": "withdrawn"}]
+    again = stages.register(rt, demo.subject_email, "fi")
+    assert again.status == "received", "a closed request still blocks the subject"
+    stages.close(rt, again.id, "withdrawn")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from flows.deadlines import add_months
-from flows.errors import RequestNotFound
+from flows.errors import InvalidRequest, RequestNotFound
 from flows.store import RequestStore, make_engine
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
@@ -76,9 +76,9 @@ def test_concurrent_requests_for_one_subject_open_exactly_one(store):
 
 
 def test_bad_input_is_refused(store):
-    with pytest.raises(ValueError, match="language"):
+    with pytest.raises(InvalidRequest, match="language"):
         store.create("a@example.fi", "sv", NOW)
-    with pytest.raises(ValueError, match="email"):
+    with pytest.raises(InvalidRequest, match="email"):
         store.create("not an address", "fi", NOW)
     with pytest.raises(RequestNotFound):
         store.get("REQ-NOPE")

@@ -3,7 +3,7 @@
 import pytest
 
 from extractors.records import Record, Subject
-from redaction import Redactor
+from redaction import Redactor, subject_phones
 
 SUBJECT = Subject("Sanna.Subject@Example.fi", name="Sanna Subjekti", phones=("+358401112222",))
 
@@ -147,3 +147,11 @@ def test_a_message_id_is_an_identifier_not_a_person():
     redacted = redactor.redact(record)
     assert redacted.data == {"message_id": "20240212.1@demokauppa.example", "body": "write to [person-1]"}
     assert redactor.summary()["people"] == 1
+
+
+def test_the_subjects_phones_come_from_records_about_them_only():
+    own = Record("crm", "customer", "1", {"phone": "040 123 4567", "note": "work +358 9 1234 5678"},
+                 about_subject=True)
+    mail = Record("mail", "messages", "m1", {"body": "my neighbour's number is 045 765 4321"})
+    assert subject_phones([own, mail]) == ("+358401234567", "+358912345678")
+    assert subject_phones([mail]) == ()
