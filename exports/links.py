@@ -31,7 +31,8 @@ class LinkClaims:
     jti: str
 
 
-def _check_secret(secret: bytes) -> None:
+def check_secret(secret: bytes) -> None:
+    """ValueError unless `secret` is bytes long enough to sign links."""
     if not isinstance(secret, bytes) or len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"link secret must be at least {MIN_SECRET_BYTES} bytes")
 
@@ -45,7 +46,7 @@ def issue_link(
     request_id: str, object_key: str, secret: bytes, now: datetime, lifetime: timedelta, base_url: str
 ) -> str:
     """A download URL `{base_url}/download/{token}` valid from `now` for `lifetime`."""
-    _check_secret(secret)
+    check_secret(secret)
     _check_now(now)
     check_request_id(request_id)
     check_key(object_key)
@@ -69,7 +70,7 @@ def verify_link(token: str, secret: bytes, now: datetime) -> LinkClaims:
     checked against `now`, not the wall clock: a token is valid while
     now < exp.
     """
-    _check_secret(secret)
+    check_secret(secret)
     _check_now(now)
     try:
         claims = jwt.decode(

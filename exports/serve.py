@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from posixpath import basename
 
 from exports.errors import InvalidLink
-from exports.links import verify_link
+from exports.links import check_secret, verify_link
 from exports.storage import LocalStorage
 
 DEFAULT_HOST = "127.0.0.1"
@@ -109,8 +109,7 @@ def make_server(
     Pass `DEFAULT_HOST` (127.0.0.1) unless a reverse proxy on another host
     needs to reach it; `port` 0 picks a free port (see server.server_address).
     """
-    if not isinstance(secret, bytes) or len(secret) < 32:
-        raise ValueError("link secret must be at least 32 bytes")
+    check_secret(secret)  # fail at start-up, not at the first download
     handler = type(
         "DownloadHandler",
         (_DownloadHandler,),

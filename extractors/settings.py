@@ -28,14 +28,16 @@ def parse_settings(model: type[S], source: str, settings: Mapping[str, Any]) -> 
     try:
         return model.model_validate(dict(settings))
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(section)"
-        raise SourceConfigError(source, key, _short_message(first["type"], first["msg"])) from None
+        key, message = first_problem(exc)
+        raise SourceConfigError(source, key or "(section)", message) from None
 
 
-def _short_message(kind: str, msg: str) -> str:
-    if kind == "missing":
-        return "missing"
-    if kind == "extra_forbidden":
-        return "unknown key"
-    return msg.removeprefix("Value error, ")
+def first_problem(exc: ValidationError) -> tuple[str, str]:
+    """The dotted key and a short message of a validation error's first problem, never the value."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "missing":
+        return key, "missing"
+    if first["type"] == "extra_forbidden":
+        return key, "unknown key"
+    return key, first["msg"].removeprefix("Value error, ")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from exports.storage import storage_from_url
 from extractors.records import NAME
+from extractors.settings import first_problem
 from flows.errors import ConfigError
 
 Text = dict[Literal["fi", "en"], str]
@@ -141,18 +142,6 @@ class Config:
         return url
 
 
-def _key(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    if error["type"] == "missing":
-        return "missing"
-    if error["type"] == "extra_forbidden":
-        return "unknown key"
-    return str(error["msg"])
-
-
 def read_env_file(path: Path, config_path: Path) -> dict[str, str]:
     """KEY=VALUE lines of an env file that only its owner may read."""
     if not path.exists():
@@ -189,8 +178,8 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     try:
         parsed = _File.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(path, _key(first["loc"]), _message(first)) from None
+        key, message = first_problem(exc)
+        raise ConfigError(path, key or "(top level)", message) from None
 
     base_dir = path.parent
     env = dict(os.environ if environ is None else environ)
