@@ -43,9 +43,14 @@ def _check_now(now: datetime) -> None:
 
 
 def issue_link(
-    request_id: str, object_key: str, secret: bytes, now: datetime, lifetime: timedelta, base_url: str
+    request_id: str, object_key: str, secret: bytes, now: datetime, lifetime: timedelta, base_url: str,
+    jti: str | None = None,
 ) -> str:
-    """A download URL `{base_url}/download/{token}` valid from `now` for `lifetime`."""
+    """A download URL `{base_url}/download/{token}` valid from `now` for `lifetime`.
+
+    The same `now` and `jti` give the same URL again: a resumed delivery
+    re-sends the link the requester may already hold instead of a second one.
+    """
     check_secret(secret)
     _check_now(now)
     check_request_id(request_id)
@@ -57,7 +62,7 @@ def issue_link(
         "obj": object_key,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
-        "jti": secrets.token_urlsafe(16),
+        "jti": jti or secrets.token_urlsafe(16),
     }
     token = jwt.encode(claims, secret, algorithm=ALGORITHM)
     return f"{base_url.rstrip('/')}/download/{token}"

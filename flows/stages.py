@@ -9,9 +9,10 @@ and hashes leave this module.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -275,10 +276,15 @@ def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
         stored = rt.store.stage_done(request_id, "store")
         assert stored is not None
-        now = rt.clock()
+        # The link's claims are kept before it is sent, so a resumed delivery sends the same link.
+        link = rt.store.stage_done(request_id, "deliver:link")
+        if link is None:
+            link = {"issued_at": rt.clock().isoformat(), "jti": secrets.token_urlsafe(16)}
+            rt.store.complete_stage(request_id, "deliver:link", link, rt.clock())
+        now = datetime.fromisoformat(link["issued_at"])
         lifetime = timedelta(hours=rt.config.delivery.link_hours)
         url = issue_link(request_id, stored["object_key"], rt.link_secret, now, lifetime,
-                         rt.config.delivery.public_url.rstrip("/"))
+                         rt.config.delivery.public_url, jti=link["jti"])
         expires = (now + lifetime).strftime("%Y-%m-%d %H:%M UTC")
         rt.mailer.send(
             f"{request_id}-link", request.email, text("link_subject", request.language),

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -172,3 +173,23 @@ def test_a_duplicate_or_closed_request_runs_nothing(rt, request_id, company):
     again = stages.register(rt, demo.subject_email, "fi")
     assert again.status == "received", "a closed request still blocks the subject"
     stages.close(rt, again.id, "withdrawn")
+
+
+def test_a_resumed_delivery_sends_one_link(rt, request_id, company):
+    demo, secrets = company
+    verify_by_outbox(rt, request_id)
+    stages.verify_identity(rt, request_id)
+    rt = extract_all(rt, request_id, secrets, demo)
+    for stage in (stages.redact, stages.package, stages.encrypt_and_store, stages.deliver):
+        stage(rt, request_id)
+    outbox = rt.config.base_dir / "outbox"
+    first = (outbox / f"{request_id}-link.eml").read_bytes()
+    # A crash after the link went out but before the stage was recorded: the re-run sends nothing new.
+    rt.store.reset_stages(request_id, ["deliver"])
+    rt.store.set_status(request_id, "failed", rt.clock())
+    rt.clock = lambda: datetime.now(UTC) + timedelta(hours=5)  # resumed hours later
+    again = stages.deliver(rt, request_id)
+    assert (outbox / f"{request_id}-link.eml").read_bytes() == first
+    assert len(list(outbox.glob(f"{request_id}-link*"))) == 1
+    expiries = {e.detail["link_expires"] for e in rt.ledger.events(request_id) if e.action == "deliver_done"}
+    assert expiries == {again["link_expires"]}, "the ledger records a link nobody received"
