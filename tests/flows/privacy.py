@@ -31,3 +31,12 @@ def find_in_files(root: Path, needles: list[str]) -> list[str]:
 def table_count(db_path: Path, table: str) -> int:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
         return db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+def drain_prefect() -> None:
+    """Wait until logs and events queued in this process have reached Prefect's database."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    EventsWorker.drain_all(timeout=30, at_exit=False)

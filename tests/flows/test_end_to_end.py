@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.exports.age_cli import age_decrypt
-from tests.flows.privacy import find_in_database, find_in_files, table_count
+from tests.flows.privacy import drain_prefect, find_in_database, find_in_files, table_count
 
 pytestmark = pytest.mark.e2e
 
@@ -133,6 +133,7 @@ def _personal(result) -> list[str]:
 
 def test_prefect_holds_no_personal_data_after_a_run(demo):
     result, db = demo
+    drain_prefect()
     assert table_count(db, "flow_run") >= 1 and table_count(db, "task_run") >= 7
     assert table_count(db, "events") > 0 and table_count(db, "log") > 0
     needles = _personal(result)
@@ -168,5 +169,6 @@ def test_a_failing_flow_leaks_nothing_and_stops_in_a_clear_state(demo):
     assert isinstance(failure.value, StageFailed) or "StageFailed" in repr(failure.value)
 
     needles = [email, f"{first} {last}", last]
+    drain_prefect()
     assert find_in_database(db, needles) == []
     assert find_in_files(Path(os.environ["PREFECT_HOME"]), needles) == []
