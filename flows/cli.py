@@ -214,7 +214,7 @@ def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
     rt.store.get(request_id)
     for e in rt.ledger.events(request_id):
         detail = json.dumps(e.detail, sort_keys=True, ensure_ascii=False)
-        typer.echo(f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<22} {detail}")
+        typer.echo(f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<26} {detail}")
 
 
 def main() -> None:
