@@ -199,12 +199,31 @@ def serve(
 
 
 @audit_app.command("verify")
-def audit_verify(config: ConfigOption = Path("dsar.toml")) -> None:
-    """Recompute the ledger's hash chain and signatures."""
+def audit_verify(
+    config: ConfigOption = Path("dsar.toml"),
+    public_key: Annotated[str | None, typer.Option(
+        help="The controller's published public key (base64); by default derived from DSAR_LEDGER_KEY.")] = None,
+) -> None:
+    """Recompute the ledger's hash chain and signatures; exit 2 naming the first altered event."""
+    from audit.ledger import Ledger
+    from audit.signing import load_public_key
     from audit.verify import verify_ledger
+
     rt = _runtime(config)
-    count = verify_ledger(rt.ledger.events(), rt.ledger_public_key)
+    try:
+        key = load_public_key(public_key) if public_key else rt.ledger_public_key
+    except ValueError:
+        raise typer.BadParameter("not a base64 Ed25519 public key", param_hint="--public-key") from None
+    count = verify_ledger(Ledger(rt.store.engine).events(), key)  # read-only: no signing key needed
     typer.echo(f"ledger intact: {count} events verified")
+
+
+@audit_app.command("public-key")
+def audit_public_key(config: ConfigOption = Path("dsar.toml")) -> None:
+    """Print the ledger's public key (base64) for the controller to publish to auditors."""
+    from audit.signing import encode_key
+
+    typer.echo(encode_key(_runtime(config).ledger_public_key))
 
 
 @audit_app.command("replay")

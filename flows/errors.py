@@ -12,6 +12,7 @@ Messages never carry personal data: Prefect copies exception text into its
 database, logs and events.
 """
 
+from audit.errors import AuditError
 from exports.errors import ExportError
 from extractors.errors import ExtractionError
 from identity.errors import IdentityError
@@ -57,4 +58,4 @@ class StageFailed(DsarError):
 
 # Errors whose messages are written free of personal data, so they may be shown
 # and recorded as they are; any other exception is named by its type only.
-SAFE_ERRORS = (DsarError, ExtractionError, IdentityError, RedactionError, ExportError)
+SAFE_ERRORS = (DsarError, ExtractionError, IdentityError, RedactionError, ExportError, AuditError)

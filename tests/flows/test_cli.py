@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def config(tmp_path_factory) -> Path:
     "command",
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
      ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
-     ["audit", "replay"]],
+     ["audit", "replay"], ["audit", "public-key"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
@@ -160,5 +161,17 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
 
     replay = dsar("audit", "replay", printed["request_id"], "--config", str(tmp_path / "demo" / "dsar.toml"))
     assert "deliver_done" in replay.stdout
-    verify = dsar("audit", "verify", "--config", str(tmp_path / "demo" / "dsar.toml"))
+    config = str(tmp_path / "demo" / "dsar.toml")
+    verify = dsar("audit", "verify", "--config", config)
     assert verify.returncode == 0 and "ledger intact" in verify.stdout
+
+    # An auditor holds only the published public key; an altered event is named by its number.
+    public = dsar("audit", "public-key", "--config", config).stdout.strip()
+    auditor_env = {k: v for k, v in os.environ.items() if k != "DSAR_LEDGER_KEY"}
+    (tmp_path / "demo" / "dsar.env").write_text("")  # no secrets on the auditor's side
+    assert dsar("audit", "verify", "--config", config, "--public-key", public, env=auditor_env).returncode == 0
+    with sqlite3.connect(tmp_path / "demo" / "dsar.db") as db:
+        db.execute("UPDATE audit_events SET detail = replace(detail, '\"fi\"', '\"en\"') WHERE seq = 1")
+    tampered = dsar("audit", "verify", "--config", config, "--public-key", public, env=auditor_env)
+    assert tampered.returncode == 2
+    assert tampered.stderr == "dsar: error: ledger tampered at seq 1: hash mismatch\n"
