@@ -1,12 +1,15 @@
 """Session-wide set-up: Prefect points at a private home before anything imports it."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before Prefect is imported anywhere: its home (database, storage) lives in a
 # temporary directory that the privacy tests read back.
 PREFECT_HOME = tempfile.mkdtemp(prefix="dsar-prefect-home-")
 os.environ["PREFECT_HOME"] = PREFECT_HOME
+atexit.register(shutil.rmtree, PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "0.3"

@@ -1,12 +1,30 @@
-"""Reading Prefect's storage back, the way an operator could, to look for personal data."""
+"""Reading Prefect's storage back, the way an operator could, to look for personal data.
 
+Prefect keeps a failed task's exception as a base64-encoded pickle (under
+PREFECT_HOME/storage even with persist_result=False), so every file and cell is
+searched as it is and, where it is base64, decoded.
+"""
+
+import base64
+import contextlib
 import sqlite3
 from pathlib import Path
 
 
+def _readings(data: bytes) -> list[bytes]:
+    readings = [data.lower()]
+    with contextlib.suppress(ValueError):  # not base64
+        readings.append(base64.b64decode(b"".join(data.split()), validate=True).lower())
+    return readings
+
+
+def _holds(data: bytes, needles: list[str]) -> list[str]:
+    readings = _readings(data)
+    return [n for n in needles if any(n.lower().encode("utf-8") in r for r in readings)]
+
+
 def find_in_database(db_path: Path, needles: list[str]) -> list[str]:
     """Every table and column of a SQLite file where one of `needles` occurs (case-insensitive)."""
-    lowered = [n.lower() for n in needles]
     hits = []
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -14,18 +32,14 @@ def find_in_database(db_path: Path, needles: list[str]) -> list[str]:
             columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
             for row in db.execute(f'SELECT * FROM "{table}"'):
                 for column, value in zip(columns, row, strict=True):
-                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-                    hits += [f"{table}.{column}" for n in lowered if n in text.lower()]
+                    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+                    hits += [f"{table}.{column}" for _ in _holds(data, needles)]
     return hits
 
 
 def find_in_files(root: Path, needles: list[str]) -> list[str]:
-    """Every file under `root` holding one of `needles` (case-insensitive, UTF-8)."""
-    lowered = [n.lower().encode("utf-8") for n in needles]
-    return [
-        str(path) for path in sorted(root.rglob("*"))
-        if path.is_file() and any(n in path.read_bytes().lower() for n in lowered)
-    ]
+    """Every file under `root` holding one of `needles` (case-insensitive, UTF-8, also inside base64)."""
+    return [str(path) for path in sorted(root.rglob("*")) if path.is_file() and _holds(path.read_bytes(), needles)]
 
 
 def table_count(db_path: Path, table: str) -> int:
