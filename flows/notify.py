@@ -19,6 +19,8 @@ class Mailer(Protocol):
     def send(self, key: str, to: str, subject: str, body: str) -> bool:
         """Send once per `key`; returns False when `key` was sent before."""
 
+    def was_sent(self, key: str) -> bool: ...
+
 
 def _message(sender: str, to: str, subject: str, body: str, key: str) -> EmailMessage:
     message = EmailMessage()
@@ -36,6 +38,9 @@ class Outbox:
     def __init__(self, directory: Path, sender: str) -> None:
         self.directory = directory
         self.sender = sender
+
+    def was_sent(self, key: str) -> bool:
+        return (self.directory / f"{key}.eml").exists()
 
     def send(self, key: str, to: str, subject: str, body: str) -> bool:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -67,6 +72,9 @@ class SmtpMailer:
         self.username = config.secret(smtp.username_env, "mail.smtp.username_env") if smtp.username_env else None
         self.password = config.secret(smtp.password_env, "mail.smtp.password_env") if smtp.password_env else None
         self.state_dir = state_dir
+
+    def was_sent(self, key: str) -> bool:
+        return (self.state_dir / f"{key}.sent").exists()
 
     def send(self, key: str, to: str, subject: str, body: str) -> bool:
         self.state_dir.mkdir(parents=True, exist_ok=True)

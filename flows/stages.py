@@ -249,25 +249,37 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
 
 def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
+    """Seal the package, store it, then send the one passphrase that opens the stored file.
+
+    Order and records make a resume safe: the sealed object is recorded before
+    its passphrase goes out, and once the passphrase has gone out the stored
+    object is never replaced, so the requester never holds a passphrase that
+    opens nothing.
+    """
+
     def work(request: Request) -> dict[str, Any]:
+        key = f"{request_id}/{request_id}.zip.age"
+        passphrase_key = f"{request_id}-passphrase"
+        sealed = rt.store.stage_done(request_id, "store:sealed")
+        if sealed is not None and rt.mailer.was_sent(passphrase_key):
+            return sealed
         plain = rt.work_dir(request_id) / f"{request_id}.zip"
         packaged = rt.store.stage_done(request_id, "package")
         if packaged is None or not plain.is_file() or _file_sha256(plain) != packaged["zip_sha256"]:
             _restage(rt, request_id, "package")
-        sealed = plain.with_name(plain.name + ".age")
+        encrypted = plain.with_name(plain.name + ".age")
         passphrase = new_passphrase()
-        seal_file(plain, sealed, passphrase)
-        digest = _file_sha256(sealed)
-        key = f"{request_id}/{request_id}.zip.age"
-        ref = rt.storage.put(sealed, key)
+        seal_file(plain, encrypted, passphrase)
+        sealed = {"object_key": key, "sha256": _file_sha256(encrypted)}
+        ref = rt.storage.put(encrypted, key)
+        rt.store.reset_stages(request_id, ["store:sealed"])
+        rt.store.complete_stage(request_id, "store:sealed", sealed, rt.clock())
         rt.store.set_status(request_id, "running", rt.clock(), package_ref=ref)
-        # Stored first, then the passphrase that opens exactly this file (its key names the file),
-        # apart from the link.
-        rt.mailer.send(
-            f"{request_id}-passphrase-{digest[:16]}", request.email, text("passphrase_subject", request.language),
+        rt.mailer.send(  # apart from the link
+            passphrase_key, request.email, text("passphrase_subject", request.language),
             text("passphrase_body", request.language, request_id=request_id, passphrase=passphrase),
         )
-        return {"object_key": key, "sha256": digest}
+        return sealed
 
     return run_stage(rt, request_id, "store", work)
 

@@ -91,8 +91,7 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
 
     outbox = _outbox(rt)
     link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request.id}-link")).group(0)
-    passphrases = sorted(outbox.directory.glob(f"{request.id}-passphrase-*.eml"), key=lambda p: p.stat().st_mtime)
-    passphrase = outbox.read(passphrases[-1].stem).strip().splitlines()[-1].strip()
+    passphrase = outbox.read(f"{request.id}-passphrase").strip().splitlines()[-1].strip()
     stored = rt.store.stage_done(request.id, "store")
     return DemoResult(
         request_id=request.id,

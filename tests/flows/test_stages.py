@@ -176,10 +176,7 @@ def test_a_duplicate_or_closed_request_runs_nothing(rt, request_id, company):
 
 
 def test_a_resumed_delivery_sends_one_link(rt, request_id, company):
-    demo, secrets = company
-    verify_by_outbox(rt, request_id)
-    stages.verify_identity(rt, request_id)
-    rt = extract_all(rt, request_id, secrets, demo)
+    rt = prepared(rt, request_id, company)
     for stage in (stages.redact, stages.package, stages.encrypt_and_store, stages.deliver):
         stage(rt, request_id)
     outbox = rt.config.base_dir / "outbox"
@@ -193,3 +190,41 @@ def test_a_resumed_delivery_sends_one_link(rt, request_id, company):
     assert len(list(outbox.glob(f"{request_id}-link*"))) == 1
     expiries = {e.detail["link_expires"] for e in rt.ledger.events(request_id) if e.action == "deliver_done"}
     assert expiries == {again["link_expires"]}, "the ledger records a link nobody received"
+
+
+def prepared(rt, request_id, company):
+    """A verified request with every source extracted."""
+    demo, secrets = company
+    verify_by_outbox(rt, request_id)
+    stages.verify_identity(rt, request_id)
+    return extract_all(rt, request_id, secrets, demo)
+
+
+def test_a_resumed_store_keeps_the_one_passphrase_that_opens_the_file(rt, request_id, company, tmp_path):
+    from exports.encrypt import open_file
+
+    rt = prepared(rt, request_id, company)
+    stages.redact(rt, request_id)
+    stages.package(rt, request_id)
+    stored = stages.encrypt_and_store(rt, request_id)
+    obj = rt.storage.path(stored["object_key"])
+    before = obj.read_bytes()
+    # A crash after the passphrase went out but before the stage was recorded.
+    rt.store.reset_stages(request_id, ["store"])
+    assert stages.encrypt_and_store(rt, request_id) == stored
+    assert obj.read_bytes() == before, "the stored file was replaced after its passphrase went out"
+    passphrases = list((rt.config.base_dir / "outbox").glob(f"{request_id}-passphrase*"))
+    assert len(passphrases) == 1
+    passphrase = rt.mailer.read(passphrases[0].stem).strip().splitlines()[-1].strip()
+    open_file(obj, tmp_path / "p.zip", passphrase)  # raises if the passphrase does not open it
+
+
+def test_a_lost_plaintext_package_is_built_again_not_encrypted_blind(rt, request_id, company):
+    rt = prepared(rt, request_id, company)
+    stages.redact(rt, request_id)
+    stages.package(rt, request_id)
+    (rt.work_dir(request_id) / f"{request_id}.zip").unlink()
+    with pytest.raises(StageFailed, match=r"staged data is missing or changed \(package\)"):
+        stages.encrypt_and_store(rt, request_id)
+    assert rt.store.stage_done(request_id, "package") is None
+    assert not list((rt.config.base_dir / "outbox").glob(f"{request_id}-passphrase*"))
