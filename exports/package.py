@@ -120,6 +120,11 @@ def _write_category(zf: zipfile.ZipFile, info: zipfile.ZipInfo, records: Iterabl
     return writer.hash.hexdigest(), writer.size, count
 
 
+def _withheld_order(item: Mapping[str, Any]) -> tuple[str, str, str]:
+    """By source, then content hash: the same items give the same manifest."""
+    return str(item.get("source", "")), str(item.get("sha256", "")), json.dumps(item, **_JSON)
+
+
 def build_package(
     out_path: Path,
     request_id: str,
@@ -127,8 +132,13 @@ def build_package(
     generated_at: datetime,
     categories: Iterable[tuple[str, str, Iterable[Mapping]]],
     redaction: Mapping[str, int],
+    withheld: Iterable[Mapping[str, Any]] = (),
 ) -> PackageResult:
     """Write the package zip for `request_id` to `out_path`, streaming every category.
+
+    `withheld` lists items kept out of the package for human review (a
+    message that could not be parsed, say): the manifest names them so the
+    requester and the auditor know the copy is not complete without them.
 
     `categories` yields (source, category, records); records are consumed
     once, lazily, and never collected. `generated_at` must be timezone-aware
@@ -171,7 +181,7 @@ def build_package(
                 "files": [asdict(f) for f in files],
                 "record_counts": record_counts,
                 "redaction": redaction_counts,
-                "withheld": [],
+                "withheld": sorted((dict(item) for item in withheld), key=_withheld_order),
             }
             manifest = json.dumps(index, **_JSON).encode("utf-8") + b"\n"
             zf.writestr(_zip_info(f"{request_id}/index.json", date_time), manifest)

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import Field
 
 from extractors.errors import SourceUnavailable
-from extractors.records import Record, Subject
+from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
 
 ADDRESS_HEADERS = ("from", "to", "cc", "reply-to")
@@ -121,7 +121,7 @@ def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None
     digest = hashlib.sha256(raw).hexdigest()
     return Record(
         source=source,
-        category="withheld",
+        category=WITHHELD,
         key=digest,
         data={"reason": "unparsed", "sha256": digest, "bytes": len(raw),
               "message_id": _raw_message_id(header)},

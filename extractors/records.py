@@ -12,6 +12,11 @@ from typing import Any, Protocol
 # Source and category names become directory and file names in the package.
 NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}\Z")
 
+# The category of items a source found but cannot hand over safely (a message
+# that does not parse): their data describes the item, never its content, and
+# the package lists them for review instead of delivering them.
+WITHHELD = "withheld"
+
 
 @dataclass(frozen=True)
 class Subject:

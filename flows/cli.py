@@ -138,6 +138,7 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
     """Show one request: status, deadline, contact and completed stages."""
     rt = _runtime(config)
     r = rt.store.get(request_id)
+    withheld = (rt.store.stage_done(request_id, "package") or {}).get("withheld", 0)
     typer.echo(f"""{r.id}
   status      {r.status}{f' ({r.reason})' if r.reason else ''}
   received    {r.received_at:%Y-%m-%d %H:%M} UTC
@@ -146,7 +147,8 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
   requester   {r.name or '-'} <{r.email}>{f', {r.phone}' if r.phone else ''}
   identity    {r.evidence['method'] + ' (' + r.evidence['level'] + ')' if r.evidence else 'not verified'}
   duplicate   {r.duplicate_of or '-'}
-  package     {r.package_ref or '-'}""")
+  package     {r.package_ref or '-'}
+  withheld    {f'{withheld} item(s) held for review, listed in index.json' if withheld else '-'}""")
 
 
 @requests_app.command("list")

@@ -19,7 +19,7 @@ from typing import Any
 from exports.encrypt import new_passphrase, seal_file
 from exports.links import issue_link
 from exports.package import build_package
-from extractors.records import NAME, Record, Subject, read_jsonl, write_jsonl
+from extractors.records import NAME, WITHHELD, Record, Subject, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
 from flows.runtime import Runtime
@@ -234,16 +234,21 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
         if redaction is None or not staged.is_dir() or _tree_sha256(staged) != redaction["sha256"]:
             _restage(rt, request_id, "redact")
 
-        def categories() -> Iterator[tuple[str, str, Iterator[Mapping[str, Any]]]]:
-            for path in sorted(staged.glob("*/*.jsonl")):
-                yield path.parent.name, path.stem, (r.data for r in read_jsonl(path))
+        paths = sorted(staged.glob("*/*.jsonl"))
 
+        def categories() -> Iterator[tuple[str, str, Iterator[Mapping[str, Any]]]]:
+            for path in paths:
+                if path.stem != WITHHELD:
+                    yield path.parent.name, path.stem, (r.data for r in read_jsonl(path))
+
+        withheld = [{"source": r.source, **r.data} for path in paths if path.stem == WITHHELD
+                    for r in read_jsonl(path)]
         result = build_package(
             rt.work_dir(request_id) / f"{request_id}.zip", request_id, rt.config.controller.name,
-            rt.clock(), categories(), {k: v for k, v in redaction.items() if k != "sha256"},
+            rt.clock(), categories(), {k: v for k, v in redaction.items() if k != "sha256"}, withheld,
         )
         return {"manifest_sha256": result.manifest_sha256, "zip_sha256": result.sha256,
-                "files": len(result.files), "records": result.record_counts}
+                "files": len(result.files), "records": result.record_counts, "withheld": len(withheld)}
 
     return run_stage(rt, request_id, "package", work)
 

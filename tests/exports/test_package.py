@@ -157,3 +157,13 @@ def test_records_are_consumed_lazily(tmp_path):
     # Given b before a: a is written (and consumed) first, b only after.
     build_package(tmp_path / "p.zip", "REQ-A1", "C", AT, [("s", "b", tracked("b")), ("s", "a", tracked("a"))], {})
     assert consumed == ["a", "a", "b", "b"]
+
+
+def test_withheld_items_are_named_in_the_manifest(tmp_path):
+    withheld = [{"source": "mail", "reason": "unparsed", "sha256": "b" * 64, "bytes": 10},
+                {"source": "mail", "reason": "unparsed", "sha256": "a" * 64, "bytes": 20}]
+    result = build_package(tmp_path / "p.zip", "REQ-ABC", "Demo Oy", AT, [("mail", "messages", iter([{}]))],
+                           {}, withheld=iter(withheld))
+    with zipfile.ZipFile(result.path) as zf:
+        index = json.loads(zf.read("REQ-ABC/index.json"))
+    assert index["withheld"] == sorted(withheld, key=lambda i: i["sha256"])

@@ -228,3 +228,26 @@ def test_a_lost_plaintext_package_is_built_again_not_encrypted_blind(rt, request
         stages.encrypt_and_store(rt, request_id)
     assert rt.store.stage_done(request_id, "package") is None
     assert not list((rt.config.base_dir / "outbox").glob(f"{request_id}-passphrase*"))
+
+
+def test_a_message_that_cannot_be_parsed_is_listed_as_withheld_not_delivered(tmp_path):
+    import zipfile
+
+    demo, secrets = prepare_demo(tmp_path / "demo")
+    unparseable = (f"From: {demo.subject_email}\nTo: asiakaspalvelu@demokauppa.example\n"
+                   "Message-ID: <broken-1@example.fi>\nContent-Type: text/plain; charset*\n\n"
+                   "Terveysasioitani, joita ei saa lukea kukaan muu.\n")
+    with demo.mail_archive.open("a", encoding="utf-8") as mbox:
+        mbox.write(f"\nFrom {demo.subject_email} Mon Jan  1 00:00:00 2024\n{unparseable}\n")
+    rt = open_runtime(write_demo_config(demo, "http://127.0.0.1:9/3.0"))
+    request = stages.register(rt, demo.subject_email, "fi")
+    rt = prepared(rt, request.id, (demo, secrets))
+    stages.redact(rt, request.id)
+    assert stages.package(rt, request.id)["withheld"] == 1
+    with zipfile.ZipFile(rt.work_dir(request.id) / f"{request.id}.zip") as package:
+        index = json.loads(package.read(f"{request.id}/index.json"))
+        everything = b"".join(package.read(name) for name in package.namelist())
+    assert [(w["source"], w["reason"], w["message_id"]) for w in index["withheld"]] == [
+        ("support_mail", "unparsed", "broken-1@example.fi")]
+    assert b"Terveysasioitani" not in everything
+    assert all("withheld" not in f["path"] for f in index["files"])
