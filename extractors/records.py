@@ -86,11 +86,15 @@ def write_jsonl(path: Path, records: Iterator[Record]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     count = 0
-    with tmp.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(record.to_json())
-            out.write("\n")
-            count += 1
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            for record in records:
+                out.write(record.to_json())
+                out.write("\n")
+                count += 1
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written personal data left behind
+        raise
     tmp.replace(path)
     return count
 

@@ -163,12 +163,16 @@ def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
 def run(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
     """Run (or resume) the Prefect flow of one verified request."""
     from flows import stages
+    from identity.errors import IdentityNotVerified
 
     rt = _runtime(config)
-    stages.open_request(rt, request_id)  # clear errors before Prefect starts
+    # Clear errors before Prefect starts.
+    if not stages.open_request(rt, request_id).evidence:
+        raise IdentityNotVerified(request_id)
     rt.sources()
-    from flows.fulfil import run_request
+    from flows.fulfil import quiet_console_tracebacks, run_request
 
+    quiet_console_tracebacks()
     run_request(request_id)
     typer.echo(f"{request_id}: {rt.store.get(request_id).status}")
 
@@ -240,6 +244,8 @@ def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
+    # Staged records, the request store and packages hold personal data: private to this account.
+    os.umask(0o077)
     try:
         app()
     except SAFE_ERRORS as exc:

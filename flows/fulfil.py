@@ -9,6 +9,7 @@ The config file comes from `DSAR_CONFIG`, so workers and the CLI find it alike.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from typing import Any
@@ -67,6 +68,7 @@ def deliver(request_id: str) -> dict[str, Any]:
 @flow(name="fulfil_request", flow_run_name="{request_id}", persist_result=False, log_prints=False)
 def fulfil_request(request_id: str) -> str:
     """Verify, extract, redact, package, encrypt, store and deliver one request."""
+    os.umask(0o077)  # on a worker too, the files it stages hold personal data
     logger = get_run_logger()
     verify_identity(request_id)
     futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
@@ -85,3 +87,22 @@ def run_request(request_id: str) -> str:
     """Run the flow for one request, tagged `req:<id>` so its history can be found later."""
     with tags(f"req:{request_id}"):
         return fulfil_request(request_id)
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info = record.exc_text = None
+    return True
+
+
+def quiet_console_tracebacks() -> None:
+    """Keep Prefect's tracebacks off the terminal, where dsar prints one line per failure.
+
+    Prefect's API log handler sits on its own loggers and sees the records
+    first, so the run's history in Prefect keeps every traceback.
+    """
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "PrefectConsoleHandler":
+            handler.addFilter(_without_traceback)

@@ -150,6 +150,8 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     assert set(printed) == {"request_id", "package_path", "download_url", "passphrase", "subject_email", "workdir"}
     assert printed["download_url"].startswith("http://127.0.0.1:8765/download/")
     assert age_decrypt(Path(printed["package_path"]), printed["passphrase"])[:2] == b"PK"
+    for private in (tmp_path / "demo" / "dsar.db", Path(printed["package_path"]), tmp_path / "demo" / "outbox"):
+        assert private.stat().st_mode & 0o077 == 0, f"{private.name} is readable by others"
 
     assert printed["subject_email"] not in result.stderr.lower()
     needles = [printed["subject_email"], "Aino Mäkinen"]
