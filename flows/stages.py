@@ -26,7 +26,7 @@ from flows.runtime import Runtime
 from flows.store import Request
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
-from identity.errors import IdentityError, IdentityNotVerified
+from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
 from redaction.redactor import Redactor, subject_phones
 
 
@@ -111,12 +111,14 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
     spent = spend_attempt(challenge)
-    rt.store.put_challenge(request_id, spent.to_dict())
+    if not rt.store.swap_challenge(request_id, stored, spent.to_dict()):
+        raise VerificationFailed()  # another guess spent this try at the same moment
     try:
         evidence = check_code(challenge, code, rt.clock())
     except IdentityError:
-        rt.ledger.append_event(request_id, "requester", "identity_failed",
-                               {"method": "email_code", "attempts_left": spent.attempts_left})
+        rt.ledger.append_event(request_id, "requester", "identity_failed", {
+            "method": "email_code", "attempts_left": spent.attempts_left,
+            "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
     rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())

@@ -190,6 +190,15 @@ class RequestStore:
             conn.execute(challenges_table.delete().where(challenges_table.c.request_id == request_id))
             conn.execute(insert(challenges_table).values(request_id=request_id, challenge=data))
 
+    def swap_challenge(self, request_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """Replace the challenge only if it is still `old`: two guesses at once cannot spend one try."""
+        with self.engine.begin() as conn:
+            result = conn.execute(update(challenges_table).where(
+                challenges_table.c.request_id == request_id,
+                challenges_table.c.challenge == json.dumps(old, sort_keys=True),
+            ).values(challenge=json.dumps(new, sort_keys=True)))
+        return result.rowcount == 1
+
     def delete_challenge(self, request_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(challenges_table.delete().where(challenges_table.c.request_id == request_id))

@@ -49,7 +49,7 @@ def test_a_wrong_code_spends_a_try_and_discloses_nothing(rt, request_id):
         assert rt.store.get_challenge(request_id)["attempts_left"] == tries_left
     assert rt.store.get(request_id).evidence is None
     failures = [e for e in rt.ledger.events(request_id) if e.action == "identity_failed"]
-    assert [e.detail["attempts_left"] for e in failures] == [4, 3]
+    assert [(e.detail["attempts_left"], e.detail["exhausted"]) for e in failures] == [(4, False), (3, False)]
 
 
 def test_the_code_runs_out(rt, request_id):
@@ -251,3 +251,28 @@ def test_a_message_that_cannot_be_parsed_is_listed_as_withheld_not_delivered(tmp
         ("support_mail", "unparsed", "broken-1@example.fi")]
     assert b"Terveysasioitani" not in everything
     assert all("withheld" not in f["path"] for f in index["files"])
+
+
+def test_guesses_at_the_same_moment_get_no_extra_tries(rt, request_id):
+    import threading
+
+    stages.send_code(rt, request_id)
+    outcomes = []
+
+    def guess(code):
+        try:
+            stages.submit_code(rt, request_id, code)
+            outcomes.append("verified")
+        except VerificationFailed:
+            outcomes.append("failed")
+
+    threads = [threading.Thread(target=guess, args=(f"{n:08d}",)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failures = [e.detail for e in rt.ledger.events(request_id) if e.action == "identity_failed"]
+    checked = [f["attempts_left"] for f in failures if not f["exhausted"]]
+    assert outcomes.count("failed") == 20
+    assert sorted(checked, reverse=True) == [4, 3, 2, 1, 0][:len(checked)], "two guesses spent one try"
+    assert rt.store.get_challenge(request_id)["attempts_left"] == 5 - len(checked)
