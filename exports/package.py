@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from exports._atomic import atomic_write
-from extractors.records import NAME
+from extractors.records import check_name
 
 SCHEMA_VERSION = 1
 REQUEST_ID = re.compile(r"^REQ-[A-Za-z0-9]+$")
@@ -60,13 +60,6 @@ def check_request_id(request_id: str) -> str:
     if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
         raise ValueError("request id must match REQ-<letters and digits>")
     return request_id
-
-
-def check_name(kind: str, name: str) -> str:
-    """Return a source or category name if it is safe as a file name, else raise ValueError."""
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise ValueError(f"{kind} name must match {NAME.pattern}")
-    return name
 
 
 def _zip_info(path: str, date_time: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:

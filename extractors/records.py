@@ -12,6 +12,13 @@ from typing import Any, Protocol
 # Source and category names become directory and file names in the package.
 NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}\Z")
 
+def check_name(kind: str, name: str) -> str:
+    """Return a source or category name if it is safe as a file name, else raise ValueError."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ValueError(f"{kind} name must match {NAME.pattern}")
+    return name
+
+
 # The category of items a source found but cannot hand over safely (a message
 # that does not parse): their data describes the item, never its content, and
 # the package lists them for review instead of delivering them.

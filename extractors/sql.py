@@ -62,7 +62,7 @@ class TableSettings(SourceSettings):
     @classmethod
     def _category_is_a_name(cls, value: str) -> str:
         # It becomes a file name in the package.
-        if not NAME.fullmatch(value):  # not .match: its `$` accepts a trailing newline
+        if not NAME.fullmatch(value):
             raise ValueError("use lower-case letters, digits, '_' and '-' (at most 63)")
         return value
 

@@ -142,7 +142,7 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
     typer.echo(f"""{r.id}
   status      {r.status}{f' ({r.reason})' if r.reason else ''}
   received    {r.received_at:%Y-%m-%d %H:%M} UTC
-  due         {(r.extended_to or r.due_at):%Y-%m-%d}
+  due         {r.deadline:%Y-%m-%d}
   language    {r.language}
   requester   {r.name or '-'} <{r.email}>{f', {r.phone}' if r.phone else ''}
   identity    {r.evidence['method'] + ' (' + r.evidence['level'] + ')' if r.evidence else 'not verified'}
@@ -156,7 +156,7 @@ def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
     """List requests with status and due date, oldest first."""
     rt = _runtime(config)
     for r in rt.store.list():
-        typer.echo(f"{r.id}  {r.status:<18} due {(r.extended_to or r.due_at):%Y-%m-%d}  {r.language}")
+        typer.echo(f"{r.id}  {r.status:<18} due {r.deadline:%Y-%m-%d}  {r.language}")
 
 
 @app.command()

@@ -19,7 +19,7 @@ from typing import Any
 from exports.encrypt import new_passphrase, seal_file
 from exports.links import issue_link
 from exports.package import build_package
-from extractors.records import NAME, WITHHELD, Record, Subject, read_jsonl, write_jsonl
+from extractors.records import WITHHELD, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
 from flows.runtime import Runtime
@@ -194,9 +194,8 @@ def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:
         for record in records:
             out = files.get((record.source, record.category))
             if out is None:
-                if not (NAME.fullmatch(record.source) and NAME.fullmatch(record.category)):
-                    raise ValueError("a source or category name is not a safe file name")
-                path = out_dir / record.source / f"{record.category}.jsonl"
+                source, category = check_name("source", record.source), check_name("category", record.category)
+                path = out_dir / source / f"{category}.jsonl"
                 path.parent.mkdir(exist_ok=True)
                 out = files[(record.source, record.category)] = path.open("w", encoding="utf-8")
             out.write(record.to_json() + "\n")

@@ -35,7 +35,7 @@ from flows.deadlines import add_months
 from flows.errors import InvalidRequest, RequestNotFound
 
 # A request is open until it reaches one of these; a subject has one open request at a time.
-CLOSED = frozenset({"delivered", "duplicate", "rejected", "closed"})
+CLOSED = frozenset({"delivered", "duplicate", "closed"})
 LANGUAGES = ("fi", "en")
 
 metadata = MetaData()
@@ -91,6 +91,11 @@ class Request:
     duplicate_of: str | None
     evidence: dict[str, Any] | None
     package_ref: str | None
+
+    @property
+    def deadline(self) -> datetime:
+        """When the reply is due: the extended date once extended (Art. 12(3)), else one month from receipt."""
+        return self.extended_to or self.due_at
 
     @property
     def is_open(self) -> bool:
