@@ -7,11 +7,14 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.errors import SAFE_ERRORS
+
+if TYPE_CHECKING:
+    from flows.runtime import Runtime
 
 # Prefect's telemetry fails noisily offline; set before Prefect is imported.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -30,7 +33,7 @@ ConfigOption = Annotated[
 ]
 
 
-def _runtime(config: Path):
+def _runtime(config: Path) -> Runtime:
     from flows.runtime import open_runtime
 
     rt = open_runtime(config)
@@ -49,7 +52,7 @@ def demo(
     from flows.demo.run import as_dict, run_demo
 
     if not as_json:
-        typer.echo(f"Generating the demo company in {workdir} and running a request (about 30 s)...", err=True)
+        typer.echo(f"Generating the demo company in {workdir} and running a request (about 15 s)...", err=True)
     result = run_demo(workdir, seed)
     if as_json:
         typer.echo(json.dumps(as_dict(result), indent=2))

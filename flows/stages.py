@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from exports.encrypt import new_passphrase, seal_file
 from exports.links import issue_link
@@ -204,7 +204,7 @@ def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:
             out.close()
 
 
-def _restage(rt: Runtime, request_id: str, what: str) -> None:
+def _restage(rt: Runtime, request_id: str, what: str) -> NoReturn:
     """Forget the staging stages and their files, so that the next run extracts anew; raises StagingLost."""
     staged = [f"extract:{s.name}" for s in rt.config.sources] + ["redact", "package"]
     rt.store.reset_stages(request_id, staged)
