@@ -242,4 +242,9 @@ def _json_value(value: Any) -> Any:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
+    # json, jsonb and array columns arrive as dicts and lists: keep them as JSON.
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
     return str(value)

@@ -1,8 +1,8 @@
-"""The request store on a real SQLite file."""
+"""The request store on a real SQLite file and on a real PostgreSQL server (as in production)."""
 
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,9 +13,13 @@ from flows.store import RequestStore, make_engine
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path):
-    return RequestStore(make_engine(f"sqlite:///{tmp_path / 'dsar.db'}"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    # On PostgreSQL a fresh database of its own, whose time zone is Europe/Helsinki.
+    url = f"sqlite:///{tmp_path / 'dsar.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_db")
+    engine = make_engine(url)
+    yield RequestStore(engine)
+    engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -91,3 +95,78 @@ def test_stages_complete_once(store):
     assert store.stage_done(request.id, "redact") is None
     store.complete_stage(request.id, "redact", {"emails_replaced": 3}, NOW)
     assert store.stage_done(request.id, "redact") == {"emails_replaced": 3}
+
+
+def test_times_come_back_as_the_same_instants_whatever_the_servers_time_zone(store):
+    # On PostgreSQL the database's time zone is Europe/Helsinki (UTC+2 in winter, +3 in summer).
+    summer = datetime(2026, 7, 31, 22, 15, tzinfo=UTC)  # already 1 August in Helsinki
+    for now in (NOW, summer):
+        request = store.create(f"tz{now.month}@example.fi", "fi", now)
+        again = store.get(request.id)
+        assert again.received_at == now and again.due_at == add_months(now, 1)
+        assert again.received_at.utcoffset() is not None
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW timezone").scalar() == "Europe/Helsinki"
+            stored = conn.exec_driver_sql(
+                "SELECT received_at::text FROM requests WHERE email = 'tz7@example.fi'").scalar()
+        assert stored == "2026-08-01 01:15:00+03"  # the server really works in Helsinki time
+
+
+def test_times_read_back_are_in_utc(store):
+    # Callers format them as UTC (`dsar request show` prints "%H:%M UTC").
+    request = store.get(store.create("utc@example.fi", "fi", NOW).id)
+    assert request.received_at.utcoffset() == timedelta(0)
+    assert request.due_at.utcoffset() == timedelta(0)
+
+
+def test_a_failed_or_verified_request_still_holds_the_subject(store):
+    first = store.create("aino@example.fi", "fi", NOW)
+    store.set_status(first.id, "failed", NOW, reason="source marketing unreachable")
+    assert store.create("aino@example.fi", "fi", NOW).duplicate_of == first.id
+    assert store.get(first.id).reason == "source marketing unreachable"
+
+
+def test_reset_stages_forgets_only_the_named_stages(store):
+    request = store.create("a@example.fi", "fi", NOW)
+    other = store.create("b@example.fi", "fi", NOW)
+    for stage in ("verify", "extract", "redact"):
+        store.complete_stage(request.id, stage, {"stage": stage}, NOW)
+    store.complete_stage(other.id, "extract", {}, NOW)
+    store.reset_stages(request.id, ["extract", "redact"])
+    assert store.stage_done(request.id, "verify") == {"stage": "verify"}
+    assert store.stage_done(request.id, "extract") is None and store.stage_done(request.id, "redact") is None
+    assert store.stage_done(other.id, "extract") == {}
+    store.complete_stage(request.id, "extract", {"records": 2}, NOW)  # a re-run completes it again
+    assert store.stage_done(request.id, "extract") == {"records": 2}
+
+
+def test_swap_challenge_replaces_only_the_expected_value(store):
+    request = store.create("a@example.fi", "fi", NOW)
+    assert store.get_challenge(request.id) is None
+    store.put_challenge(request.id, {"tries": 3, "hash": "x"})
+    assert store.swap_challenge(request.id, {"hash": "x", "tries": 3}, {"tries": 2, "hash": "x"})
+    assert not store.swap_challenge(request.id, {"tries": 3, "hash": "x"}, {"tries": 2, "hash": "x"})
+    assert store.get_challenge(request.id) == {"tries": 2, "hash": "x"}
+    store.delete_challenge(request.id)
+    assert store.get_challenge(request.id) is None
+    assert not store.swap_challenge(request.id, {"tries": 2, "hash": "x"}, {"tries": 1, "hash": "x"})
+
+
+def test_concurrent_guesses_spend_one_try_each(store):
+    request = store.create("a@example.fi", "fi", NOW)
+    store.put_challenge(request.id, {"tries": 3})
+    won = []
+    barrier = threading.Barrier(8)
+
+    def guess():
+        barrier.wait()
+        won.append(store.swap_challenge(request.id, {"tries": 3}, {"tries": 2}))
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert won.count(True) == 1
+    assert store.get_challenge(request.id) == {"tries": 2}
