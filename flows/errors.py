@@ -5,6 +5,7 @@
     ├── InvalidRequest     a request cannot be registered as given
     ├── RequestNotFound    no request with that id
     ├── RequestClosed      the request is closed (delivered, duplicate, ...): nothing more runs
+    ├── RequestBusy        another flow run is working on the request
     ├── StagingLost        staged data of a request is missing or changed: run it again
     └── StageFailed        a stage of a request failed (names the stage, never data)
 
@@ -41,6 +42,12 @@ class RequestNotFound(DsarError):
 class RequestClosed(DsarError):
     def __init__(self, request_id: str, status: str) -> None:
         super().__init__(f"{request_id} is {status}: nothing more runs for it")
+
+
+class RequestBusy(DsarError):
+    def __init__(self, request_id: str, lease_minutes: int) -> None:
+        super().__init__(f"{request_id} is being run by another flow run; try again when it ends "
+                         f"(the claim of a run that crashed lapses after {lease_minutes} minutes)")
 
 
 class StagingLost(DsarError):

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows import stages
+from flows.errors import RequestBusy
 from flows.runtime import Runtime, open_runtime
 
 PRIVATE = {"persist_result": False, "cache_policy": NO_CACHE}
@@ -65,21 +68,38 @@ def deliver(request_id: str) -> dict[str, Any]:
     return stages.deliver(runtime(), request_id)
 
 
+# How long a run's claim on its request lasts without renewal; renewed before every stage.
+RUN_LEASE = timedelta(minutes=60)
+
+
+def _hold(request_id: str, holder: str) -> None:
+    rt = runtime()
+    if not rt.store.claim_run(request_id, holder, rt.clock(), RUN_LEASE):
+        raise RequestBusy(request_id, int(RUN_LEASE.total_seconds() // 60))
+
+
 @flow(name="fulfil_request", flow_run_name="{request_id}", persist_result=False, log_prints=False)
 def fulfil_request(request_id: str) -> str:
     """Verify, extract, redact, package, encrypt, store and deliver one request."""
     os.umask(0o077)  # on a worker too, the files it stages hold personal data
     logger = get_run_logger()
-    verify_identity(request_id)
-    futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
-    for future in futures:
-        detail = future.result()
-        logger.info("source %s: %d records", detail["source"], detail["records"])
-    summary = redact(request_id)
-    logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
-    package(request_id)
-    encrypt_and_store(request_id)
-    deliver(request_id)
+    holder = str(flow_run.id)
+    _hold(request_id, holder)
+    try:
+        verify_identity(request_id)
+        _hold(request_id, holder)
+        futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
+        for future in futures:
+            detail = future.result()
+            logger.info("source %s: %d records", detail["source"], detail["records"])
+        _hold(request_id, holder)
+        summary = redact(request_id)
+        logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
+        for stage in (package, encrypt_and_store, deliver):
+            _hold(request_id, holder)
+            stage(request_id)
+    finally:
+        runtime().store.release_run(request_id, holder)
     return request_id
 
 

@@ -12,7 +12,7 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    or_,
     select,
     update,
 )
@@ -58,6 +59,10 @@ requests_table = Table(
     Column("duplicate_of", String(40)),
     Column("evidence", Text),
     Column("package_ref", String(500)),
+    # Which flow run works on the request, until when: two runs at once would
+    # each seal the package with their own passphrase.
+    Column("run_holder", String(64)),
+    Column("run_until", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -184,6 +189,22 @@ class RequestStore:
             result = conn.execute(update(requests_table).where(requests_table.c.id == request_id).values(changes))
             if result.rowcount != 1:
                 raise RequestNotFound(request_id)
+
+    def claim_run(self, request_id: str, holder: str, now: datetime, lease: timedelta) -> bool:
+        """Take (or renew) the request for one run; False while another holder's lease lasts."""
+        table = requests_table
+        with self.engine.begin() as conn:
+            result = conn.execute(update(table).where(
+                table.c.id == request_id,
+                or_(table.c.run_holder.is_(None), table.c.run_holder == holder, table.c.run_until < now),
+            ).values(run_holder=holder, run_until=now + lease))
+        return result.rowcount == 1
+
+    def release_run(self, request_id: str, holder: str) -> None:
+        table = requests_table
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == request_id, table.c.run_holder == holder)
+                         .values(run_holder=None, run_until=None))
 
     def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime) -> None:
         self.set_status(request_id, "verified", now, evidence=json.dumps(evidence, sort_keys=True))

@@ -145,6 +145,9 @@ def test_the_ledger_records_every_stage_and_verifies(demo):
     assert verify_ledger(rt.ledger.events(), rt.ledger_public_key) == len(list(rt.ledger.events()))
     assert rt.store.get(result.request_id).status == "delivered"
     assert not rt.work_dir(result.request_id).exists(), "plaintext staging left behind"
+    from datetime import timedelta
+
+    assert rt.store.claim_run(result.request_id, "later", rt.clock(), timedelta(minutes=1)), "the run kept its claim"
 
 
 def test_the_run_is_named_and_tagged_by_the_request(demo):
@@ -222,3 +225,30 @@ def test_a_failing_flow_leaks_nothing_and_stops_in_a_clear_state(demo, monkeypat
     assert list((home / "storage").iterdir()), "Prefect stored no failure: the scan below would prove nothing"
     assert find_in_database(db, needles) == []
     assert find_in_files(home, needles) == []
+
+
+def test_a_request_another_run_holds_is_not_run_twice(demo):
+    import re
+    import sqlite3
+    from datetime import timedelta
+
+    from flows import stages
+    from flows.errors import RequestBusy
+    from flows.fulfil import run_request
+    from flows.runtime import open_runtime
+
+    result, _ = demo
+    rt = open_runtime(Path(result.workdir) / "dsar.toml")
+    with sqlite3.connect(Path(result.workdir) / "customers.db") as customers:
+        (email,) = customers.execute("SELECT email FROM customers WHERE id = 3").fetchone()
+    request = stages.register(rt, email, "fi")
+    key = stages.send_code(rt, request.id)
+    stages.submit_code(rt, request.id, re.search(r"\b(\d{8})\b", rt.mailer.read(key)).group(1))
+    assert rt.store.claim_run(request.id, "another-flow-run", rt.clock(), timedelta(minutes=60))
+
+    with pytest.raises(RequestBusy, match="being run by another flow run"):
+        run_request(request.id)
+    assert rt.store.stage_done(request.id, "identity") is None, "a stage ran beside the other run"
+    assert rt.store.get(request.id).status == "verified"
+    rt.store.release_run(request.id, "another-flow-run")
+    rt.store.set_status(request.id, "closed", rt.clock())

@@ -170,3 +170,17 @@ def test_concurrent_guesses_spend_one_try_each(store):
         t.join()
     assert won.count(True) == 1
     assert store.get_challenge(request.id) == {"tries": 2}
+
+
+def test_one_run_at_a_time_holds_a_request(store):
+    request = store.create("run@example.fi", "fi", NOW)
+    lease = timedelta(minutes=60)
+    assert store.claim_run(request.id, "run-a", NOW, lease)
+    assert not store.claim_run(request.id, "run-b", NOW + timedelta(minutes=59), lease)
+    assert store.claim_run(request.id, "run-a", NOW + timedelta(minutes=30), lease), "the holder renews"
+    assert not store.claim_run(request.id, "run-b", NOW + timedelta(minutes=89), lease)
+    assert store.claim_run(request.id, "run-b", NOW + timedelta(minutes=91), lease), "a crashed run's claim lapses"
+    store.release_run(request.id, "run-a")  # not the holder any more: changes nothing
+    assert not store.claim_run(request.id, "run-a", NOW + timedelta(minutes=92), lease)
+    store.release_run(request.id, "run-b")
+    assert store.claim_run(request.id, "run-a", NOW + timedelta(minutes=92), lease)
