@@ -83,11 +83,20 @@ class MboxSource:
             box.close()
 
 
-def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
+def parse_message(raw: bytes) -> dict[str, Any]:
+    """The fields of one RFC 5322 message as a record's data; raises on mail too broken to parse.
+
+    Address headers come as lists of "Name <addr>" strings, RFC 2047 decoded;
+    `body` is the text (text/plain, else HTML made text); `attachments` lists
+    every attached part.
+    """
+    return _parse(raw)[0]
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The record data and the lower-cased addresses per address header."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     addresses = {name: _addresses(msg, name) for name in ADDRESS_HEADERS}
-    if not any(addr.lower() == subject.email for pairs in addresses.values() for _, addr in pairs):
-        return None
     message_id = _raw_header(msg, "message-id").strip().strip("<>").strip()
     data = {
         "message_id": message_id or None,
@@ -100,13 +109,22 @@ def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
         "body": _body(msg),
         "attachments": _attachments(msg),
     }
+    return data, {name: [addr.lower() for _, addr in pairs] for name, pairs in addresses.items()}
+
+
+def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
+    data, addresses = _parse(raw)
+    if not any(subject.email in found for found in addresses.values()):
+        return None
+    message_id = data["message_id"]
     return Record(
         source=source,
         category="messages",
         key=message_id or hashlib.sha256(raw).hexdigest(),
         data=data,
-        provided=any(addr.lower() == subject.email for _, addr in addresses["from"]),
+        provided=subject.email in addresses["from"],
     )
+
 
 
 def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None:

@@ -27,6 +27,7 @@ from flows.store import Request
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
+from redaction.policy import Policy
 from redaction.redactor import Redactor, subject_phones
 
 
@@ -174,7 +175,7 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
 
         # The subject's own numbers are those in records that describe them, never what a requester typed.
         subject = Subject(email=request.email, phones=subject_phones(records()))
-        redactor = Redactor(subject, keep=rt.config.redaction.keep)
+        redactor = Redactor(subject, Policy(keep=tuple(rt.config.redaction.keep)))
         for record in records():
             redactor.learn(record)
         out_dir = rt.work_dir(request_id) / "redacted"

@@ -16,6 +16,7 @@ from typing import Any
 
 from extractors.records import Record, Subject
 from redaction.detectors import Detector, Finding, PhoneDetector, default_detectors, normalise_phone
+from redaction.policy import Policy
 
 # Placeholder prefix per finding kind; a kind not listed uses its own name.
 _PREFIX = {"email": "person", "phone": "phone", "name": "person"}
@@ -38,15 +39,10 @@ class Redactor:
     """
 
     def __init__(
-        self,
-        subject: Subject,
-        keep: Iterable[str] = (),
-        detectors: Iterable[Detector] | None = None,
-        region: str = "FI",
-        verbatim: Iterable[str] = ("message_id",),
+        self, subject: Subject, policy: Policy | None = None, detectors: Iterable[Detector] | None = None
     ) -> None:
-        if isinstance(keep, str):
-            raise TypeError("keep must be an iterable of addresses, not one string")
+        policy = policy or Policy()
+        keep, region, verbatim = policy.keep, policy.region, policy.verbatim_keys
         self._verbatim = frozenset(verbatim)
         self._detectors = tuple(detectors) if detectors is not None else default_detectors()
         kept = [k.strip() for k in keep]

@@ -1,0 +1,52 @@
+"""Redact one RFC 5322 message: what `dsar redact` prints and the evaluation scores.
+
+The message is parsed by the mail source's own parser and redacted by the same
+Redactor the flow uses, so what a privacy officer reviews here is what a
+requester would get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTPUTF8
+from email.utils import format_datetime
+from typing import Any
+
+from extractors.mail import parse_message
+from extractors.records import Record, Subject
+from redaction.policy import Policy
+from redaction.redactor import Redactor
+
+# Header fields written back, in order, with the record key each comes from.
+_HEADERS = (("From", "from"), ("To", "to"), ("Cc", "cc"), ("Reply-To", "reply_to"), ("Subject", "subject"),
+            ("Date", "date"))
+
+
+def redact_message(raw: bytes, subject: Subject, policy: Policy | None = None) -> bytes:
+    """The message with third parties replaced, as UTF-8 RFC 5322 bytes (headers and text body)."""
+    record = Record("message", "messages", "message", parse_message(raw))
+    redactor = Redactor(subject, policy or Policy())
+    redactor.learn(record)
+    return render_message(redactor.redact(record).data)
+
+
+def render_message(data: Mapping[str, Any]) -> bytes:
+    """A record of the mail source as a message: the headers it holds and its text body, UTF-8 throughout."""
+    msg = EmailMessage(policy=SMTPUTF8)
+    for header, key in _HEADERS:
+        value = data.get(key)
+        if isinstance(value, list):
+            value = ", ".join(value)
+        if value and key == "date":
+            value = format_datetime(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+        if value:
+            msg[header] = _one_line(value)
+    body = data.get("body") or ""
+    msg.set_content(body if body.endswith("\n") else body + "\n", charset="utf-8", cte="8bit")
+    return msg.as_bytes()
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
