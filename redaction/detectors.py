@@ -1,10 +1,9 @@
 """Detectors: small classes, mostly data, that find personal data in a text.
 
-Each detector has a `kind` and a `find(text)` that yields `Finding`s in order of
-position, with the value normalised so that two spellings of the same thing
-compare equal. A new detector (an identity code, an IBAN) is a `PatternDetector`
-subclass with a pattern and a `validate` that returns the normalised value or
-None to reject the match.
+Each detector has a `kind` and a `find(doc)` that yields `Finding`s, with the
+value normalised so that two spellings of the same thing compare equal. A new
+detector with a fixed shape is a `PatternDetector` subclass: a pattern and a
+`validate` that returns the normalised value or None to reject the match.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-import phonenumbers
+from redaction.analysis import Document
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Finding:
 class Detector(Protocol):
     kind: str
 
-    def find(self, text: str) -> Iterator[Finding]: ...
+    def find(self, doc: Document) -> Iterator[Finding]: ...
 
 
 class PatternDetector:
@@ -48,8 +47,8 @@ class PatternDetector:
         """The normalised value of a match, or None to reject it."""
         return match.group(0)
 
-    def find(self, text: str) -> Iterator[Finding]:
-        for match in self.pattern.finditer(text):
+    def find(self, doc: Document) -> Iterator[Finding]:
+        for match in self.pattern.finditer(doc.text):
             value = self.validate(match)
             if value is not None:
                 yield Finding(match.start(), match.end(), self.kind, value)
@@ -62,6 +61,7 @@ _NAME_BEFORE = re.compile(
     rf"""(?:"(?P<quoted>[^"\r\n]{{1,100}})"|(?<!\w)(?P<bare>{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}}))[ \t]*\Z"""
 )
 _NAME_WINDOW = 120
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 
 
 class EmailDetector(PatternDetector):
@@ -69,17 +69,18 @@ class EmailDetector(PatternDetector):
 
     kind = "email"
     pattern = re.compile(
-        r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
-        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-        r"(?!\w)"
+        r"(?<![\w.!#$%&'*+/=?^`{|}~-])" + _LOCAL +
+        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?!\w)"
     )
 
     def validate(self, match: re.Match[str]) -> str | None:
         return match.group(0).lower()
 
-    def find(self, text: str) -> Iterator[Finding]:
-        for finding in super().find(text):
+    def find(self, doc: Document) -> Iterator[Finding]:
+        text = doc.text
+        if "@" not in text:
+            return
+        for finding in super().find(doc):
             start, end = finding.start, finding.end
             if start == 0 or text[start - 1] != "<" or text[end:end + 1] != ">":
                 yield finding
@@ -108,43 +109,22 @@ def _display_name(match: re.Match[str]) -> tuple[str | None, int]:
     return name, base + words[0].start()
 
 
-# Six digits with separators between them: the shortest text that can hold a
-# valid number. Lets most strings skip the (pure-Python, slow) matcher.
-_MAYBE_PHONE = re.compile(r"\d(?:[ \t().\-/]*\d){5}")
+_AT = r"(?:\s*[(\[{<]\s*(?:at|ät|a)\s*[)\]}>]\s*|\s+(?:at|ät|AT)\s+|\s*@\s*)"
+_DOT = r"(?:\s*[(\[{<]\s*(?:dot|piste|p)\s*[)\]}>]\s*|\s+(?:dot|piste|DOT)\s+|\.)"
 
 
-class PhoneDetector:
-    """Phone numbers that are valid for their region, normalised to E.164.
+class ObfuscatedEmailDetector(PatternDetector):
+    """Addresses written to fool harvesters: `name at domain dot fi`, `name(at)domain.fi`, `name [at] x [dot] fi`."""
 
-    Numbers without a country code are read as `region` numbers. Leniency
-    VALID keeps order numbers, dates and prices out.
-    """
+    kind = "email"
+    pattern = re.compile(
+        rf"(?<![\w.@-])(?P<local>[A-Za-z0-9._%+-]+){_AT}(?P<domain>[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*?){_DOT}"
+        rf"(?P<tld>[A-Za-z]{{2,6}})(?![\w@])"
+    )
 
-    kind = "phone"
-
-    def __init__(self, region: str = "FI") -> None:
-        self.region = region
-
-    def find(self, text: str) -> Iterator[Finding]:
-        if _MAYBE_PHONE.search(text) is None:
-            return
-        matcher = phonenumbers.PhoneNumberMatcher(text, self.region, leniency=phonenumbers.Leniency.VALID)
-        for match in matcher:
-            if not phonenumbers.is_valid_number(match.number):
-                continue
-            value = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-            yield Finding(match.start, match.end, self.kind, value)
-
-
-def normalise_phone(number: str, region: str = "FI") -> str:
-    """E.164 form of a phone number; the input unchanged if it cannot be parsed."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return number
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def default_detectors() -> tuple[Detector, ...]:
-    """The detectors a Redactor uses unless told otherwise, in priority order."""
-    return (EmailDetector(), PhoneDetector())
+    def validate(self, match: re.Match[str]) -> str | None:
+        written = match.group(0)
+        if EmailDetector.pattern.fullmatch(written):
+            return None  # a plain address: EmailDetector's
+        domain = re.split(_DOT, match.group("domain"))
+        return f"{match.group('local')}@{'.'.join(domain)}.{match.group('tld')}".lower()

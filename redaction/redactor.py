@@ -1,159 +1,221 @@
 """Replace other people in records with stable placeholders (GDPR Art. 15(4)).
 
 Two passes over the same record stream: `learn` every record, then `redact`
-every record, so a display name first seen in a later record's header is also
-replaced in an earlier record's body. The Redactor keeps only what it learned
-(values -> placeholders, names -> placeholders), never the records.
+every record, so a name first seen in a later record's header is also replaced
+in an earlier record's body. The Redactor keeps only what it learned (values
+and name words -> placeholders), never the records, and never lets the map out.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from extractors.records import Record, Subject
-from redaction.detectors import Detector, Finding, PhoneDetector, default_detectors, normalise_phone
+from redaction.addresses import AddressDetector
+from redaction.analysis import Document
+from redaction.detectors import Detector, EmailDetector, Finding, ObfuscatedEmailDetector
+from redaction.identifiers import CardDetector, HetuDetector, IbanDetector, IpDetector
+from redaction.lexicon import Lexicon
+from redaction.names import KIND as NAME
+from redaction.names import Names, Person, is_name_key
+from redaction.phones import PhoneDetector, normalise_phone
 from redaction.policy import Policy
 
-# Placeholder prefix per finding kind; a kind not listed uses its own name.
-_PREFIX = {"email": "person", "phone": "phone", "name": "person"}
-_NAME = "name"
+# Placeholder prefix per kind; a kind not listed uses its own name.
+_PREFIX = {"email": "person", NAME: "person"}
 
 
-def _fold(name: str) -> str:
-    # lower(), not casefold(): it must agree with re.IGNORECASE matching.
-    return " ".join(name.split()).lower()
+def make_detectors(policy: Policy) -> tuple[Detector, ...]:
+    """The value detectors the policy turns on, in priority order (names are found apart)."""
+    available: dict[str, tuple[Detector, ...]] = {
+        "email": (EmailDetector(), ObfuscatedEmailDetector()),
+        "hetu": (HetuDetector(),),
+        "iban": (IbanDetector(),),
+        "card": (CardDetector(),),
+        "ip": (IpDetector(),),
+        "phone": (PhoneDetector(policy.region),),
+        "address": (AddressDetector(),),
+    }
+    return tuple(d for kind, found in available.items() if kind in policy.detectors for d in found)
 
 
 class Redactor:
     """Redacts third parties for one package; build one per request.
 
-    `keep` lists the controller's own role mailboxes (and, without "@", phone
-    numbers) that stay as they are, like the subject's own email, phones and
-    name. Placeholders are numbered by first appearance in `learn` order.
-    Values under `verbatim` keys are identifiers, not text about people: a
-    Message-ID looks like an address but names a message.
+    The subject's email, phones and name, the values in their own records
+    (`about_subject`), the policy's kept values, role mailboxes and (per policy)
+    staff stay as they are. Placeholders are numbered by first appearance in
+    `learn` order; one person keeps one placeholder for address and name alike.
     """
 
-    def __init__(
-        self, subject: Subject, policy: Policy | None = None, detectors: Iterable[Detector] | None = None
-    ) -> None:
-        policy = policy or Policy()
-        keep, region, verbatim = policy.keep, policy.region, policy.verbatim_keys
-        self._verbatim = frozenset(verbatim)
-        self._detectors = tuple(detectors) if detectors is not None else default_detectors()
-        kept = [k.strip() for k in keep]
-        kept_phones = [k for k in kept if "@" not in k]
-        self._own: dict[str, frozenset[str]] = {
-            "email": frozenset({subject.email} | {k.lower() for k in kept if "@" in k}),
-            "phone": frozenset(normalise_phone(p, region) for p in (*subject.phones, *kept_phones)),
-        }
-        self._placeholders: dict[tuple[str, str], str] = {}
+    def __init__(self, subject: Subject, policy: Policy | None = None, lexicon: Lexicon | None = None) -> None:
+        self._policy = policy = policy or Policy()
+        self._lexicon = lexicon or Lexicon()
+        self._detectors = make_detectors(policy)
         self._numbers: Counter[str] = Counter()
-        # Folded name -> placeholder; None marks a name to keep (the subject's,
-        # a kept mailbox's). Kept names stay in the pattern so that they shadow
-        # a shorter third-party name inside them.
-        self._names: dict[str, str | None] = {}
+        self._names = Names(self._lexicon, lambda: self._new_label("person"))
+        self._find_names = NAME in policy.detectors
+        self._values: dict[tuple[str, str], str] = {}
+        self._people: dict[str, Person] = {}  # email address -> person
+        self._own: dict[str, set[str]] = {"email": {subject.email}}
+        for phone in subject.phones:
+            self._keep_value("phone", normalise_phone(phone, policy.region) or phone)
+        for kept in policy.keep:
+            self._keep_text(kept)
         if subject.name:
-            self._names[_fold(subject.name)] = None
-        self._name_pattern: re.Pattern[str] | None = None
-        self._name_pattern_stale = True
+            self._names.keep(subject.name)
+        self._keep_name_in_address(subject.email)
+        for name in policy.staff:
+            if policy.keep_staff:
+                self._names.keep(name)
+            else:
+                self._names.claim(name, Person())
+        for name in policy.known_people:
+            self._names.claim(name, Person())
         self._replaced: Counter[str] = Counter()
         self._used: set[str] = set()
 
     def learn(self, record: Record) -> None:
-        """First pass: note third parties and their display names in `record`."""
-        for text in _strings(record.data, self._verbatim):
-            for finding in _resolve(self._detected(text)):
-                self._note(finding)
+        """First pass: the subject's own values from their records; third parties from everything else."""
+        if record.about_subject:
+            for key, text in _strings(record.data, self._policy.verbatim_keys):
+                if key is not None and is_name_key(key):
+                    self._names.keep(text)
+                else:
+                    self._keep_text(text)
+            return
+        for key, text in _strings(record.data, self._policy.verbatim_keys):
+            if key is not None and is_name_key(key) and text.strip():
+                self._names.claim(text, self._names.person(text))
+            for finding in self._findings(Document(text, self._lexicon)):
+                self._placeholder(finding)
 
     def redact(self, record: Record) -> Record:
         """Second pass: a copy of `record` with every string in `data` redacted.
 
-        Source, category, key and the keys of mappings in `data` are not touched.
+        Source, category, key and the keys of mappings in `data` are not touched;
+        a record about the subject is theirs and is returned as it is.
         """
+        if record.about_subject:
+            return record
         return dataclasses.replace(record, data=self._redact_value(record.data))
+
+    def redact_text(self, text: str) -> str:
+        """One text redacted with what the Redactor has learned."""
+        return self._redact_text(text)
 
     def summary(self) -> dict[str, int]:
         """Counts of what `redact` replaced; never values."""
-        counts = {
-            "emails_replaced": self._replaced["email"],
-            "phones_replaced": self._replaced["phone"],
-            "names_replaced": self._replaced[_NAME],
-        }
-        for kind in sorted(self._replaced.keys() - {"email", "phone", _NAME}):
-            counts[f"{kind}s_replaced"] = self._replaced[kind]
+        counts = {_plural(kind) + "_replaced": self._replaced[kind] for kind in sorted(self._replaced)}
+        for kind in ("email", "phone", NAME):
+            counts.setdefault(_plural(kind) + "_replaced", 0)
         counts["people"] = sum(1 for p in self._used if p.startswith("[person-"))
         counts["phones"] = sum(1 for p in self._used if p.startswith("[phone-"))
-        return counts
+        return dict(sorted(counts.items()))
 
     # -- internals ---------------------------------------------------------
 
-    def _detected(self, text: str) -> Iterator[Finding]:
-        for detector in self._detectors:
-            yield from detector.find(text)
+    def _new_label(self, prefix: str) -> str:
+        self._numbers[prefix] += 1
+        return f"[{prefix}-{self._numbers[prefix]}]"
 
-    def _note(self, finding: Finding) -> str | None:
-        """The placeholder for a detected value (None: keep), learning its name."""
-        placeholder = self._placeholder(finding)
-        if finding.name:
-            self._note_name(finding.name, placeholder)
-        return placeholder
+    def _keep_value(self, kind: str, value: str) -> None:
+        self._own.setdefault(kind, set()).add(value)
+
+    def _keep_text(self, text: str) -> None:
+        """Every value detected in a text of the subject's (or kept by policy) stays."""
+        for finding in self._detected(Document(text, self._lexicon)):
+            self._keep_value(finding.kind, finding.value_normalised)
+            if finding.kind == "email":
+                if finding.name:
+                    self._names.keep(finding.name)
+                self._keep_name_in_address(finding.value_normalised)
+
+    def _keep_name_in_address(self, address: str) -> None:
+        """aino.virtanen@x.fi tells the subject's names when nothing else does."""
+        local = address.split("@", 1)[0]
+        for part in local.replace("_", ".").replace("-", ".").split("."):
+            if len(part) > 1 and self._lexicon.word(part.capitalize()).name:
+                self._names.keep(part)
+
+    def _kept_address(self, address: str) -> bool:
+        if address in self._own["email"]:
+            return True
+        local, _, domain = address.partition("@")
+        if local in self._policy.role_mailboxes or local.split("+", 1)[0] in self._policy.role_mailboxes:
+            return True
+        return self._policy.keep_staff and bool(self._policy.staff) and domain in self._policy.controller_domains
+
+    def _detected(self, doc: Document) -> Iterator[Finding]:
+        for detector in self._detectors:
+            yield from detector.find(doc)
+
+    def _findings(self, doc: Document) -> list[Finding]:
+        found = list(self._detected(doc))
+        if self._find_names:
+            for start, end, person in self._names.scan(doc):
+                found.append(Finding(start, end, NAME, self._names.label(person) or ""))
+        return _resolve(found)
 
     def _placeholder(self, finding: Finding) -> str | None:
+        """The placeholder for a finding (None: keep it), learning the person behind an address."""
+        if finding.kind == NAME:
+            return finding.value_normalised or None
+        if finding.kind == "email":
+            return self._email_placeholder(finding)
         if finding.value_normalised in self._own.get(finding.kind, ()):
             return None
-        prefix = _PREFIX.get(finding.kind, finding.kind)
-        key = (prefix, finding.value_normalised)
-        placeholder = self._placeholders.get(key)
+        key = (finding.kind, finding.value_normalised)
+        placeholder = self._values.get(key)
         if placeholder is None:
-            self._numbers[prefix] += 1
-            placeholder = f"[{prefix}-{self._numbers[prefix]}]"
-            self._placeholders[key] = placeholder
+            placeholder = self._values[key] = self._new_label(_PREFIX.get(finding.kind, finding.kind))
         return placeholder
 
-    def _note_name(self, name: str, placeholder: str | None) -> None:
-        folded = _fold(name)
-        if len(folded) < 2 or "@" in folded:
-            return
-        # The first person seen with a name owns it; a kept owner always wins,
-        # so the subject's own name is never replaced.
-        if folded in self._names and (self._names[folded] is None or placeholder is not None):
-            return
-        self._names[folded] = placeholder
-        self._name_pattern_stale = True
+    def _email_placeholder(self, finding: Finding) -> str | None:
+        address = finding.value_normalised
+        if self._kept_address(address):
+            if finding.name:
+                self._names.keep(finding.name)
+            return None
+        person = self._people.get(address)
+        if person is None:
+            person = self._people[address] = self._names.person(finding.name)
+            if person.kept:  # a stranger's address under the subject's name is still a stranger's
+                person = self._people[address] = Person()
+        if finding.name:
+            self._names.claim(finding.name, person)
+        local = address.split("@", 1)[0]
+        parts = [p for p in local.replace("_", ".").replace("-", ".").split(".") if len(p) > 1]
+        if len(parts) > 1 and all(self._lexicon.word(p.capitalize()).name for p in parts):
+            self._names.claim(" ".join(parts), person)
+        return self._names.label(person)
 
-    def _names_in(self, text: str) -> Iterator[Finding]:
-        if self._name_pattern_stale:
-            self._name_pattern = _compile_names(self._names)
-            self._name_pattern_stale = False
-        if self._name_pattern is None:
-            return
-        for match in self._name_pattern.finditer(text):
-            yield Finding(match.start(), match.end(), _NAME, _fold(match.group(0)))
-
-    def _redact_value(self, value: Any) -> Any:
+    def _redact_value(self, value: Any, key: str | None = None) -> Any:
         if isinstance(value, str):
+            if key is not None and is_name_key(key) and value.strip():
+                label = self._names.label(self._names.person(value))
+                if label is not None:
+                    self._replaced[NAME] += 1
+                    self._used.add(label)
+                    return label
             return self._redact_text(value)
         if isinstance(value, Mapping):
-            return {key: item if key in self._verbatim else self._redact_value(item) for key, item in value.items()}
+            return {k: v if k in self._policy.verbatim_keys else self._redact_value(v, k) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self._redact_value(item) for item in value]
+            return [self._redact_value(item, key) for item in value]
         return value
 
     def _redact_text(self, text: str) -> str:
-        detected = list(self._detected(text))
-        names = list(self._names_in(text))
-        if not detected and not names:
+        findings = self._findings(Document(text, self._lexicon))
+        if not findings:
             return text
         pieces: list[str] = []
         cursor = 0
-        for finding in _resolve([*detected, *names]):
-            is_name = finding.kind == _NAME
-            placeholder = self._names.get(finding.value_normalised) if is_name else self._note(finding)
+        for finding in findings:
+            placeholder = self._placeholder(finding)
             if placeholder is None:
                 continue
             pieces.append(text[cursor:finding.start])
@@ -163,6 +225,10 @@ class Redactor:
             self._used.add(placeholder)
         pieces.append(text[cursor:])
         return "".join(pieces)
+
+
+def _plural(kind: str) -> str:
+    return kind + ("es" if kind.endswith("s") else "s")
 
 
 def _resolve(findings: Iterable[Finding]) -> list[Finding]:
@@ -181,37 +247,14 @@ def _resolve(findings: Iterable[Finding]) -> list[Finding]:
     return chosen
 
 
-def _compile_names(names: Mapping[str, str | None]) -> re.Pattern[str] | None:
-    if not names:
-        return None
-    # Longest first so "Anna-Liisa Virtanen" wins over "Anna-Liisa"; a name
-    # broken across lines still matches.
-    alternatives = [r"\s+".join(map(re.escape, name.split())) for name in sorted(names, key=lambda n: (-len(n), n))]
-    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE)
-
-
-def _strings(value: Any, verbatim: frozenset[str]) -> Iterator[str]:
+def _strings(value: Any, verbatim: frozenset[str], key: str | None = None) -> Iterator[tuple[str | None, str]]:
+    """Every string in a record's data with the key it sits under."""
     if isinstance(value, str):
-        yield value
+        yield key, value
     elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if key not in verbatim:
-                yield from _strings(item, verbatim)
+        for k, item in value.items():
+            if k not in verbatim:
+                yield from _strings(item, verbatim, k)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _strings(item, verbatim)
-
-
-def subject_phones(records: Iterable[Record], region: str = "FI") -> tuple[str, ...]:
-    """E.164 numbers in the records that describe the subject (`about_subject`): theirs to keep.
-
-    Numbers a requester merely typed are not trusted: keeping them would let a
-    request reveal whichever third party's number was typed.
-    """
-    detector = PhoneDetector(region)
-    found: set[str] = set()
-    for record in records:
-        if record.about_subject:
-            for text in _strings(record.data, frozenset()):
-                found.update(finding.value_normalised for finding in detector.find(text))
-    return tuple(sorted(found))
+            yield from _strings(item, verbatim, key)

@@ -1,0 +1,76 @@
+"""Street addresses: Finnish (`Kuusitie 4 B 11, 00100 Helsinki`, inflected too) and English (`12 Oak Lane`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from redaction.analysis import Document
+from redaction.detectors import Finding
+
+# The last part of a Finnish (and Finland-Swedish) street name, as Voikko gives its base form.
+_FI_STREET = re.compile(
+    r"(?:katu|tie|kuja|polku|väylä|ranta|puisto|tori|kaari|rinne|mäki|piha|raitti|tanhua|aukio|penger|"
+    r"bulevardi|esplanadi|valli|linja|kaarre|vainio|niitty|kallio|harju|laakso|lehto|portti|kulma|kenttä|"
+    r"mutka|ketju|laita|tanner|pelto|ahde|kaivo|saari|niemi|lahti|hovi|kartano|kylä|kumpu|karhu|sola|"
+    r"gatan|vägen|gränd|stigen|torget|allén|kajen|backen|stranden|parken)\Z"
+)
+# A street word as written, for words Voikko does not know (inflected: "-kadulla", "-tiellä").
+_FI_STREET_WRITTEN = re.compile(
+    r"(?i)(?:katu|kadu\w+|tie|tie(?:llä|lle|ltä|n|tä|hen)|kuja\w*|polku|polu\w+|väylä\w*|ranta|ranna\w+|"
+    r"puisto\w*|tori\w*|kaari|kaare\w+|rinne|rintee\w+|mäki|mäe\w+|piha\w*|raitti|raiti\w+|aukio\w*|"
+    r"gatan|vägen|gränd|stigen|torget|allén|kajen)\Z"
+)
+_NUMBER_AFTER = re.compile(
+    r"[ \t]+\d{1,4}(?:[ \t]?[a-zA-Z](?![\w]))?"           # 4, 4b, 12 A
+    r"(?:[ \t]*[-–][ \t]*\d{1,4})?"                       # 12-14
+    r"(?:[ \t]+(?:[A-Za-z]{1,2}[ \t]*)?(?:as\.?[ \t]*)?\d{1,3}(?!\d))?"  # B 11, as. 5, 3
+    r"(?:,?[ \t]*(?:\r?\n[ \t]*)?\d{5}(?:[ \t]+[A-ZÅÄÖ][\w-]*(?:[ \t]+[A-ZÅÄÖ][\w-]*)?)?)?"  # 00100 Helsinki
+)
+_EN_STREET = re.compile(
+    r"(?<![\w-])(?:(?:Flat|Apt\.?|Apartment|Unit)[ \t]+\w{1,4},?[ \t]+)?\d{1,5}[A-Za-z]?,?[ \t]+"
+    r"(?:[A-Z][a-z'’]+[ \t]+){0,3}"
+    r"(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Drive|Dr|Close|Way|Court|Ct|Place|Pl|Gardens|Crescent|Terrace|"
+    r"Grove|Row|Square|Sq|Hill|Park|Mews|Walk|Boulevard|Blvd|Parkway|Pkwy|Highway|Hwy|Circle|Ln)\b\.?"
+    r"(?:,?[ \t]+(?:[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?,?[ \t]+)?"
+    r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)"   # UK postcode, US state + ZIP
+    r"|,[ \t]*[A-Z][a-z]+(?=[ \t]*(?:\r?\n|$|[.,;])))?"                         # or just the town
+)
+_WORD_THEN_NUMBER = re.compile(r"(?<![\w-])([A-ZÅÄÖ][^\W\d_]*(?:-[^\W\d_]+)*)[ \t]+\d")
+
+
+class AddressDetector:
+    """Street addresses with a house number; the postal code and town after them are part of the span."""
+
+    kind = "address"
+
+    def find(self, doc: Document) -> Iterator[Finding]:
+        text = doc.text
+        for match in _EN_STREET.finditer(text):
+            yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
+        for word in _WORD_THEN_NUMBER.finditer(text):
+            if not self._is_street(doc, word.group(1)):
+                continue
+            number = _NUMBER_AFTER.match(text, word.end(1))
+            if number is None:
+                continue
+            start = self._start(text, word.start())
+            base = doc.lexicon.bases(word.group(1))[-1]
+            yield Finding(start, number.end(), self.kind, _normalise(base + text[word.end(1):number.end()]))
+
+    @staticmethod
+    def _is_street(doc: Document, word: str) -> bool:
+        if _FI_STREET_WRITTEN.search(word):
+            return True
+        return any(_FI_STREET.search(base) for base in doc.lexicon.bases(word))
+
+    @staticmethod
+    def _start(text: str, start: int) -> int:
+        """Include a first word of a two-word street name ("Pohjoinen Rautatiekatu", "Itäinen Puistotie")."""
+        before = re.search(r"(?:Pohjoinen|Eteläinen|Itäinen|Läntinen|Vanha|Uusi|Iso|Pikku|Norra|Södra|Östra|Västra|"
+                           r"Stora|Lilla|Gamla|Nya)[ \t]+\Z", text[max(0, start - 12):start])
+        return start - len(before.group(0)) if before else start
+
+
+def _normalise(value: str) -> str:
+    return " ".join(value.lower().replace(",", " ").split())

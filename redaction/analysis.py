@@ -1,0 +1,38 @@
+"""One text, analysed once and shared by every detector (presidio's `nlp_artifacts` seam)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from redaction.lexicon import Lexicon, Word
+
+# A word: letters, with inner hyphens or apostrophes ("Anna-Liisa", "O'Brien", "Smith'ille").
+WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+@dataclass(frozen=True)
+class Token:
+    start: int
+    end: int
+    text: str
+
+    @property
+    def capitalised(self) -> bool:
+        return self.text[0].isupper()
+
+
+class Document:
+    """A text and its words with their lexicon entries, computed on first use."""
+
+    def __init__(self, text: str, lexicon: Lexicon) -> None:
+        self.text = text
+        self.lexicon = lexicon
+
+    @cached_property
+    def tokens(self) -> list[Token]:
+        return [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text)]
+
+    def word(self, token: Token) -> Word:
+        return self.lexicon.word(token.text)

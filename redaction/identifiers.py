@@ -1,0 +1,121 @@
+"""Identifiers with a checksum or a fixed shape: identity codes, IBANs, payment cards, IP addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+from redaction.analysis import Document
+from redaction.detectors import Finding, PatternDetector
+
+_HETU_CONTROL = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+
+
+class HetuDetector(PatternDetector):
+    """Finnish personal identity codes (henkilötunnus): date, century sign, number, checksum.
+
+    Every century sign counts, the 2023 additions included (`-YXWVU` for the
+    1900s, `ABCDEF` for the 2000s).
+    """
+
+    kind = "hetu"
+    pattern = re.compile(r"(?<![\w-])(\d{2})(\d{2})(\d{2})([-+ABCDEFYXWVUabcdefyxwvu])(\d{3})([0-9A-Ya-y])(?![\w-])")
+
+    def validate(self, match: re.Match[str]) -> str | None:
+        day, month, _, _, number, control = match.groups()
+        if not (1 <= int(day) <= 31 and 1 <= int(month) <= 12):
+            return None
+        if _HETU_CONTROL[int(match.group(1) + match.group(2) + match.group(3) + number) % 31] != control.upper():
+            return None
+        return match.group(0).upper()
+
+
+# IBAN length per country (ISO 13616 registry); a match longer than its country's is cut to it.
+_IBAN_LENGTH = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24,
+    "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24,
+    "XK": 20,
+}
+
+
+class IbanDetector:
+    """IBANs of any country, spaced or not, checked with mod-97."""
+
+    kind = "iban"
+    pattern = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \t]?[A-Za-z0-9]){11,30}")
+
+    def find(self, doc: Document) -> Iterator[Finding]:
+        for match in self.pattern.finditer(doc.text):
+            raw = match.group(0)
+            country = raw[:2].upper()
+            length = _IBAN_LENGTH.get(country)
+            if length is None:
+                continue
+            # Walk to the `length`-th alphanumeric character: the IBAN ends there.
+            seen, end = 0, 0
+            while end < len(raw) and seen < length:
+                seen += raw[end].isalnum()
+                end += 1
+            if seen < length or (end < len(raw) and raw[end].isalnum()):
+                continue
+            compact = re.sub(r"\s", "", raw[:end]).upper()
+            if _mod97(compact) == 1:
+                yield Finding(match.start(), match.start() + end, self.kind, compact)
+
+
+def _mod97(iban: str) -> int:
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97
+
+
+_CARD_CONTEXT_NOT = re.compile(r"(?i)(?:viite\w*|ref\w*|tilaus\w*|order\w*|lasku\w*|invoice\w*)\W{0,3}\Z")
+
+
+class CardDetector(PatternDetector):
+    """Payment card numbers: 13-19 digits, spaced or dashed, with a valid Luhn digit."""
+
+    kind = "card"
+    pattern = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+
+    def validate(self, match: re.Match[str]) -> str | None:
+        digits = re.sub(r"\D", "", match.group(0))
+        if not _luhn(digits):
+            return None
+        if _CARD_CONTEXT_NOT.search(match.string, max(0, match.start() - 30), match.start()):
+            return None  # a reference or order number that happens to pass Luhn
+        return digits
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+class IpDetector:
+    """IPv4 and IPv6 addresses."""
+
+    kind = "ip"
+    _octet = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    v4 = re.compile(rf"(?<![\d.]){_octet}(?:\.{_octet}){{3}}(?![\d]|\.\d)")
+    v6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])")
+
+    def find(self, doc: Document) -> Iterator[Finding]:
+        text = doc.text
+        for match in self.v4.finditer(text):
+            yield Finding(match.start(), match.end(), self.kind, match.group(0))
+        if ":" in text:
+            for match in self.v6.finditer(text):
+                try:
+                    value = ipaddress.IPv6Address(match.group(0))
+                except ValueError:
+                    continue
+                yield Finding(match.start(), match.end(), self.kind, value.compressed)

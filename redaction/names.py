@@ -1,0 +1,227 @@
+"""Person names: found by what marks them, matched again in any case form.
+
+A name is found where a header or a signature puts it, after a greeting, in
+a structured name field, or where Voikko and the name lists say a capitalised
+word is a first name or a surname. Every word of a person's name is remembered
+by its base forms, so "Pekka Virtanen" seen once makes "Pekalle", "Virtaselle"
+and "PEKKA" the same person later. The subject's own names and the names of
+staff the controller keeps are never replaced; where a name shares a word
+with the subject's ("Pekka Virtanen" beside the subject Aino Virtanen) the
+whole name is someone else's, the shared word alone stays the subject's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from redaction.analysis import Document, Token
+from redaction.lexicon import Lexicon
+
+KIND = "name"
+
+# Greetings and closings: the word after them is a name even when no list knows it.
+_BEFORE_NAME = re.compile(
+    r"(?i)(?:^|[^\w])(?:hei|hej|hejsan|moi|moikka|morjens|terve|hyvä|arvoisa|rakas|hello|hi|hey|dear|kiitos|"
+    r"thanks|thank\s+you|terveisin|t|terv|regards|cheers|best|kiittäen|yst\.\s*terv|br|mvh|hälsningar|"
+    r"sincerely|yours)[ \t]*[,.!:]?[ \t]*\Z"
+)
+_CLOSING_LINE = re.compile(
+    r"(?i)^[ \t>]*(?:ystävällisin|parhain|lämpimin|hyvin|with|many|best|kind|warm|warmest)?[ \t]*"
+    r"(?:terveisin|terveisiä|terv\.?|t\.|kiittäen|kiitos|regards|wishes|thanks|thank\s+you|cheers|br|sincerely|"
+    r"yours(?:[ \t]+sincerely)?|best|greetings|mvh|hälsningar|med\s+vänlig\s+hälsning|"
+    r"yst\.?[ \t]*terv\.?)[ \t,.!-]*$"
+)
+# English words that name lists also hold: names only beside another name or after a greeting.
+_ENGLISH_COMMON = frozenset(
+    """
+    a an the and or but if of to in on at by for with from as is are was be will may can could would should shall
+    might must do does did have has had not no yes so we you he she they it i me my our your his her their this
+    that these those there here when where what who why how all any some each every new old good best great dear hi
+    hello thanks thank regards kind warm sincerely yours please sorry ok okay monday tuesday wednesday thursday
+    friday saturday sunday january february march april june july august september october november december mark
+    bill frank rose grace hope joy faith young king long love page hall wood little price rich story white green
+    black gray grey west north south east day house ward case cash close order street road lane park hill way
+    customer service support team sales shop store delivery invoice payment account orders parcel package summer
+    winter spring autumn christmas easter note subject re fw fwd sent date cc reply
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+_NAME_KEYS = re.compile(
+    r"(?i)^(?:(?:full|first|last|given|family|middle|sur|display|contact|customer|recipient|sender|person)_?)?"
+    r"(?:name|nimi)$|^(?:etunimi|sukunimi|nimi|fname|lname|firstname|lastname|surname|forename)$"
+)
+_SENTENCE_END = ".!?:;\"'(*•-–—|"
+
+
+def is_name_key(key: str) -> bool:
+    """Whether a structured field of this name holds a person's name."""
+    return bool(_NAME_KEYS.match(key))
+
+
+@dataclass(eq=False)
+class Person:
+    """One person by name. `label` is their placeholder, given at first use; None for the kept."""
+
+    kept: bool = False
+    label: str | None = None
+    words: set[str] = field(default_factory=set)
+
+
+class Names:
+    """The people a package knows by name; `new_label` numbers placeholders in order of first use."""
+
+    def __init__(self, lexicon: Lexicon, new_label: Callable[[], str]) -> None:
+        self._lexicon = lexicon
+        self._new_label = new_label
+        self._owner: dict[str, Person] = {}
+        self.kept = Person(kept=True)
+
+    def keep(self, name: str) -> None:
+        """A name never replaced: the subject's, a kept staff member's. Wins over any earlier claim."""
+        for base in self._bases_of(name):
+            self._owner[base] = self.kept
+
+    def person(self, name: str | None = None) -> Person:
+        """The person a display name or name field refers to: known by any of its words, else new."""
+        if name is None:
+            return Person()
+        bases = self._bases_of(name)
+        owners = {id(p): p for b in bases if (p := self._owner.get(b)) is not None}
+        if owners and all(p.kept for p in owners.values()) and all(b in self._owner for b in bases):
+            return self.kept
+        third = [p for p in owners.values() if not p.kept]
+        return third[0] if third else Person()
+
+    def claim(self, name: str, person: Person) -> None:
+        """Tie every word of `name` to `person`, except words already someone's."""
+        if person.kept:
+            self.keep(name)
+            return
+        for base in self._bases_of(name):
+            self._owner.setdefault(base, person)
+            person.words.add(base)
+
+    def label(self, person: Person) -> str | None:
+        if person.kept:
+            return None
+        if person.label is None:
+            person.label = self._new_label()
+        return person.label
+
+    def scan(self, doc: Document) -> Iterator[tuple[int, int, Person]]:
+        """Names in the text: (start, end, person), learning new people as they appear."""
+        tokens = doc.tokens
+        text = doc.text
+        index = 0
+        while index < len(tokens):
+            if not self._candidate(doc, tokens[index]):
+                index += 1
+                continue
+            group = [tokens[index]]
+            while (index + len(group) < len(tokens)
+                   and _adjacent(text, group[-1], tokens[index + len(group)])
+                   and self._candidate(doc, tokens[index + len(group)], beside_name=True)):
+                group.append(tokens[index + len(group)])
+            index += len(group)
+            person = self._resolve(doc, group)
+            if person is not None:
+                yield group[0].start, group[-1].end, person
+
+    # -- internals ---------------------------------------------------------
+
+    def _bases_of(self, name: str) -> set[str]:
+        bases: set[str] = set()
+        for match in re.finditer(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", name):
+            word = match.group()
+            if len(word) > 1:
+                bases.update(self._lexicon.bases(word[0].upper() + word[1:]))
+        return bases
+
+    def _known(self, word: str) -> Person | None:
+        for base in self._lexicon.bases(word):
+            person = self._owner.get(base)
+            if person is not None:
+                return person
+        return None
+
+    def _candidate(self, doc: Document, token: Token, beside_name: bool = False) -> bool:
+        word = token.text
+        if len(word) < 2:
+            return False
+        if not word[0].isupper():
+            # lower-case: only a name already known, and only if it is no ordinary word
+            return self._known(word) is not None and not self._lexicon.word(word).common
+        if word.isupper() and len(word) > 1:
+            word = word[0] + word[1:].lower()
+        info = self._lexicon.word(word)
+        if self._known(word) is not None:
+            return True
+        lower = word.lower()
+        if info.name:
+            # "Mark", "May", "Will": a name only beside another name.
+            return lower not in _ENGLISH_COMMON or beside_name or self._name_follows(doc, token)
+        if info.known or lower in _ENGLISH_COMMON:
+            return False
+        # An unknown capitalised word is a name beside one ("Wei Chen") or after a greeting ("Hei Xiaoming").
+        return beside_name or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start)
+
+    def _name_follows(self, doc: Document, token: Token) -> bool:
+        text = doc.text
+        match = re.compile(r"[ \t]{1,3}([^\W\d_]+)").match(text, token.end)
+        if match is None or not match.group(1)[0].isupper():
+            return False
+        info = self._lexicon.word(match.group(1))
+        return info.name and match.group(1).lower() not in _ENGLISH_COMMON
+
+    def _resolve(self, doc: Document, group: list[Token]) -> Person | None:
+        """Whose name the group of words is, or None if it is no name."""
+        words = [t.text if not t.text.isupper() else t.text[0] + t.text[1:].lower() for t in group]
+        infos = [self._lexicon.word(w) for w in words]
+        owners = [self._known(w) for w in words]
+        if not any(owners):
+            marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
+            if len(group) == 1:
+                info, lower = infos[0], words[0].lower()
+                ambiguous = info.common or lower in _ENGLISH_COMMON or not info.name
+                rescued = marked and not info.common and lower not in _ENGLISH_COMMON
+                doubtful = lower in _ENGLISH_COMMON or not info.name or _sentence_start(doc.text, group[0].start)
+                if ambiguous and not rescued and doubtful:
+                    return None
+            elif all(i.common or w.lower() in _ENGLISH_COMMON for i, w in zip(infos, words, strict=True)):
+                return None
+        third = [p for p in owners if p is not None and not p.kept]
+        if not third and all(p is not None and p.kept for p in owners):
+            return self.kept
+        person = third[0] if third else Person()
+        for word, owner in zip(words, owners, strict=True):
+            if owner is None:
+                for base in self._lexicon.bases(word):
+                    self._owner.setdefault(base, person)
+                    person.words.add(base)
+        return person
+
+
+def _adjacent(text: str, left: Token, right: Token) -> bool:
+    gap = text[left.end:right.start]
+    return (0 < len(gap) <= 3 and gap.strip(" \t") == "") or gap == "\n"
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    index = start - 1
+    while index >= 0 and text[index] in " \t>":
+        index -= 1
+    return index < 0 or text[index] in "\r\n" or text[index] in _SENTENCE_END
+
+
+def _after_greeting(text: str, start: int) -> bool:
+    return _BEFORE_NAME.search(text, max(0, start - 30), start) is not None
+
+
+def _after_closing(text: str, start: int) -> bool:
+    """The word opens the first non-empty line after a closing ("Terveisin", "Best regards,")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip(" \t>"):
+        return False
+    lines = text[:line_start].rstrip().rsplit("\n", 1)
+    return bool(lines) and _CLOSING_LINE.match(lines[-1]) is not None
