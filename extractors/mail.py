@@ -265,20 +265,43 @@ def _body(msg: Message) -> str:
     return ""
 
 
+# Attached parts whose text redaction can read; anything else is withheld for review.
+TEXT_PARTS = ("text/plain", "text/html", "text/csv", "message/rfc822")
+
+
 def _attachments(msg: Message) -> list[dict[str, Any]]:
     found = []
     for part in msg.walk():
-        if part.is_multipart() or not _is_attachment(part):
+        if (part.is_multipart() and part.get_content_type() != "message/rfc822") or not _is_attachment(part):
             continue
+        kind = part.get_content_type()
         try:
             payload = part.get_payload(decode=True)
             filename = part.get_filename()
         except Exception:
             payload, filename = None, None
-        found.append({
+        entry: dict[str, Any] = {
             "filename": _clean(filename) if filename else None,
-            "content_type": part.get_content_type(),
+            "content_type": kind,
             "size": len(payload) if isinstance(payload, bytes) else None,
-        })
+        }
+        if kind in TEXT_PARTS:
+            entry["text"] = _attached_text(part)
+        else:
+            entry["withheld"] = "cannot be redacted safely; kept for review"
+        found.append(entry)
     return found
 
+
+def _attached_text(part: Message) -> str:
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner:
+            inner = inner[0]
+        if isinstance(inner, Message):
+            headers = "\n".join(f"{k}: {_decoded(_clean(str(v)))}" for k, v in inner.raw_items()
+                                 if k.lower() in ("from", "to", "cc", "subject", "date"))
+            return f"{headers}\n\n{_body(inner)}"
+        return ""
+    text = _text(part)
+    return _strip_html(text) if part.get_content_type() == "text/html" else text

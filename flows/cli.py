@@ -245,6 +245,36 @@ def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
         typer.echo(f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<26} {detail}")
 
 
+@app.command()
+def redact(
+    message: Annotated[Path, typer.Argument(help="An RFC 5322 message (.eml) to redact.", show_default=False)],
+    subject_email: Annotated[str, typer.Option(help="The data subject's email address: kept.")],
+    subject_name: Annotated[str | None, typer.Option(help="The data subject's name: kept in every form.")] = None,
+    subject_phone: Annotated[list[str] | None, typer.Option(help="A phone number of the subject's: kept.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", envvar="DSAR_CONFIG", help="A dsar.toml whose [redaction] policy applies; "
+        "the built-in defaults without one.")] = None,
+) -> None:
+    """Print a message with other people replaced, as the flow would redact it (for review and evaluation)."""
+    from extractors.records import Subject
+    from redaction.message import redact_message
+    from redaction.policy import Policy
+
+    policy = Policy()
+    if config is not None:
+        from flows.config import load_config
+
+        loaded = load_config(config)
+        policy = loaded.redaction.policy(loaded.controller)
+    try:
+        raw = message.read_bytes()
+    except OSError as exc:
+        raise typer.BadParameter(f"{message}: cannot be read ({exc.strerror})", param_hint="MESSAGE") from None
+    subject = Subject(subject_email, name=subject_name, phones=tuple(subject_phone or ()))
+    sys.stdout.buffer.write(redact_message(raw, subject, policy))
+    sys.stdout.flush()
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     # Staged records, the request store and packages hold personal data: private to this account.

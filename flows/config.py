@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from exports.storage import storage_from_url
 from extractors.records import NAME
 from extractors.settings import first_problem
 from flows.errors import ConfigError
+from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 Text = dict[Literal["fi", "en"], str]
 
@@ -69,8 +70,8 @@ class Mail(_Strict):
 
 class Identity(_Strict):
     methods: list[Literal["email_code"]] = ["email_code"]
-    code_ttl_minutes: int = Field(15, ge=1, le=60)
-    code_attempts: int = Field(5, ge=1, le=10)
+    code_ttl_minutes: int = Field(default=15, ge=1, le=60)
+    code_attempts: int = Field(default=5, ge=1, le=10)
 
 
 class Store(_Strict):
@@ -84,12 +85,38 @@ class Storage(_Strict):
 
 class Delivery(_Strict):
     public_url: str = "http://127.0.0.1:8765"
-    link_hours: int = Field(168, ge=1, le=24 * 30)
+    link_hours: int = Field(default=168, ge=1, le=24 * 30)
     link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
 
 
 class Redaction(_Strict):
+    """The controller's redaction policy; see `redaction.policy.Policy`."""
+
     keep: list[str] = []
+    controller_domains: list[str] = []
+    role_mailboxes: list[str] = []  # added to the built-in ones
+    staff: list[str] = []
+    keep_staff: bool = True
+    region: str = Field(default="FI", pattern=r"^[A-Z]{2}$")
+    detectors: list[str] = list(DETECTORS)
+
+    @field_validator("detectors")
+    @classmethod
+    def _known_detectors(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(DETECTORS))
+        if unknown:
+            raise ValueError(f"unknown detectors {', '.join(unknown)}; known: {', '.join(DETECTORS)}")
+        return value
+
+    def policy(self, controller: Controller) -> Policy:
+        """The Policy for this controller: its contact address's domain is its own."""
+        domains = {d.lower() for d in self.controller_domains}
+        domains.add(controller.contact_email.rpartition("@")[2].lower())
+        return Policy(
+            region=self.region, controller_domains=tuple(sorted(domains)),
+            role_mailboxes=ROLE_MAILBOXES + tuple(self.role_mailboxes), keep=(*self.keep, controller.address),
+            staff=tuple(self.staff), keep_staff=self.keep_staff, detectors=tuple(self.detectors),
+        )
 
 
 class _File(_Strict):

@@ -27,8 +27,7 @@ from flows.store import Request
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
-from redaction.policy import Policy
-from redaction.redactor import Redactor, subject_phones
+from redaction.redactor import Redactor
 
 
 def safe_reason(exc: BaseException) -> str:
@@ -173,11 +172,11 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
             for path in paths:
                 yield from read_jsonl(path)
 
-        # The subject's own numbers are those in records that describe them, never what a requester typed.
-        subject = Subject(email=request.email, phones=subject_phones(records()))
-        redactor = Redactor(subject, Policy(keep=tuple(rt.config.redaction.keep)))
-        for record in records():
-            redactor.learn(record)
+        # The subject's own phone numbers come from the records that describe them, never from what a
+        # requester typed: keeping a typed number would reveal whichever third party's number was typed.
+        subject = Subject(email=request.email, name=request.name)
+        redactor = Redactor(subject, rt.config.redaction.policy(rt.config.controller))
+        redactor.learn_all(records)
         out_dir = rt.work_dir(request_id) / "redacted"
         _write_by_category(out_dir, (redactor.redact(r) for r in records()))
         return {**redactor.summary(), "sha256": _tree_sha256(out_dir)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import ClassVar
 
 from redaction.analysis import Document
 from redaction.detectors import Finding
@@ -42,7 +43,7 @@ _WORD_THEN_NUMBER = re.compile(r"(?<![\w-])([A-ZÅÄÖ][^\W\d_]*(?:-[^\W\d_]+)*)
 class AddressDetector:
     """Street addresses with a house number; the postal code and town after them are part of the span."""
 
-    kind = "address"
+    kind: ClassVar[str] = "address"
 
     def find(self, doc: Document) -> Iterator[Finding]:
         text = doc.text

@@ -32,7 +32,7 @@ class Finding:
 
 
 class Detector(Protocol):
-    kind: str
+    kind: ClassVar[str]
 
     def find(self, doc: Document) -> Iterator[Finding]: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from typing import ClassVar
 
 from redaction.analysis import Document
 from redaction.detectors import Finding, PatternDetector
@@ -47,7 +48,7 @@ _IBAN_LENGTH = {
 class IbanDetector:
     """IBANs of any country, spaced or not, checked with mod-97."""
 
-    kind = "iban"
+    kind: ClassVar[str] = "iban"
     pattern = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \t]?[A-Za-z0-9]){11,30}")
 
     def find(self, doc: Document) -> Iterator[Finding]:
@@ -103,7 +104,7 @@ def _luhn(digits: str) -> bool:
 class IpDetector:
     """IPv4 and IPv6 addresses."""
 
-    kind = "ip"
+    kind: ClassVar[str] = "ip"
     _octet = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     v4 = re.compile(rf"(?<![\d.]){_octet}(?:\.{_octet}){{3}}(?![\d]|\.\d)")
     v6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])")

@@ -45,6 +45,7 @@ _ENGLISH_COMMON = frozenset(
     black gray grey west north south east day house ward case cash close order street road lane park hill way
     customer service support team sales shop store delivery invoice payment account orders parcel package summer
     winter spring autumn christmas easter note subject re fw fwd sent date cc reply
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _NAME_KEYS = re.compile(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import ClassVar
 
 import phonenumbers
 
@@ -40,7 +41,7 @@ _WINDOW = 40
 class PhoneDetector:
     """Phone numbers, normalised to E.164; numbers without a country code are read as `region` numbers."""
 
-    kind = "phone"
+    kind: ClassVar[str] = "phone"
 
     def __init__(self, region: str) -> None:
         self.region = region

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from extractors.records import Record, Subject
@@ -92,6 +92,16 @@ class Redactor:
                 self._names.claim(text, self._names.person(text))
             for finding in self._findings(Document(text, self._lexicon)):
                 self._placeholder(finding)
+
+    def learn_all(self, records: Callable[[], Iterable[Record]]) -> None:
+        """Both learning sweeps over a re-readable stream: the subject's own records first, so that their
+        values are theirs before any other record could make them someone else's."""
+        for record in records():
+            if record.about_subject:
+                self.learn(record)
+        for record in records():
+            if not record.about_subject:
+                self.learn(record)
 
     def redact(self, record: Record) -> Record:
         """Second pass: a copy of `record` with every string in `data` redacted.

@@ -84,6 +84,12 @@ Content-Disposition: attachment; filename="kuitti.pdf"
 Content-Transfer-Encoding: base64
 
 JVBERi0xLjQKJcTl8uXr
+--XYZ
+Content-Type: text/csv; charset=utf-8; name="rivit.csv"
+Content-Disposition: attachment; filename="rivit.csv"
+
+tuote,hinta
+Kahvi,4.90
 --XYZ--
 """
 
@@ -146,9 +152,13 @@ def test_content_hash_is_of_the_raw_message(tmp_path: Path) -> None:
     assert key == hashlib.sha256(MALFORMED_MIME).hexdigest()
 
 
-def test_attachment_listed_by_name_not_content(tmp_path: Path) -> None:
+def test_text_attachments_carry_their_text_others_are_withheld(tmp_path: Path) -> None:
     m = read(tmp_path, WITH_ATTACHMENT)["m6@example.fi"]
-    assert m["attachments"] == [{"filename": "kuitti.pdf", "content_type": "application/pdf", "size": 15}]
+    assert m["attachments"] == [
+        {"filename": "kuitti.pdf", "content_type": "application/pdf", "size": 15,
+         "withheld": "cannot be redacted safely; kept for review"},
+        {"filename": "rivit.csv", "content_type": "text/csv", "size": 22, "text": "tuote,hinta\nKahvi,4.90"},
+    ]
     assert m["body"].strip() == "Liitteenä kuitti."
     assert "JVBER" not in str(m)
 
