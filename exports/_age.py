@@ -13,7 +13,7 @@ import base64
 import binascii
 import re
 import secrets
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
@@ -93,7 +93,7 @@ def _read_full(src: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def encrypt(src: BinaryIO, dst: BinaryIO, passphrase: bytes, work_factor: int) -> None:
+def encrypt(src: BinaryIO, dst: IO[bytes], passphrase: bytes, work_factor: int) -> None:
     """Write an age v1 file with one scrypt stanza, encrypting `src` into `dst`."""
     if not MIN_WORK_FACTOR <= work_factor <= MAX_WORK_FACTOR:
         raise ValueError(f"work factor must be between {MIN_WORK_FACTOR} and {MAX_WORK_FACTOR}")
@@ -180,7 +180,7 @@ def _unwrap_scrypt(stanzas: list[tuple[list[bytes], bytes]], passphrase: bytes) 
         raise DecryptionFailed() from None
 
 
-def decrypt(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> None:
+def decrypt(src: BinaryIO, dst: IO[bytes], passphrase: bytes) -> None:
     """Decrypt an age v1 scrypt file from `src` into `dst`.
 
     Each chunk is authenticated before it is written, but a truncated stream

@@ -29,7 +29,7 @@ from extractors.records import check_name
 SCHEMA_VERSION = 1
 REQUEST_ID = re.compile(r"^REQ-[A-Za-z0-9]+$")
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--
-_JSON = {"sort_keys": True, "ensure_ascii": False, "indent": 1}
+_JSON: dict[str, Any] = {"sort_keys": True, "ensure_ascii": False, "indent": 1}
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _zip_info(path: str, date_time: tuple[int, int, int, int, int, int]) -> zipf
     if hasattr(info, "compress_level"):
         info.compress_level = 9
     else:
-        info._compresslevel = 9
+        info._compresslevel = 9  # type: ignore[attr-defined]  # private, so typeshed leaves it out
     info.create_system = 3  # Unix, whatever platform builds the package
     info.external_attr = _FILE_MODE << 16
     return info
@@ -179,7 +179,11 @@ def build_package(
             manifest = json.dumps(index, **_JSON).encode("utf-8") + b"\n"
             zf.writestr(_zip_info(f"{request_id}/index.json", date_time), manifest)
         tmp.seek(0)
-        package_sha256 = hashlib.file_digest(tmp, "sha256").hexdigest()
+        digest = hashlib.sha256()
+        # Not hashlib.file_digest: the IO[bytes] type that atomic_write yields has no readinto.
+        for chunk in iter(lambda: tmp.read(1 << 20), b""):
+            digest.update(chunk)
+        package_sha256 = digest.hexdigest()
     return PackageResult(
         path=out_path,
         sha256=package_sha256,

@@ -23,8 +23,6 @@ from flows import stages
 from flows.errors import RequestBusy
 from flows.runtime import Runtime, open_runtime
 
-PRIVATE = {"persist_result": False, "cache_policy": NO_CACHE}
-
 
 @lru_cache(maxsize=4)
 def _runtime(config_path: str) -> Runtime:
@@ -38,32 +36,36 @@ def runtime() -> Runtime:
     return _runtime(path)
 
 
-@task(name="verify-identity", **PRIVATE)
+# Every task keeps its result private: neither persisted nor cached.
+@task(name="verify-identity", persist_result=False, cache_policy=NO_CACHE)
 def verify_identity(request_id: str) -> dict[str, Any]:
     return stages.verify_identity(runtime(), request_id)
 
 
-@task(name="extract", task_run_name="extract-{source}", retries=2, retry_delay_seconds=[1, 5], **PRIVATE)
+@task(
+    name="extract", task_run_name="extract-{source}", retries=2, retry_delay_seconds=[1, 5],
+    persist_result=False, cache_policy=NO_CACHE,
+)
 def extract(request_id: str, source: str) -> dict[str, Any]:
     return stages.extract(runtime(), request_id, source)
 
 
-@task(name="redact", **PRIVATE)
+@task(name="redact", persist_result=False, cache_policy=NO_CACHE)
 def redact(request_id: str) -> dict[str, Any]:
     return stages.redact(runtime(), request_id)
 
 
-@task(name="package", **PRIVATE)
+@task(name="package", persist_result=False, cache_policy=NO_CACHE)
 def package(request_id: str) -> dict[str, Any]:
     return stages.package(runtime(), request_id)
 
 
-@task(name="encrypt-and-store", **PRIVATE)
+@task(name="encrypt-and-store", persist_result=False, cache_policy=NO_CACHE)
 def encrypt_and_store(request_id: str) -> dict[str, Any]:
     return stages.encrypt_and_store(runtime(), request_id)
 
 
-@task(name="deliver", **PRIVATE)
+@task(name="deliver", persist_result=False, cache_policy=NO_CACHE)
 def deliver(request_id: str) -> dict[str, Any]:
     return stages.deliver(runtime(), request_id)
 

@@ -13,13 +13,14 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import (
     Column,
     DateTime,
     Engine,
     MetaData,
+    RowMapping,
     String,
     Table,
     Text,
@@ -116,6 +117,14 @@ def _subject_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+
+
+@overload
+def _utc(value: None) -> None: ...
+
+
 def _utc(value: datetime | None) -> datetime | None:
     # Everything we store is UTC. SQLite hands back naive datetimes; PostgreSQL
     # aware ones in the session's time zone.
@@ -150,7 +159,7 @@ class RequestStore:
         if "@" not in email:
             raise InvalidRequest("the requester's email address is not valid")
         key = _subject_key(email)
-        row = {
+        row: dict[str, Any] = {
             "id": new_request_id(), "received_at": now, "due_at": add_months(now, 1), "status": "received",
             "language": language, "email": email.strip(), "name": name, "phone": phone,
             "open_key": key, "updated_at": now,
@@ -259,7 +268,7 @@ class RequestStore:
                 request_id=request_id, stage=stage, completed_at=now, detail=json.dumps(detail, sort_keys=True)))
 
     @staticmethod
-    def _request(row: Mapping[str, Any]) -> Request:
+    def _request(row: RowMapping) -> Request:
         return Request(
             id=row["id"], received_at=_utc(row["received_at"]), due_at=_utc(row["due_at"]),
             extended_to=_utc(row["extended_to"]), status=row["status"], reason=row["reason"],

@@ -16,6 +16,7 @@ os.environ["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "0.3"
 
 import itertools  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -65,7 +66,7 @@ def postgres_url(postgres_server) -> str:
 
 
 @pytest.fixture
-def postgres_db(postgres_server) -> str:
+def postgres_db(postgres_server) -> Iterator[str]:
     """SQLAlchemy URL of a fresh, empty database of its own, dropped after the test.
 
     Its time zone is Europe/Helsinki, as on a Finnish controller's server, so that

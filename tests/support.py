@@ -9,11 +9,12 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 
-def missing(what: str):
+def missing(what: str) -> NoReturn:
     """Skip because `what` is not here; in CI (DSAR_REQUIRE_SERVICES=1) fail instead."""
     if os.environ.get("DSAR_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{what} is required in CI (DSAR_REQUIRE_SERVICES=1) but missing")

@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flows.demo import names as N
 from flows.demo.mail import general_thread, phone_formats, write_mbox
@@ -49,6 +50,9 @@ class DemoCompany:
     third_party_email: str  # a neighbour who appears in the subject's threads
     third_party_phone: str  # E.164 of that neighbour, quoted in the subject's threads in several formats
     staff_address: str
+    # Ground truth: the neighbour's and the husband's identifiers as written in the subject's threads,
+    # less the surname the husband shares with the subject (that word is hers too).
+    third_party_identifiers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -313,7 +317,7 @@ def _member(rng: random.Random, c: Customer, list_no: int, is_subject: bool) -> 
 
 
 def _mailchimp(rng: random.Random, people: list[Customer]) -> bytes:
-    lists = [
+    lists: list[dict[str, Any]] = [
         {"id": "a1b2c3d4e5", "name": "Uutiskirje", "members": []},
         {"id": "f6a7b8c9d0", "name": "Tarjoukset", "members": []},
     ]
@@ -365,4 +369,8 @@ def generate_company(workdir: Path, seed: int = 2026, customers: int = 1200, mes
         third_party_email=neighbour.email,
         third_party_phone=neighbour.e164,
         staff_address=N.ROLE_ADDRESS,
+        third_party_identifiers=(
+            neighbour.first_name, neighbour.last_name, neighbour.email, neighbour.phone, neighbour.street,
+            husband.first_name, husband.email, husband.phone,
+        ),
     )

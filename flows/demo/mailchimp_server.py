@@ -207,6 +207,8 @@ class MailchimpServer:
     def __init__(self, httpd: ThreadingHTTPServer) -> None:
         self._httpd = httpd
         host, port = httpd.server_address[:2]
+        if not isinstance(host, str):
+            raise TypeError(f"the fake Mailchimp needs an IP address to listen on, not {host!r}")
         self.base_url = f"http://{host}:{port}/3.0"
         self._thread = threading.Thread(target=httpd.serve_forever, name="fake-mailchimp", daemon=True)
         self._thread.start()

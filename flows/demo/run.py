@@ -65,8 +65,10 @@ def write_demo_config(company: DemoCompany, mailchimp_url: str) -> Path:
 def verify_by_outbox(rt: Runtime, request_id: str) -> None:
     """Send a one-time code and type it back, as the requester would from their mailbox."""
     key = stages.send_code(rt, request_id)
-    code = re.search(r"\b(\d{8})\b", _outbox(rt).read(key)).group(1)
-    stages.submit_code(rt, request_id, code)
+    found = re.search(r"\b(\d{8})\b", _outbox(rt).read(key))
+    if found is None:
+        raise RuntimeError(f"the mail {key} in the outbox holds no one-time code")
+    stages.submit_code(rt, request_id, found.group(1))
 
 
 def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
@@ -90,13 +92,17 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
         run_request(request.id)
 
     outbox = _outbox(rt)
-    link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request.id}-link")).group(0)
+    link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request.id}-link"))
+    if link is None:
+        raise RuntimeError(f"the mail {request.id}-link in the outbox holds no download link")
     passphrase = outbox.read(f"{request.id}-passphrase").strip().splitlines()[-1].strip()
     stored = rt.store.stage_done(request.id, "store")
+    if stored is None:
+        raise RuntimeError(f"request {request.id} ran without completing its store stage")
     return DemoResult(
         request_id=request.id,
         package_path=str(rt.storage.path(stored["object_key"])),
-        download_url=link,
+        download_url=link.group(0),
         passphrase=passphrase,
         subject_email=company.subject_email,
         workdir=str(workdir),

@@ -3,6 +3,7 @@ import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -205,9 +206,11 @@ def test_separate_instances_race_and_retry(tmp_path, key):
 
 
 def test_event_hash_covers_every_field():
-    base = dict(seq=1, at=T0, request_id="REQ-1", actor="a", action="b", detail={"k": 1}, prev_hash=ZERO_HASH)
+    base: dict[str, Any] = dict(
+        seq=1, at=T0, request_id="REQ-1", actor="a", action="b", detail={"k": 1}, prev_hash=ZERO_HASH,
+    )
     reference = event_hash(**base)
-    changes = dict(
+    changes: dict[str, Any] = dict(
         seq=2, at=T0 + timedelta(microseconds=1), request_id="REQ-2", actor="c", action="d",
         detail={"k": 2}, prev_hash="1" * 64,
     )

@@ -3,6 +3,7 @@ import json
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,8 +161,10 @@ def test_records_are_consumed_lazily(tmp_path):
 
 
 def test_withheld_items_are_named_in_the_manifest(tmp_path):
-    withheld = [{"source": "mail", "reason": "unparsed", "sha256": "b" * 64, "bytes": 10},
-                {"source": "mail", "reason": "unparsed", "sha256": "a" * 64, "bytes": 20}]
+    withheld: list[dict[str, Any]] = [
+        {"source": "mail", "reason": "unparsed", "sha256": "b" * 64, "bytes": 10},
+        {"source": "mail", "reason": "unparsed", "sha256": "a" * 64, "bytes": 20},
+    ]
     result = build_package(tmp_path / "p.zip", "REQ-ABC", "Demo Oy", AT, [("mail", "messages", iter([{}]))],
                            {}, withheld=iter(withheld))
     with zipfile.ZipFile(result.path) as zf:

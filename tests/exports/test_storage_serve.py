@@ -87,6 +87,7 @@ def server(storage):
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     host, port = srv.server_address[:2]
+    assert isinstance(host, str)
     yield f"http://{host}:{port}", clock
     srv.shutdown()
     srv.server_close()

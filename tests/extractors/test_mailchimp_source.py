@@ -1,6 +1,7 @@
 """MailchimpSource through httpx.MockTransport, and over HTTP against the fake server."""
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ NOT_FOUND = {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "
              "status": 404, "detail": "The requested resource could not be found.", "instance": "x"}
 
 
-def api(routes: dict[str, object], seen: list[httpx.Request] | None = None) -> httpx.MockTransport:
+def api(routes: Mapping[str, object], seen: list[httpx.Request] | None = None) -> httpx.MockTransport:
     """A Mailchimp stand-in: path -> JSON body, or an int status; unknown paths are 404."""
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -42,7 +43,7 @@ def api(routes: dict[str, object], seen: list[httpx.Request] | None = None) -> h
     return httpx.MockTransport(handle)
 
 
-def source(routes: dict[str, object], settings=None, env=ENV, seen=None) -> MailchimpSource:
+def source(routes: Mapping[str, object], settings=None, env=ENV, seen=None) -> MailchimpSource:
     return MailchimpSource("marketing", {**SETTINGS, **(settings or {})}, Path("."), env, transport=api(routes, seen))
 
 

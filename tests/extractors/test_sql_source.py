@@ -2,6 +2,7 @@
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -9,7 +10,7 @@ from extractors.errors import SourceConfigError, SourceUnavailable
 from extractors.records import Subject
 from extractors.sql import SqlSource
 
-TABLES = [
+TABLES: list[dict[str, Any]] = [
     {"category": "customer", "table": "customers", "match_column": "email", "provided": True},
     {"category": "orders", "table": "orders", "parent": "customers", "foreign_key": "customer_id"},
     {"category": "order_lines", "table": "order_lines", "parent": "orders", "foreign_key": "order_id"},

@@ -1,5 +1,7 @@
 """SqlSource on a real PostgreSQL server, as a controller's customer database runs in production."""
 
+from pathlib import Path
+
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -40,7 +42,8 @@ def db(postgres_db: str) -> str:
 
 def source(url: str, tables=TABLES) -> SqlSource:
     # As deployed: the URL (with its password) comes from the environment, never from the file.
-    return SqlSource("customer_db", {"url_env": "CUSTOMER_DB_URL", "tables": tables}, None, {"CUSTOMER_DB_URL": url})
+    settings = {"url_env": "CUSTOMER_DB_URL", "tables": tables}
+    return SqlSource("customer_db", settings, Path(), {"CUSTOMER_DB_URL": url})
 
 
 def test_finds_the_subjects_rows_in_every_table_and_nobody_elses(db: str) -> None:

@@ -89,6 +89,12 @@ def test_register_verify_show_list_and_duplicate(config):
     assert rerun.stderr == f"dsar: error: {request_id} is closed: nothing more runs for it\n"
 
 
+def _code_in(mail: Path) -> str:
+    found = re.search(rb"\b(\d{8})\b", mail.read_bytes())
+    assert found is not None, f"no code in {mail.name}"
+    return found.group(1).decode()
+
+
 def test_an_expired_code_can_be_sent_again(config):
     new = dsar("request", "new", "--email", "matti@example.fi", "--config", str(config))
     request_id = new.stdout.split()[0]
@@ -96,8 +102,7 @@ def test_an_expired_code_can_be_sent_again(config):
     assert resent.returncode == 0, resent.stderr
     codes = sorted((config.parent / "outbox").glob(f"{request_id}-code-*.eml"))
     assert len(codes) == 2
-    old_code = re.search(rb"\b(\d{8})\b", codes[0].read_bytes()).group(1).decode()
-    new_code = re.search(rb"\b(\d{8})\b", codes[1].read_bytes()).group(1).decode()
+    old_code, new_code = _code_in(codes[0]), _code_in(codes[1])
     if old_code != new_code:
         stale = dsar("request", "verify", request_id, "--config", str(config), stdin=old_code + "\n")
         assert stale.returncode == 2
@@ -119,6 +124,7 @@ def serve_and_get(config: Path, url: str) -> bytes:
     server = subprocess.Popen([*DSAR, "serve", "--config", str(config), "--port", str(port)],
                               stderr=subprocess.PIPE, text=True)
     try:
+        assert server.stderr is not None
         assert "Serving downloads" in server.stderr.readline()
         local = url.replace("127.0.0.1:8765", f"127.0.0.1:{port}")
         for _ in range(50):

@@ -57,9 +57,10 @@ def test_the_code_runs_out(rt, request_id):
     for _ in range(5):
         with pytest.raises(VerificationFailed):
             stages.submit_code(rt, request_id, "00000000")
-    code = re.search(r"\b(\d{8})\b", rt.mailer.read(key)).group(1)
+    found = re.search(r"\b(\d{8})\b", rt.mailer.read(key))
+    assert found is not None
     with pytest.raises(VerificationFailed):
-        stages.submit_code(rt, request_id, code)
+        stages.submit_code(rt, request_id, found.group(1))
     assert rt.store.get(request_id).evidence is None
 
 
