@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTPUTF8
+from email.policy import default
 from email.utils import format_datetime
 from typing import Any
 
@@ -19,6 +19,8 @@ from extractors.records import Record, Subject
 from redaction.policy import Policy
 from redaction.redactor import Redactor
 
+# Headers in UTF-8 as they are (no encoded words), lines ending in \n like the rest of the terminal.
+_UTF8 = default.clone(utf8=True)
 # Header fields written back, in order, with the record key each comes from.
 _HEADERS = (("From", "from"), ("To", "to"), ("Cc", "cc"), ("Reply-To", "reply_to"), ("Subject", "subject"),
             ("Date", "date"))
@@ -34,7 +36,7 @@ def redact_message(raw: bytes, subject: Subject, policy: Policy | None = None) -
 
 def render_message(data: Mapping[str, Any]) -> bytes:
     """A record of the mail source as a message: the headers it holds and its text body, UTF-8 throughout."""
-    msg = EmailMessage(policy=SMTPUTF8)
+    msg = EmailMessage(policy=_UTF8)
     for header, key in _HEADERS:
         value = data.get(key)
         if isinstance(value, list):
@@ -43,7 +45,7 @@ def render_message(data: Mapping[str, Any]) -> bytes:
             value = format_datetime(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
         if value:
             msg[header] = _one_line(value)
-    body = data.get("body") or ""
+    body = (data.get("body") or "").replace("\r\n", "\n")
     msg.set_content(body if body.endswith("\n") else body + "\n", charset="utf-8", cte="8bit")
     return msg.as_bytes()
 

@@ -164,8 +164,9 @@ class Names:
             return lower not in _ENGLISH_COMMON or beside_name or self._name_follows(doc, token)
         if info.known or lower in _ENGLISH_COMMON:
             return False
-        # An unknown capitalised word is a name beside one ("Wei Chen") or after a greeting ("Hei Xiaoming").
-        return beside_name or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start)
+        # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
+        return (beside_name or self._name_follows(doc, token)
+                or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start))
 
     def _name_follows(self, doc: Document, token: Token) -> bool:
         text = doc.text
@@ -205,7 +206,7 @@ class Names:
 
 def _adjacent(text: str, left: Token, right: Token) -> bool:
     gap = text[left.end:right.start]
-    return (0 < len(gap) <= 3 and gap.strip(" \t") == "") or gap == "\n"
+    return 0 < len(gap) <= 3 and gap.strip(" \t") == ""
 
 
 def _sentence_start(text: str, start: int) -> bool:

@@ -191,15 +191,18 @@ class Redactor:
                 self._names.keep(finding.name)
             return None
         person = self._people.get(address)
+        local = address.split("@", 1)[0]
+        parts = [p for p in local.replace("_", ".").replace("-", ".").split(".") if len(p) > 1]
+        named = bool(parts) and all(self._lexicon.word(p.capitalize()).name for p in parts)
         if person is None:
-            person = self._people[address] = self._names.person(finding.name)
+            # matti.virtanen@ is the Matti Virtanen already met, when nothing else names the address.
+            name = finding.name or (" ".join(parts) if named else None)
+            person = self._people[address] = self._names.person(name)
             if person.kept:  # a stranger's address under the subject's name is still a stranger's
                 person = self._people[address] = Person()
         if finding.name:
             self._names.claim(finding.name, person)
-        local = address.split("@", 1)[0]
-        parts = [p for p in local.replace("_", ".").replace("-", ".").split(".") if len(p) > 1]
-        if len(parts) > 1 and all(self._lexicon.word(p.capitalize()).name for p in parts):
+        if named and len(parts) > 1:
             self._names.claim(" ".join(parts), person)
         return self._names.label(person)
 
