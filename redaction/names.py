@@ -36,16 +36,21 @@ _CLOSING_LINE = re.compile(
 # English words that name lists also hold: names only beside another name or after a greeting.
 _ENGLISH_COMMON = frozenset(
     """
-    a an the and or but if of to in on at by for with from as is are was be will may can could would should shall
-    might must do does did have has had not no yes so we you he she they it i me my our your his her their this
-    that these those there here when where what who why how all any some each every new old good best great dear hi
+    a an the and or but if of to in on at by for with from as is are was be may can could would should shall might
+    must do does did have has had not no yes so we you he she they it i me my our your his her their this that
+    these those there here when where what who why how all any some each every new old good best great dear hi
     hello thanks thank regards kind warm sincerely yours please sorry ok okay monday tuesday wednesday thursday
-    friday saturday sunday january february march april june july august september october november december mark
-    bill frank rose grace hope joy faith young king long love page hall wood little price rich story white green
-    black gray grey west north south east day house ward case cash close order street road lane park hill way
-    customer service support team sales shop store delivery invoice payment account orders parcel package summer
-    winter spring autumn christmas easter note subject re fw fwd sent date cc reply
+    friday saturday sunday january february march april june july august september october november december order
+    street road lane park hill way customer service support team sales shop store delivery invoice payment account
+    orders parcel package summer winter spring autumn christmas easter note subject re fw fwd sent date cc reply
     jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+# English words that are names as often as not: names unless they open a sentence ("Will you...").
+_ENGLISH_AMBIGUOUS = frozenset(
+    """
+    mark bill frank rose grace hope joy faith young king long love page hall wood little price rich story white
+    green black gray grey west north south east day house ward case cash close will
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _NAME_KEYS = re.compile(
@@ -76,12 +81,21 @@ class Names:
         self._lexicon = lexicon
         self._new_label = new_label
         self._owner: dict[str, Person] = {}
+        self._kept_whole: set[frozenset[str]] = set()
         self.kept = Person(kept=True)
 
     def keep(self, name: str) -> None:
         """A name never replaced: the subject's, a kept staff member's. Wins over any earlier claim."""
         for base in self._bases_of(name):
             self._owner[base] = self.kept
+
+    def keep_whole(self, name: str) -> None:
+        """A name kept only when written whole (staff: "Jukka Laine" stays, a stranger's "Jukka" does not)."""
+        words = frozenset(self._bases_of(name, first_only=True))
+        if len(words) > 1:
+            self._kept_whole.add(words)
+        elif words:
+            self.keep(name)
 
     def person(self, name: str | None = None) -> Person:
         """The person a display name or name field refers to: known by any of its words, else new."""
@@ -131,12 +145,13 @@ class Names:
 
     # -- internals ---------------------------------------------------------
 
-    def _bases_of(self, name: str) -> set[str]:
+    def _bases_of(self, name: str, first_only: bool = False) -> set[str]:
         bases: set[str] = set()
         for match in re.finditer(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", name):
             word = match.group()
             if len(word) > 1:
-                bases.update(self._lexicon.bases(word[0].upper() + word[1:]))
+                found = self._lexicon.bases(word[0].upper() + word[1:])
+                bases.update(found[:1] if first_only else found)
         return bases
 
     def _known(self, word: str) -> Person | None:
@@ -179,13 +194,17 @@ class Names:
     def _resolve(self, doc: Document, group: list[Token]) -> Person | None:
         """Whose name the group of words is, or None if it is no name."""
         words = [t.text if not t.text.isupper() else t.text[0] + t.text[1:].lower() for t in group]
+        if self._kept_whole and len(group) > 1:
+            found = {b for w in words for b in self._lexicon.bases(w)}
+            if any(whole <= found for whole in self._kept_whole):
+                return self.kept
         infos = [self._lexicon.word(w) for w in words]
         owners = [self._known(w) for w in words]
         if not any(owners):
             marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
             if len(group) == 1:
                 info, lower = infos[0], words[0].lower()
-                ambiguous = info.common or lower in _ENGLISH_COMMON or not info.name
+                ambiguous = info.common or lower in _ENGLISH_AMBIGUOUS or lower in _ENGLISH_COMMON or not info.name
                 rescued = marked and not info.common and lower not in _ENGLISH_COMMON
                 doubtful = lower in _ENGLISH_COMMON or not info.name or _sentence_start(doc.text, group[0].start)
                 if ambiguous and not rescued and doubtful:

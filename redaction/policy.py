@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 # Local parts that name a function, not a person: never replaced, whatever the domain.
 ROLE_MAILBOXES = (
-    "asiakaspalvelu", "asiakastuki", "tuki", "laskutus", "myynti", "info", "palaute", "tilaukset", "posti",
+    "asiakaspalvelu", "asiakastuki", "tuki", "laskutus", "palautukset", "palautus", "reklamaatiot", "perinta",
+    "myynti", "info", "palaute", "tilaukset", "posti",
     "kirjaamo", "toimisto", "tietosuoja", "rekry", "markkinointi", "uutiskirje", "huolto", "varaukset",
     "support", "help", "helpdesk", "service", "customerservice", "customer.service", "sales", "billing",
     "invoices", "invoice", "accounts", "orders", "order", "privacy", "dpo", "gdpr", "office", "contact",

@@ -70,7 +70,7 @@ class Redactor:
         self._keep_name_in_address(subject.email)
         for name in policy.staff:
             if policy.keep_staff:
-                self._names.keep(name)
+                self._names.keep_whole(name)
             else:
                 self._names.claim(name, Person())
         for name in policy.known_people:
@@ -188,7 +188,10 @@ class Redactor:
         address = finding.value_normalised
         if self._kept_address(address):
             if finding.name:
-                self._names.keep(finding.name)
+                if address in self._own["email"]:
+                    self._names.keep(finding.name)
+                else:  # staff or a role mailbox: kept written whole, never a word of it alone
+                    self._names.keep_whole(finding.name)
             return None
         person = self._people.get(address)
         local = address.split("@", 1)[0]
