@@ -51,8 +51,8 @@ def _role_address(rng: random.Random, lang: str, staff: Person | None = None) ->
         text = Text([display, " / Kauppa"])
         return Address(text.items[0], addr, "plain") if rng.random() < 0.5 else Address(display, addr, "plain")
     names = {"fi": ("Kauppa asiakaspalvelu", "Kauppa Oy", None), "en": ("Kauppa Customer Service", "Kauppa", None)}
-    display = rng.choice(names[lang])
-    return Address(display, addr, "plain" if display else "bare")
+    label = rng.choice(names[lang])
+    return Address(label, addr, "plain" if label else "bare")
 
 
 def _pick(rng: random.Random, choices: tuple[str, ...], seed: int) -> str:
@@ -154,9 +154,9 @@ def draft_message(rng: random.Random, world: World, index: int) -> tuple[Draft, 
     message_id = f"{index:04d}.{rng.randrange(16**8):08x}@{rng.choice(world.domains + pools.CONTROLLER_DOMAINS)}"
     draft = Draft(lang, headers, subject_line, body, when, message_id, shape, attachments)
     used_phone = any(p.kind == "phone" and p.person == "subject" for p in body.pieces() + subject_line.pieces())
-    subject_label = {"email": subject.email, "name": subject.full,
-                     "phone": subject.phone if used_phone and subject.phone.startswith("+") and " " not in
-                     subject.phone else None}
+    digits = "".join(ch for ch in subject.phone if ch.isdigit())
+    e164 = "+" + (digits[2:] if subject.phone.startswith("00") else digits)
+    subject_label = {"email": subject.email, "name": subject.full, "phone": e164 if used_phone else None}
     policy = {"controller_domains": list(pools.CONTROLLER_DOMAINS),
               "staff": [f"{f} {la}" for f, la in world.staff], "keep_staff": rng.random() < 0.85}
     return draft, subject, {"language": lang, "subject": subject_label, "policy": policy}
