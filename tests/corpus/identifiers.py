@@ -150,7 +150,7 @@ def ipv6(rng: random.Random) -> str:
 
 
 def ascii_fold(text: str) -> str:
-    return text.lower().translate(str.maketrans({"ä": "a", "ö": "o", "å": "a", "é": "e", "'": ""}))
+    return text.lower().translate(str.maketrans("äöåé", "aoae", "'"))
 
 
 def email_address(rng: random.Random, first: str, last: str, domains: tuple[str, ...]) -> str:
@@ -180,7 +180,7 @@ def reference_fi(rng: random.Random) -> str:
     weights = (7, 3, 1)
     total = sum(int(d) * weights[i % 3] for i, d in enumerate(reversed(body)))
     ref = body + str(-total % 10)
-    groups = []
+    groups: list[str] = []
     while ref:
         groups.insert(0, ref[-5:])
         ref = ref[:-5]

@@ -153,7 +153,7 @@ def _occurrences(text: str, needle: str, start: int, end: int | None = None) -> 
     right = r"(?!\w)" if needle[-1:].isalnum() else ""
     pattern = re.compile(left + re.escape(needle) + right)
     stop = len(text) if end is None else end
-    found = []
+    found: list[int] = []
     pos = start
     while True:
         match = pattern.search(text, pos)

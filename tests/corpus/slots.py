@@ -36,7 +36,10 @@ class Filler:
                 text.add(template[pos: match.start()])
             head, attr, arg = match.groups()
             if attr is not None:
-                letter, gender = PERSON.fullmatch(head).groups()
+                person_slot = PERSON.fullmatch(head)
+                if person_slot is None:
+                    raise ValueError(f"{{{head}.{attr}}} in a template: a person slot is a capital letter and f or m")
+                letter, gender = person_slot.groups()
                 person = self.cast.get((aliases or {}).get(letter, letter), gender)
                 self._person(text, person, attr, arg or "nom")
             else:
