@@ -83,7 +83,8 @@ def test_dev_split_is_what_the_generator_makes(tmp_path):
 
 def test_every_finnish_case_form_of_the_name_pools_is_confirmed_by_voikko():
     pytest.importorskip("libvoikko")
-    native, foreign = [], []
+    native: list[str] = []
+    foreign: list[str] = []
     for pool, into in ((pools.FI_FEMALE, native), (pools.FI_MALE, native), (pools.FI_SURNAMES, native),
                        (pools.EN_FEMALE, foreign), (pools.EN_MALE, foreign), (pools.EN_SURNAMES, foreign)):
         into.extend(name for name in pool.core + pool.odd + pool.even if name not in pools.NO_CASE_FORMS)
