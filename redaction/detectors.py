@@ -109,8 +109,8 @@ def _display_name(match: re.Match[str]) -> tuple[str | None, int]:
     return name, base + words[0].start()
 
 
-_AT = r"(?:\s*[(\[{<]\s*(?:at|ät|a)\s*[)\]}>]\s*|\s+(?:at|ät|AT)\s+|\s*@\s*)"
-_DOT = r"(?:\s*[(\[{<]\s*(?:dot|piste|p)\s*[)\]}>]\s*|\s+(?:dot|piste|DOT)\s+|\.)"
+_AT = r"(?:\s*[(\[{<]\s*(?i:at|ät|a)\s*[)\]}>]\s*|\s+(?i:at|ät)\s+|\s*@\s*)"
+_DOT = r"(?:\s*[(\[{<]\s*(?i:dot|piste|p)\s*[)\]}>]\s*|\s+(?i:dot|piste)\s+|\.)"
 
 
 class ObfuscatedEmailDetector(PatternDetector):
@@ -118,7 +118,7 @@ class ObfuscatedEmailDetector(PatternDetector):
 
     kind = "email"
     pattern = re.compile(
-        rf"(?<![\w.@-])(?P<local>[A-Za-z0-9._%+-]+){_AT}(?P<domain>[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*?){_DOT}"
+        rf"(?<![\w.@-])(?P<local>[A-Za-z0-9._%+-]+){_AT}(?P<domain>[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*){_DOT}"
         rf"(?P<tld>[A-Za-z]{{2,6}})(?![\w@])"
     )
 
@@ -127,4 +127,6 @@ class ObfuscatedEmailDetector(PatternDetector):
         if EmailDetector.pattern.fullmatch(written):
             return None  # a plain address: EmailDetector's
         domain = re.split(_DOT, match.group("domain"))
+        if domain[0].lower() == "www":
+            return None  # "visit us at www.example.com": a website
         return f"{match.group('local')}@{'.'.join(domain)}.{match.group('tld')}".lower()
