@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from redaction.analysis import Document
 from redaction.detectors import Finding, PatternDetector
 
 _HETU_CONTROL = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+_HETU_CENTURY = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("ABCDEF", 2000)}
 
 
 class HetuDetector(PatternDetector):
@@ -24,10 +26,12 @@ class HetuDetector(PatternDetector):
     pattern = re.compile(r"(?<![\w-])(\d{2})(\d{2})(\d{2})([-+ABCDEFYXWVUabcdefyxwvu])(\d{3})([0-9A-Ya-y])(?![\w-])")
 
     def validate(self, match: re.Match[str]) -> str | None:
-        day, month, _, _, number, control = match.groups()
-        if not (1 <= int(day) <= 31 and 1 <= int(month) <= 12):
+        day, month, year, sign, number, control = match.groups()
+        try:
+            datetime.date(_HETU_CENTURY[sign.upper()] + int(year), int(month), int(day))
+        except ValueError:
             return None
-        if _HETU_CONTROL[int(match.group(1) + match.group(2) + match.group(3) + number) % 31] != control.upper():
+        if _HETU_CONTROL[int(day + month + year + number) % 31] != control.upper():
             return None
         return match.group(0).upper()
 
@@ -52,22 +56,34 @@ class IbanDetector:
     pattern = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \t]?[A-Za-z0-9]){11,30}")
 
     def find(self, doc: Document) -> Iterator[Finding]:
-        for match in self.pattern.finditer(doc.text):
-            raw = match.group(0)
-            country = raw[:2].upper()
-            length = _IBAN_LENGTH.get(country)
-            if length is None:
+        text = doc.text
+        # A match runs on over whatever follows (words, a second IBAN); it is cut to its
+        # country's length, and the search goes on from the cut, or from the next start if rejected.
+        match = self.pattern.search(text)
+        while match is not None:
+            compact = self._iban(match.group(0))
+            if compact is None:
+                match = self.pattern.search(text, match.start() + 1)
                 continue
-            # Walk to the `length`-th alphanumeric character: the IBAN ends there.
-            seen, end = 0, 0
-            while end < len(raw) and seen < length:
-                seen += raw[end].isalnum()
-                end += 1
-            if seen < length or (end < len(raw) and raw[end].isalnum()):
-                continue
-            compact = re.sub(r"\s", "", raw[:end]).upper()
-            if _mod97(compact) == 1:
-                yield Finding(match.start(), match.start() + end, self.kind, compact)
+            end = match.start() + compact[1]
+            yield Finding(match.start(), end, self.kind, compact[0])
+            match = self.pattern.search(text, end)
+
+    @staticmethod
+    def _iban(raw: str) -> tuple[str, int] | None:
+        """The IBAN at the start of `raw` and its length as written, or None."""
+        length = _IBAN_LENGTH.get(raw[:2].upper())
+        if length is None:
+            return None
+        # Walk to the `length`-th alphanumeric character: the IBAN ends there.
+        seen, end = 0, 0
+        while end < len(raw) and seen < length:
+            seen += raw[end].isalnum()
+            end += 1
+        if seen < length or (end < len(raw) and raw[end].isalnum()):
+            return None
+        compact = re.sub(r"\s", "", raw[:end]).upper()
+        return (compact, end) if _mod97(compact) == 1 else None
 
 
 def _mod97(iban: str) -> int:
@@ -75,22 +91,37 @@ def _mod97(iban: str) -> int:
     return int("".join(str(int(c, 36)) for c in moved)) % 97
 
 
-_CARD_CONTEXT_NOT = re.compile(r"(?i)(?:viite\w*|ref\w*|tilaus\w*|order\w*|lasku\w*|invoice\w*)\W{0,3}\Z")
+# The word nearest before a number says what it is: a card, or a reference or order number
+# that happens to pass Luhn ("laskun numero 4111...", but "tilaus maksettu kortilla 4111...").
+_CARD_CONTEXT = re.compile(
+    r"(?is).*(?<!\w)(?:(?P<card>\w*kort\w*|card\w*|visa|mastercard|amex)|"
+    r"(?P<other>viit\w*|ref\w*|tilau\w*|order\w*|lasku\w*|invoice\w*))(?!\w)"
+    r"\W{0,3}(?:\w+\W{1,3}){0,2}\Z"
+)
+_CARD_WINDOW = 40
 
 
 class CardDetector(PatternDetector):
     """Payment card numbers: 13-19 digits, spaced or dashed, with a valid Luhn digit."""
 
     kind = "card"
-    pattern = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+    pattern = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,22}(?!\w)")
 
-    def validate(self, match: re.Match[str]) -> str | None:
-        digits = re.sub(r"\D", "", match.group(0))
-        if not _luhn(digits):
-            return None
-        if _CARD_CONTEXT_NOT.search(match.string, max(0, match.start() - 30), match.start()):
-            return None  # a reference or order number that happens to pass Luhn
-        return digits
+    def find(self, doc: Document) -> Iterator[Finding]:
+        for match in self.pattern.finditer(doc.text):
+            written = match.group(0)
+            # What follows a card on its line may be digits too ("4111 1111 1111 1111 12/28"):
+            # the card is the longest run of whole groups that passes.
+            for end in [len(written), *reversed([m.start() for m in re.finditer(r"[ -]", written)])]:
+                digits = re.sub(r"\D", "", written[:end])
+                if 13 <= len(digits) <= 19 and _luhn(digits):
+                    break
+            else:
+                continue
+            context = _CARD_CONTEXT.match(doc.text, max(0, match.start() - _CARD_WINDOW), match.start())
+            if context is not None and context.group("other"):
+                continue
+            yield Finding(match.start(), match.start() + end, self.kind, digits)
 
 
 def _luhn(digits: str) -> bool:
