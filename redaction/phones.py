@@ -19,22 +19,33 @@ from redaction.analysis import Document
 from redaction.detectors import Finding
 
 _CANDIDATE = re.compile(r"(?<![\w+/,-])(?:\+|\(\s*)?\d(?:[ \t\-./()]{0,2}\d){5,17}(?![\w]|[.,]\d)")
-_DATE_OR_TIME = re.compile(r"\d{1,2}\.\d{1,2}\.(?:\d{2,4})?|\d{4}-\d{2}-\d{2}|\d{1,2}[:.]\d{2}(?!\d)")
-_PHONE_WORDS = (
-    r"puh(?:elin)?(?:numero|nro)?|p|tel|tfn|phone|mobile|mob|cell|gsm|numero(?:sta|on|ni|lla|ssa|a)?|number|"
-    r"kännykkä\w*|matkapuhelin\w*|puhelin\w*|soita\w*|call|whatsapp|sms|tekstiviesti\w*|fax|faksi|nro|no|mobiili\w*"
+_DATE_OR_TIME = re.compile(r"\d{1,2}[./-][ \t]?\d{1,2}[./-][ \t]?(?:\d{2,4})?|\d{4}-\d{2}-\d{2}|\d{1,2}[:.]\d{2}(?!\d)")
+# Whole dates and times, blanked out before looking for numbers, so that a phone number
+# written right after one ("12.3.2026 040 123 4567") is not read as part of it.
+_DATES = re.compile(
+    r"(?<![\d.:])(?:\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})?|\d{4}-\d{2}-\d{2}|\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)"
+    r"(?![\d:]|\.\d)"
 )
-# Words that make the number that follows something else.
+_PHONE_WORDS = (
+    r"puh\w*|p|tel\w*|tfn|phone|mobile|mob|cell\w*|gsm|kännyk\w*|matkapuh\w*|soit\w*|call|whatsapp|sms|"
+    r"tekstiviesti\w*|fax|faksi|mobiili\w*"
+)
+# Words for "number": a phone word only when no word nearby says the number is something else.
+_NUMBER_WORDS = r"numero\w*|number|nro|nr|no"
+# Words that make the number that follows something else; Finnish ones by the stem their
+# inflected forms share ("tilaus", "tilauksen").
 _NOT_PHONE_WORDS = (
-    r"tilaus\w*|order\w*|lasku\w*|invoice\w*|viite\w*|ref\w*|reference|asiakas\w*|customer\w*|account|tili\w*|"
-    r"y-tunnus|ytunnus|business|id|tunnus\w*|sopimus\w*|contract|seuranta\w*|tracking|lähetys\w*|shipment|"
-    r"paketti\w*|parcel|tuote\w*|product|sku|ean|kuitti\w*|receipt|case|tiketti\w*|ticket|postinumero\w*|"
+    r"tilau\w*|order\w*|lasku\w*|invoice\w*|viit\w*|ref\w*|reference|asiak\w*|customer\w*|account|tili\w*|"
+    r"y-tunnus|ytunnus|business|id|tunnu\w*|sopimu\w*|contract|seuranta\w*|tracking|lähety\w*|shipment|"
+    r"paket\w*|parcel|tuot\w*|product|sku|ean|kuit\w*|receipt|case|tiket\w*|ticket|postinumero\w*|"
     r"summa|amount|eur|€|hinta|price|total|yhteensä|serial|sarjanumero\w*|takuu\w*|warranty|pin|koodi\w*|code"
 )
+# A word, then at most two more words, then the number: the greedy `.*` makes it the nearest such word.
+_AFTER = r"(?![^\W\d_])\.?[\s:.#=-]*(?:\w+[\s:.#=-]*){0,2}\Z"
 _CONTEXT = re.compile(
-    rf"(?i)(?:(?P<phone>(?<!\w)(?:{_PHONE_WORDS})\.?)|(?P<other>(?<!\w)(?:{_NOT_PHONE_WORDS})))"
-    r"[\s:.#=-]*(?:\w+[\s:.#=-]*){0,2}\Z"
+    rf"(?is).*(?<!\w)(?:(?P<phone>{_PHONE_WORDS})|(?P<other>{_NOT_PHONE_WORDS})){_AFTER}"
 )
+_NUMBER_CONTEXT = re.compile(rf"(?i)(?<!\w)(?:{_NUMBER_WORDS}){_AFTER}")
 _WINDOW = 40
 
 
@@ -48,13 +59,15 @@ class PhoneDetector:
 
     def find(self, doc: Document) -> Iterator[Finding]:
         text = doc.text
-        for match in _CANDIDATE.finditer(text):
+        blanked = _DATES.sub(lambda m: "x" * len(m.group(0)), text)
+        for match in _CANDIDATE.finditer(blanked):
             written = match.group(0)
             start = match.start()
-            context = _CONTEXT.search(text, max(0, start - _WINDOW), start)
+            window = max(0, start - _WINDOW)
+            context = _CONTEXT.match(text, window, start)
             if context is not None and context.group("other"):
                 continue
-            said = context is not None and context.group("phone") is not None
+            said = context is not None or _NUMBER_CONTEXT.search(text, window, start) is not None
             digits = re.sub(r"\D", "", written)
             leading = written.lstrip("( \t")
             if not said and not leading.startswith(("+", "0")):
