@@ -9,19 +9,33 @@ from typing import ClassVar
 from redaction.analysis import Document
 from redaction.detectors import Finding
 
-# The last part of a Finnish (and Finland-Swedish) street name, as Voikko gives its base form.
-_FI_STREET = re.compile(
-    r"(?:katu|tie|kuja|polku|väylä|ranta|puisto|tori|kaari|rinne|mäki|piha|raitti|tanhua|aukio|penger|"
-    r"bulevardi|esplanadi|valli|linja|kaarre|vainio|niitty|kallio|harju|laakso|lehto|portti|kulma|kenttä|"
-    r"mutka|ketju|laita|tanner|pelto|ahde|kaivo|saari|niemi|lahti|hovi|kartano|kylä|kumpu|karhu|sola|"
-    r"gatan|vägen|gränd|stigen|torget|allén|kajen|backen|stranden|parken)\Z"
+# The last part of a Finnish (and Finland-Swedish) street name: as Voikko gives its base form, and as
+# written for words Voikko does not know (inflected: "-kadulla", "-tiellä"). A street name is a compound
+# ("Kuusitie"; "Tie 5" is not an address), bulevardi and esplanadi aside.
+_ROAD = (
+    r"katu|tie|kuja|polku|väylä|kaari|raitti|tanhua|aukio|bulevardi|esplanadi|valli|linja|kaarre|portti|kulma|"
+    r"ketju|gatan|vägen|gränd|stigen|allén|kajen"
 )
-# A street word as written, for words Voikko does not know (inflected: "-kadulla", "-tiellä").
-_FI_STREET_WRITTEN = re.compile(
-    r"(?i)(?:katu|kadu\w+|tie|tie(?:llä|lle|ltä|n|tä|hen)|kuja\w*|polku|polu\w+|väylä\w*|ranta|ranna\w+|"
-    r"puisto\w*|tori\w*|kaari|kaare\w+|rinne|rintee\w+|mäki|mäe\w+|piha\w*|raitti|raiti\w+|aukio\w*|"
-    r"gatan|vägen|gränd|stigen|torget|allén|kajen)\Z"
+_ROAD_WRITTEN = (
+    r"katu|kadu\w+|tie|tie(?:llä|lle|ltä|n|tä|hen)|kuja\w*|polku|polu\w+|väylä\w*|kaari|kaare\w+|raitti|raiti\w+|"
+    r"aukio\w*|gatan|vägen|gränd|stigen|allén|kajen"
 )
+# Endings that also name a place or a landscape ("Hiekkaranta", "Kotipiha", "Kallio"): a street only
+# when the number is not a count of something ("Hiekkarannalla 300 ihmistä").
+_PLACE = (
+    r"ranta|puisto|tori|rinne|mäki|piha|penger|vainio|niitty|kallio|harju|laakso|lehto|kenttä|mutka|laita|"
+    r"tanner|pelto|ahde|kaivo|saari|niemi|lahti|hovi|kartano|kylä|kumpu|karhu|sola|torget|backen|stranden|parken"
+)
+_PLACE_WRITTEN = r"ranta|ranna\w+|puisto\w*|tori\w*|rinne|rintee\w+|mäki|mäe\w+|piha\w*|torget"
+
+
+def _ending(alternatives: str) -> re.Pattern[str]:
+    return re.compile(rf"(?i)(?:(?<=[^\W\d_]{{2}})(?:{alternatives})|\A(?:bulevardi|esplanadi)\w*)\Z")
+
+
+_FI_ROAD, _FI_ROAD_WRITTEN = _ending(_ROAD), _ending(_ROAD_WRITTEN)
+_FI_PLACE, _FI_PLACE_WRITTEN = _ending(_PLACE), _ending(_PLACE_WRITTEN)
+_COUNTED = re.compile(r"[ \t]+[a-zåäö]")
 _NUMBER_AFTER = re.compile(
     r"[ \t]+\d{1,4}(?:[ \t]?[a-zA-Z](?![\w]))?"           # 4, 4b, 12 A
     r"(?:[ \t]*[-–][ \t]*\d{1,4})?"                       # 12-14
@@ -30,7 +44,7 @@ _NUMBER_AFTER = re.compile(
 )
 _EN_STREET = re.compile(
     r"(?<![\w-])(?:(?:Flat|Apt\.?|Apartment|Unit)[ \t]+\w{1,4},?[ \t]+)?\d{1,5}[A-Za-z]?,?[ \t]+"
-    r"(?:[A-Z][a-z'’]+[ \t]+){0,3}"
+    r"(?:(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th))[ \t]+){1,3}"   # a name: "Baker", "5th"; "3 Street" is not one
     r"(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Drive|Dr|Close|Way|Court|Ct|Place|Pl|Gardens|Crescent|Terrace|"
     r"Grove|Row|Square|Sq|Hill|Park|Mews|Walk|Boulevard|Blvd|Parkway|Pkwy|Highway|Hwy|Circle|Ln)\b\.?"
     r"(?:,?[ \t]+(?:[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?,?[ \t]+)?"
@@ -50,20 +64,23 @@ class AddressDetector:
         for match in _EN_STREET.finditer(text):
             yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
         for word in _WORD_THEN_NUMBER.finditer(text):
-            if not self._is_street(doc, word.group(1)):
+            street = self._street(doc, word.group(1))
+            if street is None:
                 continue
             number = _NUMBER_AFTER.match(text, word.end(1))
-            if number is None:
+            if number is None or (street == "place" and _COUNTED.match(text, number.end())):
                 continue
             start = self._start(text, word.start())
             base = doc.lexicon.bases(word.group(1))[-1]
             yield Finding(start, number.end(), self.kind, _normalise(base + text[word.end(1):number.end()]))
 
     @staticmethod
-    def _is_street(doc: Document, word: str) -> bool:
-        if _FI_STREET_WRITTEN.search(word):
-            return True
-        return any(_FI_STREET.search(base) for base in doc.lexicon.bases(word))
+    def _street(doc: Document, word: str) -> str | None:
+        """"road" or "place" if `word` ends like a street name (as written or in a base form), else None."""
+        for kind, ending, written in (("road", _FI_ROAD, _FI_ROAD_WRITTEN), ("place", _FI_PLACE, _FI_PLACE_WRITTEN)):
+            if written.search(word) or any(ending.search(base) for base in doc.lexicon.bases(word)):
+                return kind
+        return None
 
     @staticmethod
     def _start(text: str, start: int) -> int:
