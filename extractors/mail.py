@@ -199,8 +199,9 @@ def _decoded(text: str) -> str:
 
 def _format(pair: tuple[str, str]) -> str:
     display, addr = pair
-    if display and not display.isascii():
-        return f"{display} <{addr}>"  # formataddr would re-encode it as =?utf-8?...
+    if (display and not display.isascii()) or not addr.isascii():
+        # formataddr would re-encode a name as =?utf-8?... and raises on a non-ASCII address
+        return f"{display} <{addr}>" if display else addr
     return formataddr((display, addr))
 
 

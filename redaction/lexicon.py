@@ -116,6 +116,12 @@ class Lexicon:
 
 
 @cache
+def shared_lexicon() -> Lexicon:
+    """The process's Lexicon: Voikko's handle and the name lists load once, the word cache grows across texts."""
+    return Lexicon()
+
+
+@cache
 def name_lists() -> tuple[frozenset[str], frozenset[str]]:
     """Lower-cased first names and surnames from Faker's person providers."""
     firsts: set[str] = set()

@@ -18,7 +18,7 @@ from redaction.addresses import AddressDetector
 from redaction.analysis import Document
 from redaction.detectors import Detector, EmailDetector, Finding, ObfuscatedEmailDetector
 from redaction.identifiers import CardDetector, HetuDetector, IbanDetector, IpDetector
-from redaction.lexicon import Lexicon
+from redaction.lexicon import Lexicon, shared_lexicon
 from redaction.names import KIND as NAME
 from redaction.names import Names, Person, is_name_key
 from redaction.phones import PhoneDetector, normalise_phone
@@ -53,7 +53,7 @@ class Redactor:
 
     def __init__(self, subject: Subject, policy: Policy | None = None, lexicon: Lexicon | None = None) -> None:
         self._policy = policy = policy or Policy()
-        self._lexicon = lexicon or Lexicon()
+        self._lexicon = lexicon or shared_lexicon()
         self._detectors = make_detectors(policy)
         self._numbers: Counter[str] = Counter()
         self._names = Names(self._lexicon, lambda: self._new_label("person"))
