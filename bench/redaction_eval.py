@@ -94,6 +94,7 @@ class Tally:
     decoy_total: int = 0
     over_regions: int = 0
     over_chars: int = 0
+    outside_chars: int = 0  # replaced letters and digits outside every labelled span, whatever run they are in
     consistent: int = 0
     groups: int = 0
     seconds: float = 0.0
@@ -160,6 +161,7 @@ def score_message(tally: Tally, record: dict, original: dict[str, str], redacted
     for span in record["spans"]:
         spans_by_field[span["field"]].append(span)
     groups: dict[tuple[str, str], list[set[str] | None]] = defaultdict(list)
+    with_email = {span["person"] for span in record["spans"] if span["kind"] == "email"}
     for name in FIELDS:
         kept, into = aligned[name]
         covered = [False] * len(kept)
@@ -199,8 +201,10 @@ def score_message(tally: Tally, record: dict, original: dict[str, str], redacted
                     tally.found[key] += not leaked
                 if kind == "name":
                     form = "inflected" if span.get("case", "nom") != "nom" else span.get("form", "full")
-                    tally.names[(form, "total")] += 1
-                    tally.names[(form, "found")] += not leaked
+                    alone = "no_email" if span["person"] not in with_email else "with_email"
+                    for group in (form, alone):
+                        tally.names[(group, "total")] += 1
+                        tally.names[(group, "found")] += not leaked
                 if leaked:
                     tally.leaks.append((kind, span["role"], span["text"], record["file"]))
                     groups[(span["person"], _family(kind))].append(None)
@@ -224,6 +228,7 @@ def score_message(tally: Tally, record: dict, original: dict[str, str], redacted
             if any(ch.isalnum() for ch in run) and not any(covered[i:j]):
                 tally.over_regions += 1
                 tally.over_chars += j - i
+            tally.outside_chars += sum(ch.isalnum() and not covered[k] for k, ch in enumerate(run, i))
             i = j
     _score_consistency(tally, groups)
 
@@ -326,7 +331,8 @@ def figures(tally: Tally, size: int, consistency: bool) -> dict[str, Any]:
         "recall": recall,
         "spans": counts,
         "names": {form: ratio(tally.names[(form, "found")], tally.names[(form, "total")])
-                  for form in ("full", "first", "last", "last_first", "initial", "inflected")},
+                  for form in ("full", "first", "last", "last_first", "initial", "inflected", "with_email",
+                               "no_email")},
         "subject_kept": ratio(*(sum(n for (_, k), n in tally.subject.items() if k == w) for w in ("kept", "total"))),
         "subject_spans": sum(n for (_, k), n in tally.subject.items() if k == "total"),
         # What a Subject tells a redactor: name, email, phone; the rest needs the text around it.
@@ -340,7 +346,8 @@ def figures(tally: Tally, size: int, consistency: bool) -> dict[str, Any]:
         "decoys_replaced": sum(tally.decoys.values()),
         "decoys_replaced_by_kind": dict(sorted(tally.decoys.items())),
         "decoy_spans": tally.decoy_total,
-        "over_redaction": {"regions": tally.over_regions, "chars": tally.over_chars},
+        "over_redaction": {"regions": tally.over_regions, "chars": tally.over_chars,
+                           "outside_span_chars": tally.outside_chars},
         "consistency": ratio(tally.consistent, tally.groups) if consistency else None,
         "consistency_groups": tally.groups if consistency else None,
         "seconds": round(tally.seconds, 3),
@@ -375,8 +382,9 @@ def print_tables(corpus: Path, messages: int, size: int, result: dict[str, dict[
                       f"{d['spans'][lang][kind]:>6}" for lang in LANGS)
         print(f"{kind:<8}{row}")
     print("\nthird-party names by form (all languages)    dsar    presidio")
+    labels = {"with_email": "person's address in the message", "no_email": "person's address not in the message"}
     for form, value in d["names"].items():
-        print(f"  {form:<40}  {_fmt(value):>5}   {_fmt(p['names'][form]):>5}")
+        print(f"  {labels.get(form, form):<40}  {_fmt(value):>5}   {_fmt(p['names'][form]):>5}")
     print("\n                                             dsar        presidio")
     rows = (
         ("subject identifiers kept", _fmt(d["subject_kept"]), _fmt(p["subject_kept"]), f"n={d['subject_spans']}"),
@@ -386,6 +394,8 @@ def print_tables(corpus: Path, messages: int, size: int, result: dict[str, dict[
         ("decoys replaced", str(d["decoys_replaced"]), str(p["decoys_replaced"]), f"n={d['decoy_spans']}"),
         ("over-redacted regions", str(d["over_redaction"]["regions"]), str(p["over_redaction"]["regions"]), ""),
         ("over-redacted characters", str(d["over_redaction"]["chars"]), str(p["over_redaction"]["chars"]), ""),
+        ("letters/digits replaced outside spans", str(d["over_redaction"]["outside_span_chars"]),
+         str(p["over_redaction"]["outside_span_chars"]), "(also postal code and town after an address)"),
         ("placeholder consistency", _fmt(d["consistency"]), "n/a", f"groups={d['consistency_groups']}"),
         ("throughput MB/s (one process)", _fmt(d["mb_per_s"], 2), _fmt(p["mb_per_s"], 2), ""),
     )
