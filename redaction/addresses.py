@@ -91,4 +91,6 @@ class AddressDetector:
 
 
 def _normalise(value: str) -> str:
-    return " ".join(value.lower().replace(",", " ").split())
+    """The street and number, lower-cased: the same place with or without its postal code and town."""
+    street = re.sub(r",?\s*\d{5}(?:\s+[^\W\d][\w-]*){0,2}\s*\Z", "", value)
+    return " ".join(street.lower().replace(",", " ").split())
