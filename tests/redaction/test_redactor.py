@@ -164,7 +164,7 @@ def test_redact_message_prints_a_utf8_rfc5322_message():
     printed = redact_message(raw, SUBJECT)
     assert b"M\xc3\xa4kel\xc3\xa4" not in printed and b"pekka" not in printed and b"Juha" not in printed
     out = email.message_from_bytes(printed, policy=email.policy.default)
-    assert out.get_all("From", [""])[0].defects  # a placeholder is no address; the raw text shows it
+    assert str(out["From"]) == "<>"  # a placeholder is no address; the raw text shows it
     assert email.message_from_bytes(printed)["From"] == "[person-1]"
     assert out["To"] == "aino.makinen@example.fi"
     assert email.message_from_bytes(printed)["Cc"] == "[person-2]"
