@@ -23,8 +23,8 @@ _DATE_OR_TIME = re.compile(r"\d{1,2}[./-][ \t]?\d{1,2}[./-][ \t]?(?:\d{2,4})?|\d
 # Whole dates and times, blanked out before looking for numbers, so that a phone number
 # written right after one ("12.3.2026 040 123 4567") is not read as part of it.
 _DATES = re.compile(
-    r"(?<![\d.:])(?:\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})?|\d{4}-\d{2}-\d{2}|\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)"
-    r"(?![\d:]|\.\d)"
+    r"(?<![\d.:/-])(?:\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})?|\d{1,2}([/-])\d{1,2}\1\d{4}|\d{4}([/.-])\d{2}\2\d{2}|"
+    r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)(?![\d:/]|[.-]\d)"
 )
 _PHONE_WORDS = (
     r"puh\w*|p|tel\w*|tfn|phone|mobile|mob|cell\w*|gsm|kännyk\w*|matkapuh\w*|soit\w*|call|whatsapp|sms|"
@@ -47,6 +47,8 @@ _CONTEXT = re.compile(
 )
 _NUMBER_CONTEXT = re.compile(rf"(?i)(?<!\w)(?:{_NUMBER_WORDS}){_AFTER}")
 _WINDOW = 40
+_GROUP_BREAK = re.compile(r"(?<=\d)[ \t\-./]+(?=\d)")
+_LONE_DIGIT = re.compile(r"\d\s\d\Z")
 
 
 class PhoneDetector:
@@ -68,18 +70,36 @@ class PhoneDetector:
             if context is not None and context.group("other"):
                 continue
             said = context is not None or _NUMBER_CONTEXT.search(text, window, start) is not None
-            digits = re.sub(r"\D", "", written)
             leading = written.lstrip("( \t")
             if not said and not leading.startswith(("+", "0")):
                 continue
-            if not (7 <= len(digits) <= 15):
-                continue
             if _DATE_OR_TIME.search(written) and not written.startswith("+"):
                 continue
-            value = normalise_phone(written, self.region)
-            if value is None:
+            number = self._number(written)
+            if number is not None:
+                yield Finding(start, start + number[0], self.kind, number[1])
+
+    def _number(self, written: str) -> tuple[int, str] | None:
+        """How much of `written` is a phone number, and its E.164 form.
+
+        A number may run on into digits that follow it on the line ("040 123 4567 10 kertaa",
+        "09 123 4567 8-16"): the number is the longest run of whole groups that is a valid number,
+        else the longest that is a possible one. A lone digit at the end is never part of it.
+        """
+        ends = [len(written), *reversed([m.start() for m in _GROUP_BREAK.finditer(written)])]
+        possible = None
+        for end in ends:
+            if _LONE_DIGIT.search(written, 0, end) or not 7 <= sum(c.isdigit() for c in written[:end]) <= 15:
                 continue
-            yield Finding(start, match.end(), self.kind, value)
+            try:
+                parsed = phonenumbers.parse(written[:end], self.region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(parsed):
+                return end, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            if possible is None and phonenumbers.is_possible_number(parsed):
+                possible = end, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return possible
 
 
 def normalise_phone(number: str, region: str) -> str | None:
