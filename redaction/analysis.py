@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -10,6 +11,8 @@ from redaction.lexicon import Lexicon, Word
 
 # A word: letters, with inner hyphens or apostrophes ("Anna-Liisa", "O'Brien", "Smith'ille").
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# A word that starts with a capital: where names are looked for first. Scanned in C, not word by word.
+CAPITALISED = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]*(?:['’-][^\W\d_]+)*")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,22 @@ class Document:
     @cached_property
     def tokens(self) -> list[Token]:
         return [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text)]
+
+    @cached_property
+    def capitalised(self) -> list[Token]:
+        """The words that start with a capital letter, in order."""
+        return [Token(m.start(), m.end(), m.group()) for m in CAPITALISED.finditer(self.text)]
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every distinct word of the text."""
+        return frozenset(WORD.findall(self.text))
+
+    def occurrences(self, words: Iterable[str]) -> list[Token]:
+        """Where the given words stand in the text, in order."""
+        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        pattern = re.compile(rf"(?<![\w'’-])(?:{alternatives})(?![\w'’-])")
+        return [Token(m.start(), m.end(), m.group()) for m in pattern.finditer(self.text)]
 
     def word(self, token: Token) -> Word:
         return self.lexicon.word(token.text)

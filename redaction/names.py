@@ -81,13 +81,14 @@ class Names:
         self._lexicon = lexicon
         self._new_label = new_label
         self._owner: dict[str, Person] = {}
+        self._stems: set[str] = set()  # first letters of every known name word: a cheap filter for lower case
         self._kept_whole: set[frozenset[str]] = set()
         self.kept = Person(kept=True)
 
     def keep(self, name: str) -> None:
         """A name never replaced: the subject's, a kept staff member's. Wins over any earlier claim."""
         for base in self._bases_of(name):
-            self._owner[base] = self.kept
+            self._register(base, self.kept, replace=True)
 
     def keep_whole(self, name: str) -> None:
         """A name kept only when written whole (staff: "Jukka Laine" stays, a stranger's "Jukka" does not)."""
@@ -114,8 +115,7 @@ class Names:
             self.keep(name)
             return
         for base in self._bases_of(name):
-            self._owner.setdefault(base, person)
-            person.words.add(base)
+            self._register(base, person)
 
     def label(self, person: Person) -> str | None:
         if person.kept:
@@ -126,7 +126,10 @@ class Names:
 
     def scan(self, doc: Document) -> Iterator[tuple[int, int, Person]]:
         """Names in the text: (start, end, person), learning new people as they appear."""
-        tokens = doc.tokens
+        tokens = doc.capitalised
+        lower = [w for w in doc.words if w[0].islower() and w[:4].lower() in self._stems]
+        if lower:  # a known name written in lower case ("puhuin virtasen kanssa")
+            tokens = sorted([*tokens, *doc.occurrences(lower)], key=lambda t: t.start)
         text = doc.text
         index = 0
         while index < len(tokens):
@@ -144,6 +147,12 @@ class Names:
                 yield group[0].start, group[-1].end, person
 
     # -- internals ---------------------------------------------------------
+
+    def _register(self, base: str, person: Person, replace: bool = False) -> None:
+        if replace or base not in self._owner:
+            self._owner[base] = person
+        person.words.add(base)
+        self._stems.add(base[:4])
 
     def _bases_of(self, name: str, first_only: bool = False) -> set[str]:
         bases: set[str] = set()
@@ -218,8 +227,7 @@ class Names:
         for word, owner in zip(words, owners, strict=True):
             if owner is None:
                 for base in self._lexicon.bases(word):
-                    self._owner.setdefault(base, person)
-                    person.words.add(base)
+                    self._register(base, person)
         return person
 
 

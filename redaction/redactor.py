@@ -24,6 +24,9 @@ from redaction.names import Names, Person, is_name_key
 from redaction.phones import PhoneDetector, normalise_phone
 from redaction.policy import Policy
 
+# Joins the strings of one record so that they are scanned at once: a blank line and a NUL, which no
+# detector reads across and no finding may contain.
+_SEPARATOR = "\n\0\n"
 # Placeholder prefix per kind; a kind not listed uses its own name.
 _PREFIX = {"email": "person", NAME: "person"}
 
@@ -80,18 +83,18 @@ class Redactor:
 
     def learn(self, record: Record) -> None:
         """First pass: the subject's own values from their records; third parties from everything else."""
+        strings = list(_strings(record.data, self._policy.verbatim_keys))
         if record.about_subject:
-            for key, text in _strings(record.data, self._policy.verbatim_keys):
+            for key, text in strings:
                 if key is not None and is_name_key(key):
                     self._names.keep(text)
-                else:
-                    self._keep_text(text)
+            self._keep_text(_SEPARATOR.join(text for _, text in strings))
             return
-        for key, text in _strings(record.data, self._policy.verbatim_keys):
+        for key, text in strings:
             if key is not None and is_name_key(key) and text.strip():
                 self._names.claim(text, self._names.person(text))
-            for finding in self._findings(Document(text, self._lexicon)):
-                self._placeholder(finding)
+        for finding in self._findings(Document(_SEPARATOR.join(text for _, text in strings), self._lexicon)):
+            self._placeholder(finding)
 
     def learn_all(self, records: Callable[[], Iterable[Record]]) -> None:
         """Both learning sweeps over a re-readable stream: the subject's own records first, so that their
@@ -168,7 +171,8 @@ class Redactor:
         if self._find_names:
             for start, end, person in self._names.scan(doc):
                 found.append(Finding(start, end, NAME, self._names.label(person) or ""))
-        return _resolve(found)
+        text = doc.text
+        return _resolve(f for f in found if "\0" not in text[f.start:f.end])
 
     def _placeholder(self, finding: Finding) -> str | None:
         """The placeholder for a finding (None: keep it), learning the person behind an address."""
@@ -209,19 +213,30 @@ class Redactor:
             self._names.claim(" ".join(parts), person)
         return self._names.label(person)
 
-    def _redact_value(self, value: Any, key: str | None = None) -> Any:
+    def _redact_value(self, value: Any) -> Any:
+        """Every string in a record's data redacted, in one pass over all of them joined."""
+        strings = [text for _, text in _strings(value, self._policy.verbatim_keys)]
+        redacted = self._redact_text(_SEPARATOR.join(strings)).split(_SEPARATOR)
+        if len(redacted) != len(strings):  # a separator in the data itself: take the strings one by one
+            redacted = [self._redact_text(text) for text in strings]
+        return self._rebuild(value, iter(redacted))
+
+    def _rebuild(self, value: Any, redacted: Iterator[str], key: str | None = None) -> Any:
+        """`value` with its strings, in `_strings` order, taken from `redacted`."""
         if isinstance(value, str):
+            text = next(redacted)
             if key is not None and is_name_key(key) and value.strip():
                 label = self._names.label(self._names.person(value))
                 if label is not None:
                     self._replaced[NAME] += 1
                     self._used.add(label)
                     return label
-            return self._redact_text(value)
+            return text
         if isinstance(value, Mapping):
-            return {k: v if k in self._policy.verbatim_keys else self._redact_value(v, k) for k, v in value.items()}
+            verbatim = self._policy.verbatim_keys
+            return {k: v if k in verbatim else self._rebuild(v, redacted, k) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self._redact_value(item, key) for item in value]
+            return [self._rebuild(item, redacted, key) for item in value]
         return value
 
     def _redact_text(self, text: str) -> str:
