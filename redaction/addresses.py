@@ -42,16 +42,22 @@ _NUMBER_AFTER = re.compile(
     r"(?:[ \t]+(?:[A-Za-z]{1,2}[ \t]*)?(?:as\.?[ \t]*)?\d{1,3}(?!\d))?"  # B 11, as. 5, 3
     r"(?:,?[ \t]*(?:\r?\n[ \t]*)?\d{5}(?:[ \t]+[A-ZÅÄÖ][\w-]*(?:[ \t]+[A-ZÅÄÖ][\w-]*)?)?)?"  # 00100 Helsinki
 )
+_EN_TYPES = (
+    r"Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Drive|Dr|Close|Way|Court|Ct|Place|Pl|Gardens|Crescent|Terrace|"
+    r"Grove|Row|Square|Sq|Hill|Park|Mews|Walk|Boulevard|Blvd|Parkway|Pkwy|Highway|Hwy|Circle"
+)
+# A text without one of these words has no English address; finding that out is much cheaper than the address.
+_EN_TYPE = re.compile(rf"(?:{_EN_TYPES})\b")
 _EN_STREET = re.compile(
     r"(?<![\w-])(?:(?:Flat|Apt\.?|Apartment|Unit)[ \t]+\w{1,4},?[ \t]+)?\d{1,5}[A-Za-z]?,?[ \t]+"
     r"(?:(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th))[ \t]+){1,3}"   # a name: "Baker", "5th"; "3 Street" is not one
-    r"(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Drive|Dr|Close|Way|Court|Ct|Place|Pl|Gardens|Crescent|Terrace|"
-    r"Grove|Row|Square|Sq|Hill|Park|Mews|Walk|Boulevard|Blvd|Parkway|Pkwy|Highway|Hwy|Circle|Ln)\b\.?"
+    rf"(?:{_EN_TYPES})\b\.?"
     r"(?:,?[ \t]+(?:[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?,?[ \t]+)?"
     r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)"   # UK postcode, US state + ZIP
     r"|,[ \t]*[A-Z][a-z]+(?=[ \t]*(?:\r?\n|$|[.,;])))?"                         # or just the town
 )
-_WORD_THEN_NUMBER = re.compile(r"(?<![\w-])([A-ZÅÄÖ][^\W\d_]*(?:-[^\W\d_]+)*)[ \t]+\d")
+# The capital first, then the look-behind: `re` skips ahead to a capital instead of trying every position.
+_WORD_THEN_NUMBER = re.compile(r"([A-ZÅÄÖ](?<![\w-][A-ZÅÄÖ])[^\W\d_]*(?:-[^\W\d_]+)*)[ \t]+\d")
 
 
 class AddressDetector:
@@ -61,8 +67,9 @@ class AddressDetector:
 
     def find(self, doc: Document) -> Iterator[Finding]:
         text = doc.text
-        for match in _EN_STREET.finditer(text):
-            yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
+        if _EN_TYPE.search(text):
+            for match in _EN_STREET.finditer(text):
+                yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
         for word in _WORD_THEN_NUMBER.finditer(text):
             street = self._street(doc, word.group(1))
             if street is None:
