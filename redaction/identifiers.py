@@ -136,15 +136,18 @@ class IpDetector:
     """IPv4 and IPv6 addresses."""
 
     kind: ClassVar[str] = "ip"
-    _octet = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-    v4 = re.compile(rf"(?<![\d.]){_octet}(?:\.{_octet}){{3}}(?![\d]|\.\d)")
+    # Four dotted numbers, the first digit before the look-behind so that `re` skips ahead to digits;
+    # each number is then checked to be an octet (0-255, no leading zero).
+    v4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\d|\.\d)")
     v6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])")
+    v6_hint = re.compile(r":[0-9A-Fa-f]{0,4}:")  # no IPv6 address without one; cheap to look for
 
     def find(self, doc: Document) -> Iterator[Finding]:
         text = doc.text
         for match in self.v4.finditer(text):
-            yield Finding(match.start(), match.end(), self.kind, match.group(0))
-        if ":" in text:
+            if all(len(octet) == len(str(int(octet))) and int(octet) <= 255 for octet in match.group(0).split(".")):
+                yield Finding(match.start(), match.end(), self.kind, match.group(0))
+        if self.v6_hint.search(text):
             for match in self.v6.finditer(text):
                 try:
                     value = ipaddress.IPv6Address(match.group(0))
