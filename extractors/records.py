@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 # Source and category names become directory and file names in the package.
 NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}\Z")
@@ -86,6 +86,14 @@ class Source(Protocol):
     name: str
 
     def records(self, subject: Subject) -> Iterator[Record]: ...
+
+
+@runtime_checkable
+class PeopleSource(Protocol):
+    """A source that can also list the names of everyone it holds (a customer table): redaction then
+    recognises those names anywhere, even where nothing in a text marks them as names."""
+
+    def people(self) -> Iterator[str]: ...
 
 
 def write_jsonl(path: Path, records: Iterator[Record]) -> int:

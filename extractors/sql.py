@@ -11,6 +11,7 @@ works; a relative SQLite path is resolved against the config's directory.
     match_column = "email"
     provided = true
     about_subject = true                 # the subject's own row (matched tables only)
+    people_columns = ["first_name", "last_name"]   # every customer's name: redaction knows them as people
     [[tables]]
     category = "orders"
     table = "orders"
@@ -57,6 +58,9 @@ class TableSettings(SourceSettings):
     parent_key: str = "id"
     provided: bool = False
     about_subject: bool = False
+    # Columns that hold the names of the people in this table (first name, last name): every row's name is
+    # one that redaction finds anywhere, even where nothing in the text marks it as a name.
+    people_columns: list[str] = Field(default_factory=list)
 
     @field_validator("category")
     @classmethod
@@ -119,6 +123,35 @@ class SqlSource:
                 yield from self._walk(conn, tables, subject)
         except DBAPIError as exc:
             # SQLAlchemy's text carries the bound parameters: the subject's email.
+            if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+                raise SourceUnavailable(self.name, "database unreachable") from None
+            raise SourceUnavailable(self.name, f"database query failed ({type(exc).__name__})") from None
+        except SQLAlchemyError as exc:
+            raise SourceUnavailable(self.name, f"database error ({type(exc).__name__})") from None
+        finally:
+            self._engine.dispose()
+
+    def people(self) -> Iterator[str]:
+        """The name of every person in the tables with `people_columns`, one string per row, streamed."""
+        if self._sqlite_file is not None and not self._sqlite_file.is_file():
+            raise SourceUnavailable(self.name, "database file not found")
+        try:
+            with self._engine.connect() as conn:
+                tables = self._reflect(conn)
+                streaming = conn.execution_options(yield_per=CHUNK)
+                for i, (conf, table) in enumerate(zip(self.settings.tables, tables, strict=True)):
+                    for column in conf.people_columns:
+                        if column not in table.c:
+                            raise SourceConfigError(
+                                self.name, f"tables.{i}.people_columns", f"no column '{column}' in table '{conf.table}'"
+                            )
+                    if conf.people_columns:
+                        query = select(*(table.c[c] for c in conf.people_columns))
+                        for row in streaming.execute(query):
+                            name = " ".join(str(v) for v in row if v)
+                            if name.strip():
+                                yield name
+        except DBAPIError as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
                 raise SourceUnavailable(self.name, "database unreachable") from None
             raise SourceUnavailable(self.name, f"database query failed ({type(exc).__name__})") from None

@@ -8,6 +8,7 @@ and hashes leave this module.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import shutil
@@ -19,7 +20,7 @@ from typing import Any, NoReturn
 from exports.encrypt import new_passphrase, seal_file
 from exports.links import issue_link
 from exports.package import build_package
-from extractors.records import WITHHELD, Record, Subject, check_name, read_jsonl, write_jsonl
+from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
 from flows.runtime import Runtime
@@ -175,13 +176,22 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
         # The subject's own phone numbers come from the records that describe them, never from what a
         # requester typed: keeping a typed number would reveal whichever third party's number was typed.
         subject = Subject(email=request.email, name=request.name)
-        redactor = Redactor(subject, rt.config.redaction.policy(rt.config.controller))
+        policy = rt.config.redaction.policy(rt.config.controller)
+        redactor = Redactor(subject, dataclasses.replace(policy, known_people=tuple(_known_people(rt))))
         redactor.learn_all(records)
         out_dir = rt.work_dir(request_id) / "redacted"
         _write_by_category(out_dir, (redactor.redact(r) for r in records()))
         return {**redactor.summary(), "sha256": _tree_sha256(out_dir)}
 
     return run_stage(rt, request_id, "redact", work)
+
+
+def _known_people(rt: Runtime) -> Iterator[str]:
+    """The names of everyone the sources hold (other customers): redaction finds them anywhere."""
+    for spec in rt.config.sources:
+        source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
+        if isinstance(source, PeopleSource):
+            yield from source.people()
 
 
 def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:

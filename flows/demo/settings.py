@@ -1,5 +1,7 @@
 """The demo company's dsar.toml: a small Finnish web shop and its privacy notice."""
 
+from flows.demo.names import STAFF
+
 DEMO_CONFIG = """\
 # dsar configuration of the generated demo company (see README.md).
 env_file = "dsar.env"
@@ -54,7 +56,7 @@ name = "customers"
 kind = "sql"
 url = "sqlite:///customers.db"
 tables = [
-  {{ category = "customer", table = "customers", match_column = "email", provided = true, about_subject = true }},
+  {{ category = "customer", table = "customers", match_column = "email", provided = true, about_subject = true, people_columns = ["first_name", "last_name"] }},
   {{ category = "orders", table = "orders", parent = "customers", foreign_key = "customer_id" }},
   {{ category = "order_items", table = "order_items", parent = "orders", foreign_key = "order_id" }},
 ]
@@ -72,6 +74,9 @@ api_key_env = "MAILCHIMP_API_KEY"
 
 [redaction]
 keep = ["{staff_address}"]
+controller_domains = ["demokauppa.example"]
+staff = [{staff}]
+keep_staff = true
 
 [storage]
 url = "file://packages"
@@ -83,4 +88,5 @@ link_hours = 168
 
 
 def demo_config(mailchimp_url: str, staff_address: str) -> str:
-    return DEMO_CONFIG.format(mailchimp_url=mailchimp_url, staff_address=staff_address)
+    staff = ", ".join(f'"{name}"' for name, _ in STAFF)
+    return DEMO_CONFIG.format(mailchimp_url=mailchimp_url, staff_address=staff_address, staff=staff)

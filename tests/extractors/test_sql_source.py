@@ -146,3 +146,17 @@ def test_about_subject_marks_the_matched_tables_records_only(tmp_path: Path, db:
     assert [(r.category, r.about_subject) for r in records[:2]] == [("customer", True), ("orders", False)]
     assert not any(r.about_subject for r in records[1:])
     assert not any(r.about_subject for r in source(tmp_path).records(Subject("matti.meikalainen@example.fi")))
+
+
+def test_people_lists_every_name_of_a_table_with_people_columns(tmp_path: Path, db: Path) -> None:
+    tables = [{**TABLES[0], "people_columns": ["name", "email"]}, *TABLES[1:]]
+    people = source(tmp_path, tables=tables).people()
+    assert sorted(people) == ["Matti Matti.Meikalainen@Example.FI", "Teppo teppo@example.fi"]
+    assert list(source(tmp_path).people()) == []  # no table names its people
+
+
+def test_people_columns_must_exist(tmp_path: Path, db: Path) -> None:
+    tables = [{**TABLES[0], "people_columns": ["nimi"]}, *TABLES[1:]]
+    with pytest.raises(SourceConfigError) as caught:
+        list(source(tmp_path, tables=tables).people())
+    assert caught.value.key == "tables.0.people_columns"

@@ -40,7 +40,7 @@ def config(tmp_path_factory) -> Path:
     "command",
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
      ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
-     ["audit", "replay"], ["audit", "public-key"]],
+     ["audit", "replay"], ["audit", "public-key"], ["redact"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
