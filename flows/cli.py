@@ -7,7 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -251,6 +251,9 @@ def redact(
     subject_email: Annotated[str, typer.Option(help="The data subject's email address: kept.")],
     subject_name: Annotated[str | None, typer.Option(help="The data subject's name: kept in every form.")] = None,
     subject_phone: Annotated[list[str] | None, typer.Option(help="A phone number of the subject's: kept.")] = None,
+    subject_record: Annotated[Path | None, typer.Option(
+        help="The subject's own record (a JSON object or list, such as their customer row): its values are "
+        "theirs and kept, as in the flow.")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", envvar="DSAR_CONFIG", help="A dsar.toml whose [redaction] policy applies; "
         "the built-in defaults without one.")] = None,
@@ -270,8 +273,19 @@ def redact(
         raw = message.read_bytes()
     except OSError as exc:
         raise typer.BadParameter(f"{message}: cannot be read ({exc.strerror})", param_hint="MESSAGE") from None
+    own: list[dict[str, Any]] = []
+    if subject_record is not None:
+        try:
+            loaded_record = json.loads(subject_record.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise typer.BadParameter(f"{subject_record}: not a readable JSON file ({type(exc).__name__})",
+                                     param_hint="--subject-record") from None
+        own = loaded_record if isinstance(loaded_record, list) else [loaded_record]
+        if not all(isinstance(row, dict) for row in own):
+            raise typer.BadParameter(f"{subject_record}: a JSON object or a list of objects",
+                                     param_hint="--subject-record")
     subject = Subject(subject_email, name=subject_name, phones=tuple(subject_phone or ()))
-    sys.stdout.buffer.write(redact_message(raw, subject, policy))
+    sys.stdout.buffer.write(redact_message(raw, subject, policy, own))
     sys.stdout.flush()
 
 

@@ -3,8 +3,7 @@
 The tree::
 
     RedactionError            base: something in a record could not be redacted as asked
-      (planned) an item that cannot be redacted safely, such as a scanned PDF,
-      will get its own subclass so the flow can withhold it for human review.
+      UnreadableMessage       a message too broken to parse: the flow withholds such mail for review
 
 Messages and attributes hold ids and kinds, never the personal data found.
 """
@@ -12,3 +11,8 @@ Messages and attributes hold ids and kinds, never the personal data found.
 
 class RedactionError(Exception):
     """Base class for everything redaction/ raises on purpose."""
+
+
+class UnreadableMessage(RedactionError):
+    def __init__(self) -> None:
+        super().__init__("the message cannot be parsed; the flow would withhold it for review, unredacted")

@@ -7,13 +7,14 @@ requester would get.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
 from extractors.mail import parse_message
 from extractors.records import Record, Subject
+from redaction.errors import UnreadableMessage
 from redaction.policy import Policy
 from redaction.redactor import Redactor
 
@@ -22,11 +23,22 @@ _HEADERS = (("From", "from"), ("To", "to"), ("Cc", "cc"), ("Reply-To", "reply_to
             ("Date", "date"))
 
 
-def redact_message(raw: bytes, subject: Subject, policy: Policy | None = None) -> bytes:
-    """The message with third parties replaced, as UTF-8 RFC 5322 bytes (headers and text body)."""
-    record = Record("message", "messages", "message", parse_message(raw))
+def redact_message(
+    raw: bytes, subject: Subject, policy: Policy | None = None, own: Iterable[Mapping[str, Any]] = ()
+) -> bytes:
+    """The message with third parties replaced, as UTF-8 RFC 5322 bytes (headers and text body).
+
+    `own` holds records that describe the subject (their customer row, say), as the flow has them from
+    the sources: every value in them is the subject's and is kept.
+    """
+    try:
+        data = parse_message(raw)
+    except Exception:
+        raise UnreadableMessage() from None
+    record = Record("message", "messages", "message", data)
+    records = [*(Record("subject", "own", str(i), r, about_subject=True) for i, r in enumerate(own)), record]
     redactor = Redactor(subject, policy or Policy())
-    redactor.learn(record)
+    redactor.learn_all(lambda: records)
     return render_message(redactor.redact(record).data)
 
 

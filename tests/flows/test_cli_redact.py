@@ -76,3 +76,16 @@ def test_a_missing_file_or_a_broken_config_is_one_clear_error(tmp_path):
     bad.write_text("[redaction]\nregion = 1\n", encoding="utf-8")
     broken = redact(tmp_path, "--subject-email", "a@b.fi", "--config", str(bad))
     assert broken.returncode == 2 and b"Traceback" not in broken.stderr and b"bad.toml" in broken.stderr
+
+
+def test_the_subjects_own_record_keeps_its_values(tmp_path):
+    record = tmp_path / "aino.json"
+    record.write_text('{"hetu": "131052-308T", "street": "Kuusitie 4 B 11"}', encoding="utf-8")
+    done = redact(tmp_path, "--subject-email", "aino.makinen@example.fi", "--subject-record", str(record))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode("utf-8")
+    assert "131052-308T" in out and "Kuusitie 4 B 11" in out
+    assert "765 4321" not in out
+    record.write_text("[1, 2]", encoding="utf-8")
+    bad = redact(tmp_path, "--subject-email", "aino.makinen@example.fi", "--subject-record", str(record))
+    assert bad.returncode == 2 and b"JSON object" in bad.stderr and b"Traceback" not in bad.stderr
