@@ -51,7 +51,7 @@ _EN_TYPE = re.compile(rf"(?:{_EN_TYPES})\b")
 _EN_STREET = re.compile(
     r"(?<![\w-])(?:(?:Flat|Apt\.?|Apartment|Unit)[ \t]+\w{1,4},?[ \t]+)?\d{1,5}[A-Za-z]?,?[ \t]+"
     r"(?:(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th))[ \t]+){1,3}"   # a name: "Baker", "5th"; "3 Street" is not one
-    rf"(?:{_EN_TYPES})\b\.?"
+    rf"(?:{_EN_TYPES})\b\.?(?P<street_end>)"
     r"(?:,?[ \t]+(?:[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?,?[ \t]+)?"
     r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)"   # UK postcode, US state + ZIP
     r"|,[ \t]*[A-Z][a-z]+(?=[ \t]*(?:\r?\n|$|[.,;])))?"                         # or just the town
@@ -69,7 +69,9 @@ class AddressDetector:
         text = doc.text
         if _EN_TYPE.search(text):
             for match in _EN_STREET.finditer(text):
-                yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
+                # Compared by flat, number and street: the same place with or without its town and postcode.
+                street = text[match.start():match.start("street_end")]
+                yield Finding(match.start(), match.end(), self.kind, _normalise(street))
         for word in _WORD_THEN_NUMBER.finditer(text):
             street = self._street(doc, word.group(1))
             if street is None:
