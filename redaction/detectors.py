@@ -37,21 +37,45 @@ class Detector(Protocol):
     def find(self, doc: Document) -> Iterator[Finding]: ...
 
 
+_AFTER_ANCHOR = 256  # a domain name is at most 253 characters
+
+
 class PatternDetector:
-    """A detector defined by one compiled regex and a validator."""
+    """A detector defined by one compiled regex and a validator.
+
+    If every match holds something rare and cheap to find (the "@" of an address), `anchor`
+    finds that, and `pattern` is only tried from `reach` characters before it.
+    """
 
     kind: ClassVar[str]
     pattern: ClassVar[re.Pattern[str]]
+    anchor: ClassVar[re.Pattern[str] | None] = None
+    reach: ClassVar[int] = 80
 
     def validate(self, match: re.Match[str]) -> str | None:
         """The normalised value of a match, or None to reject it."""
         return match.group(0)
 
     def find(self, doc: Document) -> Iterator[Finding]:
-        for match in self.pattern.finditer(doc.text):
+        for match in self._matches(doc.text):
             value = self.validate(match)
             if value is not None:
                 yield Finding(match.start(), match.end(), self.kind, value)
+
+    def _matches(self, text: str) -> Iterator[re.Match[str]]:
+        """`pattern.finditer(text)`, but only looking around the anchors if there is one."""
+        if self.anchor is None:
+            yield from self.pattern.finditer(text)
+            return
+        end = 0
+        for hit in self.anchor.finditer(text):
+            if hit.start() < end:
+                continue
+            match = self.pattern.search(text, max(end, hit.start() - self.reach), hit.end() + _AFTER_ANCHOR)
+            # One that starts after the anchor may be cut short by the window: it is found from its own anchor.
+            if match is not None and match.start() <= hit.start():
+                yield match
+                end = match.end()
 
 
 _NAME_WORD = r"[^\W\d_][\w.'’-]*"
@@ -72,6 +96,7 @@ class EmailDetector(PatternDetector):
         r"(?<![\w.!#$%&'*+/=?^`{|}~-])" + _LOCAL +
         r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?!\w)"
     )
+    anchor = re.compile("@")
 
     def validate(self, match: re.Match[str]) -> str | None:
         return match.group(0).lower()
@@ -121,6 +146,7 @@ class ObfuscatedEmailDetector(PatternDetector):
         rf"(?<![\w.@-])(?P<local>[A-Za-z0-9._%+-]+){_AT}(?P<domain>[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*){_DOT}"
         rf"(?P<tld>[A-Za-z]{{2,6}})(?![\w@])"
     )
+    anchor = re.compile(r"[(\[{<]\s*(?i:at|ät|a)\s*[)\]}>]|\s(?i:at|ät)\s|@")
 
     def validate(self, match: re.Match[str]) -> str | None:
         written = match.group(0)
