@@ -73,11 +73,11 @@ class AddressDetector:
                 street = text[match.start():match.start("street_end")]
                 yield Finding(match.start(), match.end(), self.kind, _normalise(street))
         for word in _WORD_THEN_NUMBER.finditer(text):
-            street = self._street(doc, word.group(1))
-            if street is None:
+            ending = self._street(doc, word.group(1))
+            if ending is None:
                 continue
             number = _NUMBER_AFTER.match(text, word.end(1))
-            if number is None or (street == "place" and _COUNTED.match(text, number.end())):
+            if number is None or (ending == "place" and _COUNTED.match(text, number.end())):
                 continue
             start = self._start(text, word.start())
             base = doc.lexicon.bases(word.group(1))[-1]
