@@ -58,6 +58,8 @@ class Redactor:
         self._policy = policy = policy or Policy()
         self._lexicon = lexicon or shared_lexicon()
         self._detectors = make_detectors(policy)
+        # Learning needs only what ties people to names (addresses); other values are numbered when redacted.
+        self._learning_detectors = tuple(d for d in self._detectors if d.kind == "email")
         self._numbers: Counter[str] = Counter()
         self._names = Names(self._lexicon, lambda: self._new_label("person"))
         self._find_names = NAME in policy.detectors
@@ -93,7 +95,8 @@ class Redactor:
         for key, text in strings:
             if key is not None and is_name_key(key) and text.strip():
                 self._names.claim(text, self._names.person(text))
-        for finding in self._findings(Document(_SEPARATOR.join(text for _, text in strings), self._lexicon)):
+        joined = Document(_SEPARATOR.join(text for _, text in strings), self._lexicon)
+        for finding in self._findings(joined, learning=True):
             self._placeholder(finding)
 
     def learn_all(self, records: Callable[[], Iterable[Record]]) -> None:
@@ -162,12 +165,12 @@ class Redactor:
             return True
         return self._policy.keep_staff and bool(self._policy.staff) and domain in self._policy.controller_domains
 
-    def _detected(self, doc: Document) -> Iterator[Finding]:
-        for detector in self._detectors:
+    def _detected(self, doc: Document, detectors: tuple[Detector, ...] | None = None) -> Iterator[Finding]:
+        for detector in self._detectors if detectors is None else detectors:
             yield from detector.find(doc)
 
-    def _findings(self, doc: Document) -> list[Finding]:
-        found = list(self._detected(doc))
+    def _findings(self, doc: Document, learning: bool = False) -> list[Finding]:
+        found = list(self._detected(doc, self._learning_detectors if learning else None))
         if self._find_names:
             for start, end, person in self._names.scan(doc):
                 found.append(Finding(start, end, NAME, self._names.label(person) or ""))
