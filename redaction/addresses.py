@@ -11,31 +11,26 @@ from redaction.detectors import Finding
 
 # The last part of a Finnish (and Finland-Swedish) street name: as Voikko gives its base form, and as
 # written for words Voikko does not know (inflected: "-kadulla", "-tiellä"). A street name is a compound
-# ("Kuusitie"; "Tie 5" is not an address), bulevardi and esplanadi aside.
-_ROAD = (
-    r"katu|tie|kuja|polku|väylä|kaari|raitti|tanhua|aukio|bulevardi|esplanadi|valli|linja|kaarre|portti|kulma|"
-    r"ketju|gatan|vägen|gränd|stigen|allén|kajen"
+# ("Kuusitie", "Kotimäki"; "Tie 5", "Lahti 2026" and "Rannalla 3 tuntia" are no addresses), bulevardi
+# and esplanadi aside.
+_ENDINGS = (
+    r"katu|tie|kuja|polku|väylä|ranta|puisto|tori|kaari|rinne|mäki|piha|raitti|tanhua|aukio|penger|"
+    r"bulevardi|esplanadi|valli|linja|kaarre|vainio|niitty|kallio|harju|laakso|lehto|portti|kulma|kenttä|"
+    r"mutka|ketju|laita|tanner|pelto|ahde|kaivo|saari|niemi|lahti|hovi|kartano|kylä|kumpu|karhu|sola|"
+    r"gatan|vägen|gränd|stigen|torget|allén|kajen|backen|stranden|parken"
 )
-_ROAD_WRITTEN = (
-    r"katu|kadu\w+|tie|tie(?:llä|lle|ltä|n|tä|hen)|kuja\w*|polku|polu\w+|väylä\w*|kaari|kaare\w+|raitti|raiti\w+|"
-    r"aukio\w*|gatan|vägen|gränd|stigen|allén|kajen"
+_ENDINGS_WRITTEN = (
+    r"katu|kadu\w+|tie|tie(?:llä|lle|ltä|n|tä|hen)|kuja\w*|polku|polu\w+|väylä\w*|ranta|ranna\w+|"
+    r"puisto\w*|tori\w*|kaari|kaare\w+|rinne|rintee\w+|mäki|mäe\w+|piha\w*|raitti|raiti\w+|aukio\w*|"
+    r"gatan|vägen|gränd|stigen|torget|allén|kajen"
 )
-# Endings that also name a place or a landscape ("Hiekkaranta", "Kotipiha", "Kallio"): a street only
-# when the number is not a count of something ("Hiekkarannalla 300 ihmistä").
-_PLACE = (
-    r"ranta|puisto|tori|rinne|mäki|piha|penger|vainio|niitty|kallio|harju|laakso|lehto|kenttä|mutka|laita|"
-    r"tanner|pelto|ahde|kaivo|saari|niemi|lahti|hovi|kartano|kylä|kumpu|karhu|sola|torget|backen|stranden|parken"
-)
-_PLACE_WRITTEN = r"ranta|ranna\w+|puisto\w*|tori\w*|rinne|rintee\w+|mäki|mäe\w+|piha\w*|torget"
 
 
 def _ending(alternatives: str) -> re.Pattern[str]:
     return re.compile(rf"(?i)(?:(?<=[^\W\d_]{{2}})(?:{alternatives})|\A(?:bulevardi|esplanadi)\w*)\Z")
 
 
-_FI_ROAD, _FI_ROAD_WRITTEN = _ending(_ROAD), _ending(_ROAD_WRITTEN)
-_FI_PLACE, _FI_PLACE_WRITTEN = _ending(_PLACE), _ending(_PLACE_WRITTEN)
-_COUNTED = re.compile(r"[ \t]+[a-zåäö]")
+_FI_STREET, _FI_STREET_WRITTEN = _ending(_ENDINGS), _ending(_ENDINGS_WRITTEN)
 _NUMBER_AFTER = re.compile(
     r"[ \t]+\d{1,4}(?:[ \t]?[a-zA-Z](?![\w]))?"           # 4, 4b, 12 A
     r"(?:[ \t]*[-–][ \t]*\d{1,4})?"                       # 12-14
@@ -73,23 +68,20 @@ class AddressDetector:
                 street = text[match.start():match.start("street_end")]
                 yield Finding(match.start(), match.end(), self.kind, _normalise(street))
         for word in _WORD_THEN_NUMBER.finditer(text):
-            ending = self._street(doc, word.group(1))
-            if ending is None:
+            if not self._is_street(doc, word.group(1)):
                 continue
             number = _NUMBER_AFTER.match(text, word.end(1))
-            if number is None or (ending == "place" and _COUNTED.match(text, number.end())):
+            if number is None:
                 continue
             start = self._start(text, word.start())
             base = doc.lexicon.bases(word.group(1))[-1]
             yield Finding(start, number.end(), self.kind, _normalise(base + text[word.end(1):number.end()]))
 
     @staticmethod
-    def _street(doc: Document, word: str) -> str | None:
-        """"road" or "place" if `word` ends like a street name (as written or in a base form), else None."""
-        for kind, ending, written in (("road", _FI_ROAD, _FI_ROAD_WRITTEN), ("place", _FI_PLACE, _FI_PLACE_WRITTEN)):
-            if written.search(word) or any(ending.search(base) for base in doc.lexicon.bases(word)):
-                return kind
-        return None
+    def _is_street(doc: Document, word: str) -> bool:
+        if _FI_STREET_WRITTEN.search(word):
+            return True
+        return any(_FI_STREET.search(base) for base in doc.lexicon.bases(word))
 
     @staticmethod
     def _start(text: str, start: int) -> int:

@@ -138,13 +138,21 @@ _AT = r"(?:\s*[(\[{<]\s*(?i:at|ät|a)\s*[)\]}>]\s*|\s+(?i:at|ät)\s+|\s*@\s*)"
 _DOT = r"(?:\s*[(\[{<]\s*(?i:dot|piste|p)\s*[)\]}>]\s*|\s+(?i:dot|piste)\s+|\.)"
 
 
+# A written-out domain ends in a real top-level domain: a country's two letters or a common generic one.
+# Without that, "or at anna.smith(at)gmail.com" would be the address "or@anna.smith".
+_TLD = (
+    r"[A-Za-z]{2}|(?i:com|net|org|info|biz|edu|gov|mil|int|name|pro|mobi|asia|tel|travel|jobs|coop|aero|museum|"
+    r"app|dev|xyz|online|site|shop|store|tech|cloud|email|live|blog|news|club|art)"
+)
+
+
 class ObfuscatedEmailDetector(PatternDetector):
     """Addresses written to fool harvesters: `name at domain dot fi`, `name(at)domain.fi`, `name [at] x [dot] fi`."""
 
     kind = "email"
     pattern = re.compile(
         rf"(?<![\w.@-])(?P<local>[A-Za-z0-9._%+-]+){_AT}(?P<domain>[A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*){_DOT}"
-        rf"(?P<tld>[A-Za-z]{{2,6}})(?![\w@])"
+        rf"(?P<tld>{_TLD})(?![\w@])"
     )
     anchor = re.compile(r"[(\[{<]\s*(?i:at|ät|a)\s*[)\]}>]|\s(?i:at|ät)\s|@")
 

@@ -12,6 +12,7 @@ whole name is someone else's, the shared word alone stays the subject's.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,6 +61,16 @@ _NAME_KEYS = re.compile(
 _SENTENCE_END = ".!?:;\"'(*•-–—|"
 
 
+_NEXT_WORD = re.compile(r"[ \t]{1,3}([^\W\d_]+)")
+
+
+class _Kind(enum.Enum):
+    NAME = "name"  # a known person's word, or a name nothing else
+    COMMON_NAME = "common name"  # a name that is also an everyday English word
+    UNKNOWN = "unknown"  # no lexicon knows it: a name only where the text marks one
+    NEVER = "never"  # an ordinary word
+
+
 def is_name_key(key: str) -> bool:
     """Whether a structured field of this name holds a person's name."""
     return bool(_NAME_KEYS.match(key))
@@ -82,6 +93,7 @@ class Names:
         self._new_label = new_label
         self._owner: dict[str, Person] = {}
         self._stems: set[str] = set()  # first letters of every known name word: a cheap filter for lower case
+        self._kinds: dict[str, _Kind] = {}  # word -> what it can be, given the people known so far
         self._kept_whole: set[frozenset[str]] = set()
         self.kept = Person(kept=True)
 
@@ -124,10 +136,15 @@ class Names:
             person.label = self._new_label()
         return person.label
 
-    def scan(self, doc: Document) -> Iterator[tuple[int, int, Person]]:
-        """Names in the text: (start, end, person), learning new people as they appear."""
+    def scan(self, doc: Document, learning: bool = False) -> Iterator[tuple[int, int, Person]]:
+        """Names in the text: (start, end, person), learning new people as they appear.
+
+        While `learning`, names in lower case are skipped: only a name already known is found in lower case,
+        and finding it again teaches nothing.
+        """
         tokens = doc.capitalised
-        lower = [w for w in doc.words if w[0].islower() and w[:4].lower() in self._stems]
+        stems = self._stems
+        lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:4].lower() in stems]
         if lower:  # a known name written in lower case ("puhuin virtasen kanssa")
             tokens = sorted([*tokens, *doc.occurrences(lower)], key=lambda t: t.start)
         text = doc.text
@@ -151,6 +168,7 @@ class Names:
     def _register(self, base: str, person: Person, replace: bool = False) -> None:
         if replace or base not in self._owner:
             self._owner[base] = person
+            self._kinds.clear()
         person.words.add(base)
         self._stems.add(base[:4])
 
@@ -172,29 +190,41 @@ class Names:
 
     def _candidate(self, doc: Document, token: Token, beside_name: bool = False) -> bool:
         word = token.text
-        if len(word) < 2:
-            return False
-        if not word[0].isupper():
-            # lower-case: only a name already known, and only if it is no ordinary word
-            return self._known(word) is not None and not self._lexicon.word(word).common
-        if word.isupper() and len(word) > 1:
-            word = word[0] + word[1:].lower()
-        info = self._lexicon.word(word)
-        if self._known(word) is not None:
+        kind = self._kinds.get(word)
+        if kind is None:
+            kind = self._kinds[word] = self._kind(word)
+        if kind is _Kind.NAME:
             return True
-        lower = word.lower()
-        if info.name:
-            # "Mark", "May", "Will": a name only beside another name.
-            return lower not in _ENGLISH_COMMON or beside_name or self._name_follows(doc, token)
-        if info.known or lower in _ENGLISH_COMMON:
+        if kind is _Kind.NEVER:
             return False
+        if kind is _Kind.COMMON_NAME:  # "Mark", "May", "Will": a name only beside another name
+            return beside_name or self._name_follows(doc, token)
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
         return (beside_name or self._name_follows(doc, token)
                 or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start))
 
+    def _kind(self, word: str) -> _Kind:
+        """What a word can be, whatever its place in a text (kept until the next person is learned)."""
+        if len(word) < 2:
+            return _Kind.NEVER
+        if not word[0].isupper():
+            # lower-case: only a name already known, and only if it is no ordinary word
+            known = self._known(word) is not None and not self._lexicon.word(word).common
+            return _Kind.NAME if known else _Kind.NEVER
+        if word.isupper():
+            word = word[0] + word[1:].lower()
+        if self._known(word) is not None:
+            return _Kind.NAME
+        info = self._lexicon.word(word)
+        lower = word.lower()
+        if info.name:
+            return _Kind.COMMON_NAME if lower in _ENGLISH_COMMON else _Kind.NAME
+        if info.known or lower in _ENGLISH_COMMON:
+            return _Kind.NEVER
+        return _Kind.UNKNOWN
+
     def _name_follows(self, doc: Document, token: Token) -> bool:
-        text = doc.text
-        match = re.compile(r"[ \t]{1,3}([^\W\d_]+)").match(text, token.end)
+        match = _NEXT_WORD.match(doc.text, token.end)
         if match is None or not match.group(1)[0].isupper():
             return False
         info = self._lexicon.word(match.group(1))

@@ -82,6 +82,7 @@ class Redactor:
             self._names.claim(name, Person())
         self._replaced: Counter[str] = Counter()
         self._used: set[str] = set()
+        self._documents: dict[str, Document] = {}
 
     def learn(self, record: Record) -> None:
         """First pass: the subject's own values from their records; third parties from everything else."""
@@ -95,7 +96,7 @@ class Redactor:
         for key, text in strings:
             if key is not None and is_name_key(key) and text.strip():
                 self._names.claim(text, self._names.person(text))
-        joined = Document(_SEPARATOR.join(text for _, text in strings), self._lexicon)
+        joined = self._document(_SEPARATOR.join(text for _, text in strings))
         for finding in self._findings(joined, learning=True):
             self._placeholder(finding)
 
@@ -138,6 +139,15 @@ class Redactor:
         self._numbers[prefix] += 1
         return f"[{prefix}-{self._numbers[prefix]}]"
 
+    def _document(self, text: str) -> Document:
+        """The analysed text; the last few are kept, so that a record redacted right after it was learned
+        (one message, `dsar redact`) is tokenised once."""
+        doc = self._documents.pop(text, None) or Document(text, self._lexicon)
+        self._documents[text] = doc
+        while len(self._documents) > 8:
+            del self._documents[next(iter(self._documents))]
+        return doc
+
     def _keep_value(self, kind: str, value: str) -> None:
         self._own.setdefault(kind, set()).add(value)
 
@@ -172,7 +182,7 @@ class Redactor:
     def _findings(self, doc: Document, learning: bool = False) -> list[Finding]:
         found = list(self._detected(doc, self._learning_detectors if learning else None))
         if self._find_names:
-            for start, end, person in self._names.scan(doc):
+            for start, end, person in self._names.scan(doc, learning):
                 found.append(Finding(start, end, NAME, self._names.label(person) or ""))
         text = doc.text
         return _resolve(f for f in found if "\0" not in text[f.start:f.end])
@@ -243,7 +253,7 @@ class Redactor:
         return value
 
     def _redact_text(self, text: str) -> str:
-        findings = self._findings(Document(text, self._lexicon))
+        findings = self._findings(self._document(text))
         if not findings:
             return text
         pieces: list[str] = []
