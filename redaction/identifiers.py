@@ -96,7 +96,7 @@ def _mod97(iban: str) -> int:
 _CARD_CONTEXT = re.compile(
     r"(?is).*(?<!\w)(?:(?P<card>\w*kort\w*|card\w*|visa|mastercard|amex)|"
     r"(?P<other>viit\w*|ref\w*|tilau\w*|order\w*|lasku\w*|invoice\w*))(?!\w)"
-    r"\W{0,3}(?:\w+\W{1,3}){0,2}\Z"
+    r"(?!.*[.!?]\s+(?-i:[A-ZÅÄÖ]))\W{0,3}(?:\w+\W{1,3}){0,2}\Z"  # in the same sentence
 )
 _CARD_WINDOW = 40
 

@@ -45,8 +45,10 @@ _NOT_PHONE_WORDS = (
     r"paket\w*|parcel|tuot\w*|product|sku|ean|kuit\w*|receipt|case|tiket\w*|ticket|postinumero\w*|"
     r"summa|amount|eur|€|hinta|price|total|yhteensä|serial|sarjanumero\w*|takuu\w*|warranty|pin|koodi\w*|code"
 )
-# A word, then at most two more words, then the number: the greedy `.*` makes it the nearest such word.
-_AFTER = r"(?![^\W\d_])\.?[\s:.#=-]*(?:\w+[\s:.#=-]*){0,2}\Z"
+# A word, then at most two more words in the same sentence, then the number: the greedy `.*` makes it
+# the nearest such word ("...from the parcel. I called +358..." is no parcel number).
+_SAME_SENTENCE = r"(?!(?s:.*)[.!?]\s+(?-i:[A-ZÅÄÖ]))"
+_AFTER = rf"(?![^\W\d_]){_SAME_SENTENCE}\.?[\s:.#=-]*(?:\w+[\s:.#=-]*){{0,2}}\Z"
 _CONTEXT = re.compile(
     rf"(?is).*(?<!\w)(?:(?P<phone>{_PHONE_WORDS})|(?P<other>{_NOT_PHONE_WORDS})){_AFTER}"
 )
