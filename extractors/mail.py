@@ -201,6 +201,8 @@ def _format(pair: tuple[str, str]) -> str:
     display, addr = pair
     if (display and not display.isascii()) or not addr.isascii():
         # formataddr would re-encode a name as =?utf-8?... and raises on a non-ASCII address
+        if display and re.search(r'[,;:<>@()\[\]"]', display):  # "Mäkinen, Liisa" stays one name
+            display = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{display} <{addr}>" if display else addr
     return formataddr((display, addr))
 

@@ -81,6 +81,7 @@ class Lexicon:
         analyses = self._voikko.analyze(token)
         if not analyses and token[:1].islower():
             analyses = self._voikko.analyze(token[:1].upper() + token[1:])
+        common_bases: set[str] = set()
         for analysis in analyses:
             kind = analysis.get("CLASS", "")
             base = analysis.get("BASEFORM", "").lower()
@@ -92,8 +93,11 @@ class Lexicon:
                 place = True
             elif kind not in _NOT_COMMON:
                 common = True
+                common_bases.add(base)
             if base and (kind in _PROPER or kind == "paikannimi"):
                 bases.add(base)
+        if common and (first or last) and not _truly_common(lower, bases, common_bases, analyses):
+            common = False
         for stem in self._stems(lower):
             if stem in self._firsts or stem in self._lasts:
                 bases.add(stem)
@@ -113,6 +117,22 @@ class Lexicon:
             if mark in lower:
                 return [lower.split(mark, 1)[0]]
         return [lower[: -len(e)] for e in _ENDINGS if lower.endswith(e) and len(lower) - len(e) >= 3]
+
+
+def _truly_common(lower: str, bases: set[str], common_bases: set[str], analyses: list[dict[str, str]]) -> bool:
+    """Whether a word that is a name is as likely an ordinary word.
+
+    Not when the ordinary reading is a case form of another word ("Marjatta": marja, without berries) while
+    the name is written in its own form, nor when it is only an adjective in -nen beside a surname in -nen
+    ("Koskinen", "Järvinen").
+    """
+    names = bases - {lower} | ({lower} if any(a.get("BASEFORM", "").lower() == lower and a.get("CLASS") in _PROPER
+                                             for a in analyses) else set())
+    if lower in names and lower not in common_bases:
+        return False
+    adjectives = {a.get("CLASS") for a in analyses if a.get("CLASS") not in _NOT_COMMON}
+    in_nen = all(b.endswith("nen") for b in common_bases) and any(b.endswith("nen") for b in names)
+    return not (in_nen and adjectives <= {"laatusana", "nimisana_laatusana"})
 
 
 @cache

@@ -248,7 +248,7 @@ class Names:
                 doubtful = lower in _ENGLISH_COMMON or not info.name or _sentence_start(doc.text, group[0].start)
                 if ambiguous and not rescued and doubtful:
                     return None
-            elif all(i.common or w.lower() in _ENGLISH_COMMON for i, w in zip(infos, words, strict=True)):
+            elif not any(i.name for i in infos):  # "Hyvä Asiakas": no word of it is a name
                 return None
         third = [p for p in owners if p is not None and not p.kept]
         if not third and all(p is not None and p.kept for p in owners):

@@ -9,6 +9,7 @@ and name words -> placeholders), never the records, and never lets the map out.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -162,10 +163,26 @@ class Redactor:
 
     def _keep_name_in_address(self, address: str) -> None:
         """aino.virtanen@x.fi tells the subject's names when nothing else does."""
-        local = address.split("@", 1)[0]
-        for part in local.replace("_", ".").replace("-", ".").split("."):
-            if len(part) > 1 and self._lexicon.word(part.capitalize()).name:
-                self._names.keep(part)
+        for part in self._name_in_address(address):
+            self._names.keep(part)
+
+    def _name_in_address(self, address: str) -> list[str]:
+        """The name words an address is made of ("pekka.virtanen", "pekkavirtanen82"), or none."""
+        local = re.sub(r"\d+", ".", address.split("@", 1)[0].lower())
+        parts = [p for p in re.split(r"[._+-]+", local) if len(p) > 1]
+        is_name = self._is_name_word
+        if parts and all(is_name(p) for p in parts):
+            return parts
+        if len(parts) == 1:  # written together: try every split into two names
+            word = parts[0]
+            for cut in range(2, len(word) - 1):
+                if is_name(word[:cut]) and is_name(word[cut:]):
+                    return [word[:cut], word[cut:]]
+        return []
+
+    def _is_name_word(self, word: str) -> bool:
+        info = self._lexicon.word(word.capitalize())
+        return info.name and (not info.common or len(word) > 4)
 
     def _kept_address(self, address: str) -> bool:
         if address in self._own["email"]:
@@ -211,9 +228,8 @@ class Redactor:
                     self._names.keep_whole(finding.name)
             return None
         person = self._people.get(address)
-        local = address.split("@", 1)[0]
-        parts = [p for p in local.replace("_", ".").replace("-", ".").split(".") if len(p) > 1]
-        named = bool(parts) and all(self._lexicon.word(p.capitalize()).name for p in parts)
+        parts = self._name_in_address(address)
+        named = bool(parts)
         if person is None:
             # matti.virtanen@ is the Matti Virtanen already met, when nothing else names the address.
             name = finding.name or (" ".join(parts) if named else None)
