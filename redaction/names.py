@@ -26,8 +26,11 @@ KIND = "name"
 _BEFORE_NAME = re.compile(
     r"(?i)(?:^|[^\w])(?:hei|hej|hejsan|moi|moikka|morjens|terve|hyvä|arvoisa|rakas|hello|hi|hey|dear|kiitos|"
     r"thanks|thank\s+you|terveisin|t|terv|regards|cheers|best|kiittäen|yst\.\s*terv|br|mvh|hälsningar|"
-    r"sincerely|yours)[ \t]*[,.!:]?[ \t]*\Z"
+    r"sincerely|yours|mr|mrs|ms|miss|mx|dr|prof|sir|madam|herra|rouva|neiti|hra|rva|tohtori|"
+    r"naapuri\w*|ystävä\w*|kaveri\w*|työkaveri\w*|kollega\w*|neighbou?r|friend|colleague)[ \t]*[,.!:]?[ \t]*\Z"
 )
+# Initials before a name ("P. Virtanen", "J. R. Smith") belong to it.
+_INITIALS = re.compile(r"(?:(?<![\w.])[A-ZÅÄÖ]\.[ \t]?)+\Z")
 _CLOSING_LINE = re.compile(
     r"(?i)^[ \t>]*(?:ystävällisin|parhain|lämpimin|hyvin|with|many|best|kind|warm|warmest)?[ \t]*"
     r"(?:terveisin|terveisiä|terv\.?|t\.|kiittäen|kiitos|regards|wishes|thanks|thank\s+you|cheers|br|sincerely|"
@@ -161,7 +164,8 @@ class Names:
             index += len(group)
             person = self._resolve(doc, group)
             if person is not None:
-                yield group[0].start, group[-1].end, person
+                initials = _INITIALS.search(text, max(0, group[0].start - 12), group[0].start)
+                yield (initials.start() if initials else group[0].start), group[-1].end, person
 
     # -- internals ---------------------------------------------------------
 

@@ -171,3 +171,16 @@ def test_redact_message_prints_a_utf8_rfc5322_message():
     assert out["Date"] == "Mon, 02 Mar 2026 08:15:00 +0000"
     assert out.get_content_charset() == "utf-8"
     assert out.get_content() == "Hei Aino, [person-1] soitti: [phone-1].\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Soitin P. Virtaselle ja J. R. Smithille.", "Soitin [person-1] ja [person-2]."),
+    ("Mr. Okonkwo called, and Mrs Zbigniewska too.", "Mr. [person-1] called, and Mrs [person-2] too."),
+    ("Naapurini Kaarlo jätti paketin.", "Naapurini [person-1] jätti paketin."),
+    ("My neighbour Xiaoming said hi.", "My neighbour [person-1] said hi."),
+    ("Marjatta soitti eilen. Koskinen kuittasi paketin.", "[person-1] soitti eilen. [person-2] kuittasi paketin."),
+    ("vastaanottaja Matti Koskiselle", "vastaanottaja [person-1]"),
+])
+def test_names_marked_by_initials_titles_relations_and_names_that_look_like_words(text, expected):
+    out, _ = run([mail("m1", body=text)])
+    assert out[0]["body"] == expected
