@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import NamedTuple
 
-from redaction.lexicon import Lexicon, Word
+from redaction.lexicon import Lexicon
 
 # A word: letters, with inner hyphens or apostrophes ("Anna-Liisa", "O'Brien", "Smith'ille").
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -20,21 +20,13 @@ class Token(NamedTuple):
     end: int
     text: str
 
-    @property
-    def capitalised(self) -> bool:
-        return self.text[0].isupper()
-
 
 class Document:
-    """A text and its words with their lexicon entries, computed on first use."""
+    """A text, its words and the lexicon that tells what they are; each view computed on first use."""
 
     def __init__(self, text: str, lexicon: Lexicon) -> None:
         self.text = text
         self.lexicon = lexicon
-
-    @cached_property
-    def tokens(self) -> list[Token]:
-        return [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text)]
 
     @cached_property
     def capitalised(self) -> list[Token]:
@@ -51,6 +43,3 @@ class Document:
         alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         pattern = re.compile(rf"(?<![\w'’-])(?:{alternatives})(?![\w'’-])")
         return [Token(m.start(), m.end(), m.group()) for m in pattern.finditer(self.text)]
-
-    def word(self, token: Token) -> Word:
-        return self.lexicon.word(token.text)

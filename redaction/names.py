@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redaction.analysis import Document, Token
 from redaction.lexicon import Lexicon
@@ -85,7 +85,6 @@ class Person:
 
     kept: bool = False
     label: str | None = None
-    words: set[str] = field(default_factory=set)
 
 
 class Names:
@@ -173,7 +172,6 @@ class Names:
         if replace or base not in self._owner:
             self._owner[base] = person
             self._kinds.clear()
-        person.words.add(base)
         self._stems.add(base[:4])
 
     def _bases_of(self, name: str, first_only: bool = False) -> set[str]:

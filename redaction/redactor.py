@@ -121,10 +121,6 @@ class Redactor:
             return record
         return dataclasses.replace(record, data=self._redact_value(record.data))
 
-    def redact_text(self, text: str) -> str:
-        """One text redacted with what the Redactor has learned."""
-        return self._redact_text(text)
-
     def summary(self) -> dict[str, int]:
         """Counts of what `redact` replaced; never values."""
         counts = {_plural(kind) + "_replaced": self._replaced[kind] for kind in sorted(self._replaced)}
