@@ -94,7 +94,7 @@ class Names:
         self._lexicon = lexicon
         self._new_label = new_label
         self._owner: dict[str, Person] = {}
-        self._stems: set[str] = set()  # first letters of every known name word: a cheap filter for lower case
+        self._stems: set[str] = set()  # first three letters of every known name word: a filter for lower case
         self._kinds: dict[str, _Kind] = {}  # word -> what it can be, given the people known so far
         self._kept_whole: set[frozenset[str]] = set()
         self.kept = Person(kept=True)
@@ -146,7 +146,7 @@ class Names:
         """
         tokens = doc.capitalised
         stems = self._stems
-        lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:4].lower() in stems]
+        lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:3].lower() in stems]
         if lower:  # a known name written in lower case ("puhuin virtasen kanssa")
             tokens = sorted([*tokens, *doc.occurrences(lower)], key=lambda t: t.start)
         text = doc.text
@@ -172,7 +172,7 @@ class Names:
         if replace or base not in self._owner:
             self._owner[base] = person
             self._kinds.clear()
-        self._stems.add(base[:4])
+        self._stems.add(base[:3])
 
     def _bases_of(self, name: str, first_only: bool = False) -> set[str]:
         bases: set[str] = set()

@@ -180,6 +180,8 @@ def test_redact_message_prints_a_utf8_rfc5322_message():
     ("My neighbour Xiaoming said hi.", "My neighbour [person-1] said hi."),
     ("Marjatta soitti eilen. Koskinen kuittasi paketin.", "[person-1] soitti eilen. [person-2] kuittasi paketin."),
     ("vastaanottaja Matti Koskiselle", "vastaanottaja [person-1]"),
+    ("Pekka Virtanen soitti. Annoin paketin pekalle ja virtaselle.", "[person-1] soitti. Annoin paketin "
+     "[person-1] ja [person-1]."),
 ])
 def test_names_marked_by_initials_titles_relations_and_names_that_look_like_words(text, expected):
     out, _ = run([mail("m1", body=text)])
