@@ -29,6 +29,7 @@ _BEFORE_NAME = re.compile(
     r"sincerely|yours|mr|mrs|ms|miss|mx|dr|prof|sir|madam|herra|rouva|neiti|hra|rva|tohtori|"
     r"naapuri\w*|ystävä\w*|kaveri\w*|työkaveri\w*|kollega\w*|neighbou?r|friend|colleague)[ \t]*[,.!:]?[ \t]*\Z"
 )
+_COLLEAGUE = re.compile(r"(?i)(?<!\w)(?:kollega\w*|työkaveri\w*|colleague|co-worker)[ \t]+\Z")
 # Initials before a name ("P. Virtanen", "J. R. Smith") belong to it.
 _INITIALS = re.compile(r"(?:(?<![\w.])[A-ZÅÄÖ]\.[ \t]?)+\Z")
 _CLOSING_LINE = re.compile(
@@ -97,6 +98,8 @@ class Names:
         self._stems: set[str] = set()  # first three letters of every known name word: a filter for lower case
         self._kinds: dict[str, _Kind] = {}  # word -> what it can be, given the people known so far
         self._kept_whole: set[frozenset[str]] = set()
+        self._staff_words: set[str] = set()
+        self._maybe_staff: dict[frozenset[str], Person] = {}
         self.kept = Person(kept=True)
 
     def keep(self, name: str) -> None:
@@ -105,10 +108,13 @@ class Names:
             self._register(base, self.kept, replace=True)
 
     def keep_whole(self, name: str) -> None:
-        """A name kept only when written whole (staff: "Jukka Laine" stays, a stranger's "Jukka" does not)."""
+        """A name of staff: kept written whole; a word of it alone only where staff sign or a colleague
+        names them ("Terveisin\nJukka", "kollegani Jukka"), and never once a stranger has that word too.
+        """
         words = frozenset(self._bases_of(name, first_only=True))
         if len(words) > 1:
             self._kept_whole.add(words)
+            self._staff_words.update(words)
         elif words:
             self.keep(name)
 
@@ -241,6 +247,14 @@ class Names:
                 return self.kept
         infos = [self._lexicon.word(w) for w in words]
         owners = [self._known(w) for w in words]
+        if (self._staff_words and all(p is None or p.kept for p in owners)
+                and all(not self._staff_words.isdisjoint(self._lexicon.bases(w)) for w in words)):
+            if (_after_closing(doc.text, group[0].start)
+                    or _COLLEAGUE.search(doc.text, max(0, group[0].start - 30), group[0].start)):
+                return self.kept  # staff signing, or named by a colleague
+            # Elsewhere it may be anyone: replaced, without making the word a stranger's.
+            key = frozenset(b for w in words for b in self._lexicon.bases(w) if b in self._staff_words)
+            return self._maybe_staff.setdefault(key, Person())
         if not any(owners):
             marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
             if len(group) == 1:

@@ -101,6 +101,17 @@ def test_role_mailboxes_and_kept_staff_stay_replaced_staff_do_not():
     assert "asiakaspalvelu@kauppa.fi" in out[0]["body"]
 
 
+def test_a_staff_first_name_stays_where_staff_sign_or_a_colleague_names_them():
+    policy = Policy(controller_domains=("kauppa.fi",), staff=("Jukka Laine",))
+    body = "Kollegani Jukka soittaa huomenna.\n\nTerveisin\nJukka"
+    out, _ = run([mail("m1", body=body), mail("m2", body="Soitin Jukalle.")], policy=policy)
+    assert out[0]["body"] == body
+    assert out[1]["body"] == "Soitin [person-1]."  # not where staff sign: any Jukka
+    # Once the package names another Jukka, no lone Jukka is known to be staff.
+    out, _ = run([mail("m1", body=body), mail("m2", body="Naapurini Jukka Mäkelä soitti.")], policy=policy)
+    assert out[0]["body"] == "Kollegani [person-1] soittaa huomenna.\n\nTerveisin\n[person-1]"
+
+
 def test_known_people_are_found_where_nothing_marks_them():
     policy = Policy(known_people=("Ilmari Ruusunen",))
     out, _ = run([mail("m1", body="sovittu: paketti menee ruususelle.")], policy=policy)
