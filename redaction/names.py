@@ -152,7 +152,8 @@ class Names:
         """
         tokens = doc.capitalised
         stems = self._stems
-        lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:3].lower() in stems]
+        lower = [] if learning else [w for w in doc.words
+                                     if w[0].islower() and w[:3] in stems and self._kind_of(w) is _Kind.NAME]
         if lower:  # a known name written in lower case ("puhuin virtasen kanssa")
             tokens = sorted([*tokens, *doc.occurrences(lower)], key=lambda t: t.start)
         text = doc.text
@@ -197,10 +198,7 @@ class Names:
         return None
 
     def _candidate(self, doc: Document, token: Token, beside_name: bool = False) -> bool:
-        word = token.text
-        kind = self._kinds.get(word)
-        if kind is None:
-            kind = self._kinds[word] = self._kind(word)
+        kind = self._kind_of(token.text)
         if kind is _Kind.NAME:
             return True
         if kind is _Kind.NEVER:
@@ -210,6 +208,12 @@ class Names:
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
         return (beside_name or self._name_follows(doc, token)
                 or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start))
+
+    def _kind_of(self, word: str) -> _Kind:
+        kind = self._kinds.get(word)
+        if kind is None:
+            kind = self._kinds[word] = self._kind(word)
+        return kind
 
     def _kind(self, word: str) -> _Kind:
         """What a word can be, whatever its place in a text (kept until the next person is learned)."""
