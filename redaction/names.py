@@ -95,7 +95,9 @@ class Names:
         self._lexicon = lexicon
         self._new_label = new_label
         self._owner: dict[str, Person] = {}
-        self._stems: set[str] = set()  # first three letters of every known name word: a filter for lower case
+        # What every case form of a known name word starts with ("virta" for Virtaselle), by its first three
+        # letters: a cheap filter before a word in lower case is looked up.
+        self._stems: dict[str, set[str]] = {}
         self._kinds: dict[str, _Kind] = {}  # word -> what it can be, given the people known so far
         self._kept_whole: set[frozenset[str]] = set()
         self._staff_words: set[str] = set()
@@ -152,8 +154,9 @@ class Names:
         """
         tokens = doc.capitalised
         stems = self._stems
-        lower = [] if learning else [w for w in doc.words
-                                     if w[0].islower() and w[:3] in stems and self._kind_of(w) is _Kind.NAME]
+        lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:3] in stems
+                                     and any(w.startswith(s) for s in stems[w[:3]])
+                                     and self._kind_of(w) is _Kind.NAME]
         if lower:  # a known name written in lower case ("puhuin virtasen kanssa")
             tokens = sorted([*tokens, *doc.occurrences(lower)], key=lambda t: t.start)
         text = doc.text
@@ -179,7 +182,8 @@ class Names:
         if replace or base not in self._owner:
             self._owner[base] = person
             self._kinds.clear()
-        self._stems.add(base[:3])
+        stem = base[: max(3, len(base) - 3)]
+        self._stems.setdefault(stem[:3], set()).add(stem)
 
     def _bases_of(self, name: str, first_only: bool = False) -> set[str]:
         bases: set[str] = set()
