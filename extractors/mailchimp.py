@@ -89,7 +89,8 @@ class MailchimpSource:
         member = api.get(base)
         if member is None:
             return
-        yield Record(self.name, "member", list_id, _without_links(member), provided=True)
+        # Found by the hash of the subject's verified address: the member record describes the subject.
+        yield Record(self.name, "member", list_id, _without_links(member), provided=True, about_subject=True)
         for tag in api.paged(f"{base}/tags", "tags"):
             yield Record(self.name, "tags", f"{list_id}:{tag.get('id')}", {"list_id": list_id, **_without_links(tag)})
         seen: dict[tuple[str, str], int] = {}

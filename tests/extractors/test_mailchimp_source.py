@@ -75,12 +75,12 @@ def test_member_tags_and_activity_from_every_list() -> None:
         # L2: the subject is not a member -> 404 -> nothing
     }
     records = list(source(routes).records(SUBJECT))
-    assert [(r.category, r.key, r.provided) for r in records] == [
-        ("member", "L1", True),
-        ("tags", "L1:7", False),
-        ("activity", "L1:2024-04-02T08:15:00+00:00:open:1", False),
-        ("activity", "L1:2024-04-02T08:15:00+00:00:open:2", False),
-        ("activity", "L1:2024-04-02T08:16:00+00:00:click:1", False),
+    assert [(r.category, r.key, r.provided, r.about_subject) for r in records] == [
+        ("member", "L1", True, True),  # found by the subject's address: it describes them
+        ("tags", "L1:7", False, False),
+        ("activity", "L1:2024-04-02T08:15:00+00:00:open:1", False, False),
+        ("activity", "L1:2024-04-02T08:15:00+00:00:open:2", False, False),
+        ("activity", "L1:2024-04-02T08:16:00+00:00:click:1", False, False),
     ]
     assert "_links" not in records[0].data and "_links" not in records[4].data
     assert records[0].data["merge_fields"] == {"FNAME": "Matti"}
