@@ -234,10 +234,22 @@ def _text(part: Message) -> str:
         payload = None
     if not isinstance(payload, bytes):
         return ""
+    charset = (part.get_content_charset() or "utf-8").lower()
+    declared = _decode(payload, charset)
+    if declared is not None:
+        return declared
+    # Not what it says (or says nothing): UTF-8 if it is, else Windows-1252, which old Finnish mail used.
+    # "Mäkinen" must not come out as "M\ufffdkinen", a name no one could find any more.
+    return _decode(payload, "utf-8") or payload.decode("cp1252", errors="replace")
+
+
+def _decode(payload: bytes, charset: str) -> str | None:
+    """The text in `charset`, or None if it is not (a UTF-8 or ASCII claim that fails, an unknown codec)."""
+    strict = charset in ("utf-8", "utf8", "us-ascii", "ascii")
     try:
-        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
-    except Exception:  # unknown charset, or a codec that is not a text encoding
-        return payload.decode("utf-8", errors="replace")
+        return payload.decode(charset, errors="strict" if strict else "replace")
+    except (UnicodeDecodeError, LookupError, TypeError):
+        return None
 
 
 def _strip_html(text: str) -> str:
