@@ -22,13 +22,13 @@ from redaction.lexicon import Lexicon
 
 KIND = "name"
 
-# Greetings and closings: the word after them is a name even when no list knows it.
-_BEFORE_NAME = re.compile(
-    r"(?i)(?:^|[^\w])(?:hei|hej|hejsan|moi|moikka|morjens|terve|hyvä|arvoisa|rakas|hello|hi|hey|dear|kiitos|"
-    r"thanks|thank\s+you|terveisin|t|terv|regards|cheers|best|kiittäen|yst\.\s*terv|br|mvh|hälsningar|"
-    r"sincerely|yours|mr|mrs|ms|miss|mx|dr|prof|sir|madam|herra|rouva|neiti|hra|rva|tohtori|"
-    r"naapuri\w*|ystävä\w*|kaveri\w*|työkaveri\w*|kollega\w*|neighbou?r|friend|colleague)[ \t]*[,.!:]?[ \t]*\Z"
-)
+# Greetings, closings, titles and relations: the word after them is a name even when no list knows it.
+_BEFORE_NAME = frozenset("""
+hei hej hejsan moi moikka morjens terve hyvä arvoisa rakas hello hi hey dear kiitos thanks terveisin t terv
+regards cheers best kiittäen br mvh hälsningar sincerely yours mr mrs ms miss mx dr prof sir madam herra rouva
+neiti hra rva tohtori neighbour neighbor friend colleague
+""".split())  # noqa: SIM905 - a word list reads better as text
+_BEFORE_NAME_STEMS = ("naapuri", "ystävä", "kaveri", "työkaveri", "kollega")
 _COLLEAGUE = re.compile(r"(?i)(?<!\w)(?:kollega\w*|työkaveri\w*|colleague|co-worker)[ \t]+\Z")
 # Initials before a name ("P. Virtanen", "J. R. Smith") belong to it.
 _INITIALS = re.compile(r"(?:(?<![\w.])[A-ZÅÄÖ]\.[ \t]?)+\Z")
@@ -99,6 +99,7 @@ class Names:
         # letters: a cheap filter before a word in lower case is looked up.
         self._stems: dict[str, set[str]] = {}
         self._kinds: dict[str, _Kind] = {}  # word -> what it can be, given the people known so far
+        self._waiting: dict[str, list[str]] = {}  # base form -> words not (yet) names that have it
         self._kept_whole: set[frozenset[str]] = set()
         self._staff_words: set[str] = set()
         self._maybe_staff: dict[frozenset[str], Person] = {}
@@ -173,15 +174,19 @@ class Names:
             index += len(group)
             person = self._resolve(doc, group)
             if person is not None:
-                initials = _INITIALS.search(text, max(0, group[0].start - 12), group[0].start)
-                yield (initials.start() if initials else group[0].start), group[-1].end, person
+                start = group[0].start
+                if "." in text[max(0, start - 2):start]:  # "P. Virtanen": the initials are the name's too
+                    initials = _INITIALS.search(text, max(0, start - 12), start)
+                    start = initials.start() if initials else start
+                yield start, group[-1].end, person
 
     # -- internals ---------------------------------------------------------
 
     def _register(self, base: str, person: Person, replace: bool = False) -> None:
         if replace or base not in self._owner:
             self._owner[base] = person
-            self._kinds.clear()
+            for word in self._waiting.pop(base, ()):  # words that were no name may be one now
+                self._kinds.pop(word, None)
         stem = base[: max(3, len(base) - 3)]
         self._stems.setdefault(stem[:3], set()).add(stem)
 
@@ -217,6 +222,10 @@ class Names:
         kind = self._kinds.get(word)
         if kind is None:
             kind = self._kinds[word] = self._kind(word)
+            if kind is not _Kind.NAME:
+                form = word[0] + word[1:].lower() if word.isupper() else word
+                for base in self._lexicon.bases(form):
+                    self._waiting.setdefault(base, []).append(word)
         return kind
 
     def _kind(self, word: str) -> _Kind:
@@ -298,7 +307,17 @@ def _sentence_start(text: str, start: int) -> bool:
 
 
 def _after_greeting(text: str, start: int) -> bool:
-    return _BEFORE_NAME.search(text, max(0, start - 30), start) is not None
+    """The word right before is a greeting, closing, title or relation ("Hei", "Best,", "Mrs", "naapurini")."""
+    before = text[max(0, start - 30):start].rstrip(" \t")
+    if before[-1:] in (",", ".", "!", ":"):
+        before = before[:-1].rstrip(" \t")
+    words = before.rsplit(None, 2)[-2:]
+    if not words:
+        return False
+    last = words[-1].lstrip("(\"'>*").lower()
+    if last in _BEFORE_NAME or last.startswith(_BEFORE_NAME_STEMS):
+        return True
+    return len(words) == 2 and words[0].lower() == "thank" and last == "you"
 
 
 def _after_closing(text: str, start: int) -> bool:
