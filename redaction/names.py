@@ -264,7 +264,7 @@ class Names:
                 return self.kept
         infos = [self._lexicon.word(w) for w in words]
         owners = [self._known(w) for w in words]
-        if (self._staff_words and all(p is None or p.kept for p in owners)
+        if (self._staff_words and all(p is None for p in owners)
                 and all(not self._staff_words.isdisjoint(self._lexicon.bases(w)) for w in words)):
             if (_after_closing(doc.text, group[0].start)
                     or _COLLEAGUE.search(doc.text, max(0, group[0].start - 30), group[0].start)):

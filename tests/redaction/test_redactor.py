@@ -107,6 +107,9 @@ def test_a_staff_first_name_stays_where_staff_sign_or_a_colleague_names_them():
     out, _ = run([mail("m1", body=body), mail("m2", body="Soitin Jukalle.")], policy=policy)
     assert out[0]["body"] == body
     assert out[1]["body"] == "Soitin [person-1]."  # not where staff sign: any Jukka
+    # The subject's own first name stays theirs, staff or not.
+    out, _ = run([mail("m1", body="Hei Aino, Ainon paketti lähti.")], policy=Policy(staff=("Aino Jokinen",)))
+    assert out[0]["body"] == "Hei Aino, Ainon paketti lähti."
     # Once the package names another Jukka, no lone Jukka is known to be staff.
     out, _ = run([mail("m1", body=body), mail("m2", body="Naapurini Jukka Mäkelä soitti.")], policy=policy)
     assert out[0]["body"] == "Kollegani [person-1] soittaa huomenna.\n\nTerveisin\n[person-1]"
