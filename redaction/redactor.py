@@ -51,8 +51,9 @@ class Redactor:
 
     The subject's email, phones and name, the values in their own records
     (`about_subject`), the policy's kept values, role mailboxes and (per policy)
-    staff stay as they are. Placeholders are numbered by first appearance in
-    `learn` order; one person keeps one placeholder for address and name alike.
+    staff stay as they are. People are numbered by first appearance in `learn`
+    order, other values (phones, IBANs, ...) in `redact` order; one person keeps
+    one placeholder for address and name alike.
     """
 
     def __init__(self, subject: Subject, policy: Policy | None = None, lexicon: Lexicon | None = None) -> None:
