@@ -12,7 +12,9 @@ from redaction.lexicon import Lexicon
 # A word: letters, with inner hyphens or apostrophes ("Anna-Liisa", "O'Brien", "Smith'ille").
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # A word that starts with a capital: where names are looked for first. Scanned in C, not word by word.
-CAPITALISED = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]*(?:['’-][^\W\d_]+)*")
+# The class holds every capital letter of Latin (with its extensions), Greek and Cyrillic, and some small
+# letters of the mixed ranges: those are told apart by `isupper` later.
+CAPITALISED = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я][^\W\d_]*(?:['’-][^\W\d_]+)*")
 
 
 class Token(NamedTuple):

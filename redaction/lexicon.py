@@ -1,11 +1,13 @@
-"""What a word is: Finnish morphology from Voikko, person names from name lists.
+"""What a word is: Finnish morphology from Voikko, person names from name lists, English words from a dictionary.
 
 Voikko (Debian `libvoikko1` + `voikko-fi`) reduces an inflected word to its base
 forms and tells proper names (`etunimi`, `sukunimi`) from common words; it does
 not know many foreign names, so the first and last names of Faker's person
-providers (drawn from national statistics) fill in, with Finnish case endings
-stripped so that "Johnsonille" is found as "Johnson". One `Lexicon` is shared by
-every text of a package: each distinct word is analysed once.
+providers in Latin script (drawn from national statistics, some 60 countries)
+fill in, with Finnish case endings stripped so that "Johnsonille" is found as
+"Johnson". Debian's English word list (`wamerican`) tells which words are also
+ordinary English ("Rose", "Will", "Order"). One `Lexicon` is shared by every text
+of a package: each distinct word is analysed once.
 """
 
 from __future__ import annotations
@@ -13,12 +15,21 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from redaction.errors import RedactionError
 
-# Locales whose names our first users' customers and contacts carry, in Latin script.
-_NAME_LOCALES = ("fi_FI", "sv_SE", "et_EE", "en_GB", "en_US", "en_IE", "de_DE", "nl_NL", "fr_FR", "es_ES",
-                 "it_IT", "tr_TR", "pl_PL", "cs_CZ", "da_DK", "no_NO", "pt_PT", "hu_HU", "lv_LV", "lt_LT")
+# Faker's person providers whose names are written in Latin script (tests/redaction/test_lexicon.py checks
+# the list against the installed Faker): importing only these keeps start-up short.
+NAME_LOCALES = (
+    "cs_CZ", "da_DK", "de_AT", "de_CH", "de_DE", "de_LI", "de_LU", "en", "en_GB", "en_IE", "en_IN", "en_KE",
+    "en_NG", "en_NZ", "en_PK", "en_TH", "en_US", "es", "es_AR", "es_CA", "es_CL", "es_CO", "es_ES", "es_MX",
+    "et_EE", "fi_FI", "fr_BE", "fr_CA", "fr_CH", "fr_DZ", "fr_FR", "fr_QC", "ga_IE", "ha_NG", "hr_HR", "hu_HU",
+    "id_ID", "ig_NG", "is_IS", "it_IT", "lt_LT", "lv_LV", "nl_BE", "nl_NL", "no_NO", "pl_PL", "pt_BR", "pt_PT",
+    "ro_RO", "sk_SK", "sl_SI", "sv_SE", "sw", "tr_TR", "tw_GH", "uz_UZ", "vi_VN", "yo_NG", "zu_ZA",
+)
+# Lower-case entries are ordinary English words; capitalised ones are names and places, not used.
+ENGLISH_WORDS = Path("/usr/share/dict/american-english")
 # Finnish case endings (and the -i- that joins them to a consonant), longest first.
 _ENDINGS = tuple(sorted({
     "lle", "lla", "llä", "lta", "ltä", "ssa", "ssä", "sta", "stä", "ksi", "na", "nä", "n", "a", "ä", "ta", "tä",
@@ -62,6 +73,7 @@ class Lexicon:
                 "Voikko is needed to find names in Finnish text: apt-get install libvoikko1 voikko-fi"
             ) from exc
         self._firsts, self._lasts = name_lists()
+        self._english = english_words()
         self._cache: dict[str, Word] = {}
 
     def word(self, token: str) -> Word:
@@ -102,13 +114,18 @@ class Lexicon:
             if stem in self._firsts or stem in self._lasts:
                 bases.add(stem)
         for base in tuple(bases):
+            # A Finnish ordinary word ("kivi", "lahti") is not made a name by another country's list.
             first = first or (base in self._firsts and not common)
             last = last or (base in self._lasts and not common)
+        if lower in self._english and not (first or last):
+            # An ordinary English word that no list knows as a name ("Order", "Shipped"): known, and no name.
+            # (English words that are also names, "Will", "Rose", are weighed in names.py.)
+            common = True
         if place and not (first or last):
             # Mäkelä, Heikkilä: Voikko knows the village, the name lists the family.
             first, last = lower in self._firsts, lower in self._lasts
         return Word(tuple(sorted(bases, key=lambda b: (b != lower, b))), first, last, common, place,
-                    known=bool(analyses) or first or last)
+                    known=bool(analyses) or first or last or common)
 
     @staticmethod
     def _stems(lower: str) -> list[str]:
@@ -143,21 +160,38 @@ def shared_lexicon() -> Lexicon:
 
 @cache
 def name_lists() -> tuple[frozenset[str], frozenset[str]]:
-    """Lower-cased first names and surnames from Faker's person providers."""
+    """Lower-cased first names and surnames of Faker's person providers written in Latin script."""
     firsts: set[str] = set()
     lasts: set[str] = set()
-    for locale in _NAME_LOCALES:
+    for locale in NAME_LOCALES:
         try:
             provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except ImportError:
+        except (ImportError, AttributeError):
             continue
         for attr in ("first_names", "first_names_male", "first_names_female"):
-            firsts.update(_names(getattr(provider, attr, ())))
-        lasts.update(_names(getattr(provider, "last_names", ())))
+            firsts.update(n for n in _names(getattr(provider, attr, ())) if _latin(n))
+        lasts.update(n for n in _names(getattr(provider, "last_names", ())) if _latin(n))
     return frozenset(firsts), frozenset(lasts)
 
 
+@cache
+def english_words() -> frozenset[str]:
+    """Ordinary English words (the lower-case entries of Debian's word list); empty if it is not installed."""
+    try:
+        lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(w for w in lines if w[:1].islower() and "'" not in w)
+
+
+def _latin(name: str) -> bool:
+    return all(c < "\u0250" or "\u1e00" <= c <= "\u1eff" for c in name)
+
+
 def _names(values: object) -> set[str]:
-    # Faker keeps some lists as {name: weight} mappings, some as tuples.
-    names = values.keys() if isinstance(values, dict) else values
-    return {n.lower() for n in names if isinstance(n, str) and " " not in n and len(n) > 1}  # type: ignore[attr-defined]
+    # Faker keeps some lists as {name: weight} mappings, some as tuples, a few behind properties.
+    if isinstance(values, dict):
+        values = values.keys()
+    if not isinstance(values, tuple | list | set | frozenset | type({}.keys())):
+        return set()
+    return {n.lower() for n in values if isinstance(n, str) and " " not in n and len(n) > 1}

@@ -48,7 +48,8 @@ _ENGLISH_COMMON = frozenset(
     friday saturday sunday january february march april june july august september october november december order
     street road lane park hill way customer service support team sales shop store delivery invoice payment account
     orders parcel package summer winter spring autumn christmas easter note subject re fw fwd sent date cc reply
-    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun mr mrs ms miss mx dr prof sir
+    madam
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # English words that are names as often as not: names unless they open a sentence ("Will you...").
@@ -236,7 +237,8 @@ class Names:
             # lower-case: only a name already known, and only if it is no ordinary word
             known = self._known(word) is not None and not self._lexicon.word(word).common
             return _Kind.NAME if known else _Kind.NEVER
-        if word.isupper():
+        shouted = word.isupper()
+        if shouted:
             word = word[0] + word[1:].lower()
         if self._known(word) is not None:
             return _Kind.NAME
@@ -244,16 +246,17 @@ class Names:
         lower = word.lower()
         if info.name:
             return _Kind.COMMON_NAME if lower in _ENGLISH_COMMON else _Kind.NAME
-        if info.known or lower in _ENGLISH_COMMON:
+        if info.known or lower in _ENGLISH_COMMON or (shouted and len(word) <= 4):  # "DHL", "EU": acronyms
             return _Kind.NEVER
         return _Kind.UNKNOWN
 
     def _name_follows(self, doc: Document, token: Token) -> bool:
+        """A name, or a word no lexicon knows, follows: "Xiaoming Chen", "Babatunji Makinde"."""
         match = _NEXT_WORD.match(doc.text, token.end)
         if match is None or not match.group(1)[0].isupper():
             return False
-        info = self._lexicon.word(match.group(1))
-        return info.name and match.group(1).lower() not in _ENGLISH_COMMON
+        kind = self._kind_of(match.group(1))
+        return kind is _Kind.NAME or kind is _Kind.UNKNOWN
 
     def _resolve(self, doc: Document, group: list[Token]) -> Person | None:
         """Whose name the group of words is, or None if it is no name."""
@@ -281,8 +284,8 @@ class Names:
                 doubtful = lower in _ENGLISH_COMMON or not info.name or _sentence_start(doc.text, group[0].start)
                 if ambiguous and not rescued and doubtful:
                     return None
-            elif not any(i.name for i in infos):  # "Hyvä Asiakas": no word of it is a name
-                return None
+            elif not any(i.name for i in infos) and any(i.known for i in infos):
+                return None  # "Hyvä Asiakas": no word of it is a name (two words no lexicon knows are one)
         third = [p for p in owners if p is not None and not p.kept]
         if not third and all(p is not None and p.kept for p in owners):
             return self.kept
