@@ -28,6 +28,8 @@ NAME_LOCALES = (
     "id_ID", "ig_NG", "is_IS", "it_IT", "lt_LT", "lv_LV", "nl_BE", "nl_NL", "no_NO", "pl_PL", "pt_BR", "pt_PT",
     "ro_RO", "sk_SK", "sl_SI", "sv_SE", "sw", "tr_TR", "tw_GH", "uz_UZ", "vi_VN", "yo_NG", "zu_ZA",
 )
+# Words analysed and kept per process: some 60 MB at most (about 300 bytes a word).
+CACHE_WORDS = 200_000
 # Lower-case entries are ordinary English words; capitalised ones are names and places, not used.
 ENGLISH_WORDS = Path("/usr/share/dict/american-english")
 # Finnish case endings (and the -i- that joins them to a consonant), longest first.
@@ -80,6 +82,8 @@ class Lexicon:
         """The analysis of `token` (a word as written; case matters to Voikko)."""
         found = self._cache.get(token)
         if found is None:
+            if len(self._cache) >= CACHE_WORDS:  # a long-lived worker meets ever new words: stay bounded
+                self._cache.clear()
             found = self._cache[token] = self._analyse(token)
         return found
 
