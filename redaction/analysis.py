@@ -23,11 +23,24 @@ class Token(NamedTuple):
     text: str
 
 
+# Characters that stand for a plain space, hyphen or apostrophe, one for one, so that a finding's offsets
+# hold in the original: HTML mail writes "040&nbsp;123&nbsp;4567", word processors "O’Brien" and "2–3".
+_PLAIN = str.maketrans({
+    **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d", "-"),
+    **dict.fromkeys("\u2019\u2018\u02bc\u2032\u00b4", "'"),
+})
+
+
 class Document:
-    """A text, its words and the lexicon that tells what they are; each view computed on first use."""
+    """A text, its words and the lexicon that tells what they are; each view computed on first use.
+
+    `text` is the text with unusual spaces, hyphens and apostrophes made plain, character for character:
+    offsets into it are offsets into the original.
+    """
 
     def __init__(self, text: str, lexicon: Lexicon) -> None:
-        self.text = text
+        self.text = text.translate(_PLAIN)
         self.lexicon = lexicon
 
     @cached_property

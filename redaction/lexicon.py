@@ -57,6 +57,7 @@ class Word:
     common: bool = False
     place: bool = False
     known: bool = False  # Voikko or a name list recognised it at all
+    given: bool = False  # Voikko itself knows it as a first name
 
     @property
     def name(self) -> bool:
@@ -118,9 +119,9 @@ class Lexicon:
             if stem in self._firsts or stem in self._lasts:
                 bases.add(stem)
         for base in tuple(bases):
-            # A Finnish ordinary word ("kivi", "lahti") is not made a name by another country's list.
-            first = first or (base in self._firsts and not common)
-            last = last or (base in self._lasts and not common)
+            # The lists make an ordinary word ("Armas", "Kivi") a name too, never a place ("Lahdesta": Lahti).
+            first = first or (base in self._firsts and not place)
+            last = last or (base in self._lasts and not place)
         if lower in self._english and not (first or last):
             # An ordinary English word that no list knows as a name ("Order", "Shipped"): known, and no name.
             # (English words that are also names, "Will", "Rose", are weighed in names.py.)
@@ -128,8 +129,9 @@ class Lexicon:
         if place and not (first or last):
             # Mäkelä, Heikkilä: Voikko knows the village, the name lists the family.
             first, last = lower in self._firsts, lower in self._lasts
+        given = any(a.get("CLASS") == "etunimi" for a in analyses)
         return Word(tuple(sorted(bases, key=lambda b: (b != lower, b))), first, last, common, place,
-                    known=bool(analyses) or first or last or common)
+                    known=bool(analyses) or first or last or common, given=given)
 
     @staticmethod
     def _stems(lower: str) -> list[str]:

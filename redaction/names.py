@@ -170,7 +170,8 @@ class Names:
             group = [tokens[index]]
             while (index + len(group) < len(tokens)
                    and _adjacent(text, group[-1], tokens[index + len(group)])
-                   and self._candidate(doc, tokens[index + len(group)], beside_name=True)):
+                   and (self._candidate(doc, tokens[index + len(group)], beside_name=True)
+                        or self._surname_after(group[-1], tokens[index + len(group)]))):
                 group.append(tokens[index + len(group)])
             index += len(group)
             person = self._resolve(doc, group)
@@ -218,6 +219,14 @@ class Names:
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
         return (beside_name or self._name_follows(doc, token)
                 or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start))
+
+    def _surname_after(self, first: Token, token: Token) -> bool:
+        """A capitalised ordinary word right after a first name is a surname ("Toivo Kivi", "Satu Karhulle")."""
+        word, before = token.text, self._lexicon.word(first.text)
+        # The first name must be one for sure: Voikko's, or a listed name that is no ordinary word ("Asun" is).
+        sure = before.given or (before.first and not before.common)
+        return (sure and word[0].isupper() and not word.isupper() and word.lower() not in _ENGLISH_COMMON
+                and not self._lexicon.word(word).place)
 
     def _kind_of(self, word: str) -> _Kind:
         kind = self._kinds.get(word)

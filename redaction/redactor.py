@@ -196,8 +196,11 @@ class Redactor:
     def _findings(self, doc: Document, learning: bool = False) -> list[Finding]:
         found = list(self._detected(doc, self._learning_detectors if learning else None))
         if self._find_names:
+            values = sorted((f.start, f.end) for f in found)
             for start, end, person in self._names.scan(doc, learning):
-                found.append(Finding(start, end, NAME, self._names.label(person) or ""))
+                # A value's detector knows better than a name's: "Asun Kuusitiellä 4" is an address.
+                if not any(s < end and start < e for s, e in values):
+                    found.append(Finding(start, end, NAME, self._names.label(person) or ""))
         text = doc.text
         return _resolve(f for f in found if "\0" not in text[f.start:f.end])
 
