@@ -14,7 +14,7 @@ WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # A word that starts with a capital: where names are looked for first. Scanned in C, not word by word.
 # The class holds every capital letter of Latin (with its extensions), Greek and Cyrillic, and some small
 # letters of the mixed ranges: those are told apart by `isupper` later.
-CAPITALISED = re.compile(r"(?<![\w'’-])[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я][^\W\d_]*(?:['’-][^\W\d_]+)*")
+CAPITALISED = re.compile(r"(?<![\w'’])(?<!\w-)[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я][^\W\d_]*(?:['’-][^\W\d_]+)*")
 
 
 class Token(NamedTuple):

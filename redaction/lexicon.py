@@ -58,6 +58,9 @@ class Word:
     place: bool = False
     known: bool = False  # Voikko or a name list recognised it at all
     given: bool = False  # Voikko itself knows it as a first name
+    english: bool = False  # an ordinary English word as well ("will", "rose")
+    stems: tuple[str, ...] = ()  # what it may be without a case ending (matched against known people only)
+    nominative: bool = False  # a name as it stands ("Anna"), not a case form of one ("Annoin": Anna)
 
     @property
     def name(self) -> bool:
@@ -115,7 +118,8 @@ class Lexicon:
                 bases.add(base)
         if common and (first or last) and not _truly_common(lower, bases, common_bases, analyses):
             common = False
-        for stem in self._stems(lower):
+        stems = tuple(self._stems(lower))
+        for stem in () if analyses else stems:
             if stem in self._firsts or stem in self._lasts:
                 bases.add(stem)
         for base in tuple(bases):
@@ -130,16 +134,21 @@ class Lexicon:
             # Mäkelä, Heikkilä: Voikko knows the village, the name lists the family.
             first, last = lower in self._firsts, lower in self._lasts
         given = any(a.get("CLASS") == "etunimi" for a in analyses)
+        nominative = lower in self._firsts or lower in self._lasts or any(
+            a.get("CLASS") in _PROPER and a.get("BASEFORM", "").lower() == lower for a in analyses)
         return Word(tuple(sorted(bases, key=lambda b: (b != lower, b))), first, last, common, place,
-                    known=bool(analyses) or first or last or common, given=given)
+                    known=bool(analyses) or first or last or common, given=given,
+                    english=lower in self._english, stems=stems, nominative=nominative)
 
     @staticmethod
     def _stems(lower: str) -> list[str]:
-        """The word with one Finnish case ending (or an apostrophe and what follows) taken off."""
-        for mark in ("'", "’"):
-            if mark in lower:
-                return [lower.split(mark, 1)[0]]
-        return [lower[: -len(e)] for e in _ENDINGS if lower.endswith(e) and len(lower) - len(e) >= 3]
+        """What the word may be with one Finnish case ending taken off: "johnsonille" -> "johnson",
+        "smith'ille" -> "smith", "tammelle" -> "tamme", "tamm" (the -e- that joins an ending to a consonant)."""
+        head, mark, tail = lower.rpartition("'")
+        if mark and (tail in _ENDINGS or tail == "s") and len(head) >= 2:
+            return [head]
+        stems = [lower[: -len(e)] for e in _ENDINGS if lower.endswith(e) and len(lower) - len(e) >= 3]
+        return stems + [s[:-1] for s in stems if s[-1] in "ei" and len(s) > 3]
 
 
 def _truly_common(lower: str, bases: set[str], common_bases: set[str], analyses: list[dict[str, str]]) -> bool:

@@ -66,6 +66,8 @@ _NAME_KEYS = re.compile(
 _SENTENCE_END = ".!?:;\"'(*•-–—|"
 
 
+# English endings after an apostrophe: "I'm", "we're", "don't"; "'s" is a possessive.
+_CLITICS = frozenset({"m", "re", "ve", "ll", "d", "t", "s"})
 _NEXT_WORD = re.compile(r"[ \t]{1,3}([^\W\d_]+)")
 
 
@@ -174,6 +176,10 @@ class Names:
                         or self._surname_after(group[-1], tokens[index + len(group)]))):
                 group.append(tokens[index + len(group)])
             index += len(group)
+            # In a full name only the last word is inflected: "Annoin Warsamelle" opening a sentence is
+            # "I gave" and a name.
+            while len(group) > 1 and self._inflected(group[0]) and _sentence_start(text, group[0].start):
+                group = group[1:]
             person = self._resolve(doc, group)
             if person is not None:
                 start = group[0].start
@@ -202,7 +208,10 @@ class Names:
         return bases
 
     def _known(self, word: str) -> Person | None:
-        for base in self._lexicon.bases(word):
+        """The person a word names, by its base forms, or for a word Voikko does not know, by its stems
+        ("Warsamelle", "Petrovalta" once Warsame and Petrova are known)."""
+        info = self._lexicon.word(word)
+        for base in (*info.bases, *info.stems):
             person = self._owner.get(base)
             if person is not None:
                 return person
@@ -219,6 +228,11 @@ class Names:
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
         return (beside_name or self._name_follows(doc, token)
                 or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start))
+
+    def _inflected(self, token: Token) -> bool:
+        """A word the lexicon knows only as a case form of a name ("Annoin": Anna), not a name as it stands."""
+        info = self._lexicon.word(token.text)
+        return info.known and info.name and not info.nominative and self._known(token.text) is None
 
     def _surname_after(self, first: Token, token: Token) -> bool:
         """A capitalised ordinary word right after a first name is a surname ("Toivo Kivi", "Satu Karhulle")."""
@@ -242,9 +256,13 @@ class Names:
         """What a word can be, whatever its place in a text (kept until the next person is learned)."""
         if len(word) < 2:
             return _Kind.NEVER
+        head, mark, tail = word.rpartition("'")
+        if mark and tail.lower() in _CLITICS:  # "I'm", "don't": no name; "Smith's": Smith's kind
+            return self._kind_of(head) if tail.lower() == "s" and len(head) > 1 else _Kind.NEVER
         if not word[0].isupper():
             # lower-case: only a name already known, and only if it is no ordinary word
-            known = self._known(word) is not None and not self._lexicon.word(word).common
+            info = self._lexicon.word(word)
+            known = self._known(word) is not None and not info.common and not info.english
             return _Kind.NAME if known else _Kind.NEVER
         shouted = word.isupper()
         if shouted:
