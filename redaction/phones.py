@@ -22,8 +22,11 @@ from redaction.detectors import Finding
 # Patterns start with what they match, not with a look-behind, so that `re` can skip ahead to a
 # possible first character: that keeps the detector fast on long texts.
 _CANDIDATE = re.compile(
-    r"(?:\+(?<![\w+/,-]\+)\d|\((?<![\w+/,-]\()\s*\d|\d(?<![\w+/,-]\d))(?:[ \t\-./()]{0,2}\d){6,17}(?![\w]|[.,]\d)"
+    r"(?:\+(?<![\w+/,-]\+)\d|\((?<![\w+/,-]\()\s*\d|\d(?<![\w+/,-]\d))"
+    r"(?:(?:[ \t]?-[ \t]?|[ \t\-./()]{0,2})\d){6,17}(?![\w]|[.,]\d)"   # "040 - 123 4567" too
 )
+# An extension after the number belongs to it.
+_EXTENSION = re.compile(r"[ \t]*(?:,[ \t]*)?(?:ext\.?|x|alanumero|alanro|sis\.?)[ \t]*\d{1,5}(?!\d)", re.IGNORECASE)
 _DATE_OR_TIME = re.compile(r"\d{1,2}[./-][ \t]?\d{1,2}[./-][ \t]?(?:\d{2,4})?|\d{4}-\d{2}-\d{2}|\d{1,2}[:.]\d{2}(?!\d)")
 # Whole dates and times, blanked out before looking for numbers, so that a phone number
 # written right after one ("12.3.2026 040 123 4567") is not read as part of it.
@@ -54,6 +57,7 @@ _CONTEXT = re.compile(
 )
 _NUMBER_CONTEXT = re.compile(rf"(?i)(?<!\w)(?:{_NUMBER_WORDS}){_AFTER}")
 _WINDOW = 40
+_COUNTRY_CODE = re.compile(r"358\d{8,9}\Z")
 _GROUP_BREAK = re.compile(r"(?<=\d)[ \t\-./]+(?=\d)")
 _LONE_DIGIT = re.compile(r"\d\s\d\Z")
 
@@ -69,7 +73,9 @@ class PhoneDetector:
     def find(self, doc: Document) -> Iterator[Finding]:
         text = doc.text
         blanked = _DATES.sub(lambda m: "x" * len(m.group(0)), text)
-        for match in _CANDIDATE.finditer(blanked):
+        position = 0
+        while (match := _CANDIDATE.search(blanked, position)) is not None:
+            position = match.end()
             written = match.group(0)
             if _DATE_OR_TIME.search(written) and not written.startswith("+"):
                 continue
@@ -79,11 +85,16 @@ class PhoneDetector:
             if context is not None and context.group("other"):
                 continue
             said = context is not None or _NUMBER_CONTEXT.search(text, window, start) is not None
-            if not said and not written.lstrip("( \t").startswith(("+", "0")):
+            international = _COUNTRY_CODE.match(written) is not None  # "358401234567": +358 without the +
+            if not said and not international and not written.lstrip("( \t").startswith(("+", "0")):
                 continue
-            number = _number(written, self.region)
-            if number is not None:
-                yield Finding(start, start + number[0], self.kind, number[1])
+            number = _number("+" + written if international else written, self.region)
+            if number is None:
+                continue
+            end = start + number[0] - (1 if international else 0)
+            extension = _EXTENSION.match(text, end)
+            position = end  # a second number may follow in the same run of digits
+            yield Finding(start, extension.end() if extension else end, self.kind, number[1])
 
 
 # Mail repeats its numbers (signatures, quoted replies), and phonenumbers is the costly part.
@@ -120,3 +131,11 @@ def normalise_phone(number: str, region: str) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_number(e164: str) -> str | None:
+    """The number without its country code (7700900123 of +447700900123): the same line however it is dialled."""
+    try:
+        return str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        return None

@@ -22,7 +22,7 @@ from redaction.identifiers import CardDetector, HetuDetector, IbanDetector, IpDe
 from redaction.lexicon import Lexicon, shared_lexicon
 from redaction.names import KIND as NAME
 from redaction.names import Names, Person, is_name_key
-from redaction.phones import PhoneDetector, normalise_phone
+from redaction.phones import PhoneDetector, national_number, normalise_phone
 from redaction.policy import Policy
 
 # Joins the strings of one record so that they are scanned at once: a blank line and a NUL, which no
@@ -68,6 +68,7 @@ class Redactor:
         self._values: dict[tuple[str, str], str] = {}
         self._people: dict[str, Person] = {}  # email address -> person
         self._own: dict[str, set[str]] = {"email": {subject.email}}
+        self._own_national: set[str] = set()  # the subject's phone numbers without their country codes
         for phone in subject.phones:
             self._keep_value("phone", normalise_phone(phone, policy.region) or phone)
         for kept in policy.keep:
@@ -148,6 +149,8 @@ class Redactor:
 
     def _keep_value(self, kind: str, value: str) -> None:
         self._own.setdefault(kind, set()).add(value)
+        if kind == "phone" and (national := national_number(value)) is not None:
+            self._own_national.add(national)
 
     def _keep_text(self, text: str) -> None:
         """Every value detected in a text of the subject's (or kept by policy) stays."""
@@ -212,6 +215,8 @@ class Redactor:
             return self._email_placeholder(finding)
         if finding.value_normalised in self._own.get(finding.kind, ()):
             return None
+        if finding.kind == "phone" and national_number(finding.value_normalised) in self._own_national:
+            return None  # the subject's +44 7700 900123 written the British way, 07700 900123
         key = (finding.kind, finding.value_normalised)
         placeholder = self._values.get(key)
         if placeholder is None:
