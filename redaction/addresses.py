@@ -43,6 +43,7 @@ _EN_TYPES = (
 )
 # A text without one of these words has no English address; finding that out is much cheaper than the address.
 _EN_TYPE = re.compile(rf"(?:{_EN_TYPES})\b")
+_EN_TYPE_CAPS = re.compile(rf"(?:{_EN_TYPES.upper()})\b")
 _EN_STREET = re.compile(
     r"(?<![\w-])(?:(?:Flat|Apt\.?|Apartment|Unit)[ \t]+\w{1,4},?[ \t]+)?\d{1,5}[A-Za-z]?,?[ \t]+"
     r"(?:(?:[A-Z][a-z'’]+|\d{1,3}(?:st|nd|rd|th))[ \t]+){1,3}"   # a name: "Baker", "5th"; "3 Street" is not one
@@ -50,6 +51,18 @@ _EN_STREET = re.compile(
     r"(?:,?[ \t]+(?:[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?,?[ \t]+)?"
     r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)"   # UK postcode, US state + ZIP
     r"|,[ \t]*[A-Z][a-z]+(?=[ \t]*(?:\r?\n|$|[.,;])))?"                         # or just the town
+)
+# The same in capitals ("5 QUEEN STREET").
+_EN_STREET_CAPS = re.compile(
+    r"(?<![\w-])(?:(?:FLAT|APT\.?|UNIT)[ \t]+\w{1,4},?[ \t]+)?\d{1,5}[A-Z]?,?[ \t]+(?:[A-Z][A-Z'’]+[ \t]+){1,3}"
+    rf"(?:{_EN_TYPES.upper()})\b\.?"
+)
+# Any street name, then a house number and a town after a comma ("Pellonpää 2 B, Jyväskylä",
+# "Narva mnt 7, 10117 Tallinn"): an address when a postal code or a known place says so.
+_ANY_STREET = re.compile(
+    r"([A-ZÅÄÖÜÕ](?<![\w-][A-ZÅÄÖÜÕ])[^\W\d_]+(?:[ \t]+(?:mnt|tn|pst|põik|g\.|v\.))?)"
+    r"[ \t]+\d{1,4}[ \t]?[A-Za-z]?(?![\w])(?:[ \t]+(?:as\.?[ \t]*)?\d{1,3})?,[ \t]*"
+    r"(?:(?P<code>\d{5})[ \t]+)?(?P<town>[A-ZÅÄÖÜÕ][^\W\d_]+)"
 )
 # The capital first, then the look-behind: `re` skips ahead to a capital instead of trying every position.
 _WORD_THEN_NUMBER = re.compile(r"([A-ZÅÄÖ](?<![\w-][A-ZÅÄÖ])[^\W\d_]*(?:-[^\W\d_]+)*)[ \t]+\d")
@@ -67,6 +80,10 @@ class AddressDetector:
                 # Compared by flat, number and street: the same place with or without its town and postcode.
                 street = text[match.start():match.start("street_end")]
                 yield Finding(match.start(), match.end(), self.kind, _normalise(street))
+        if _EN_TYPE_CAPS.search(text):
+            for match in _EN_STREET_CAPS.finditer(text):
+                yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
+        finnish = []
         for word in _WORD_THEN_NUMBER.finditer(text):
             if not self._is_street(doc, word.group(1)):
                 continue
@@ -75,7 +92,19 @@ class AddressDetector:
                 continue
             start = self._start(text, word.start())
             base = doc.lexicon.bases(word.group(1))[-1]
-            yield Finding(start, number.end(), self.kind, _normalise(base + text[word.end(1):number.end()]))
+            finnish.append(Finding(start, number.end(), self.kind,
+                                   _normalise(base + text[word.end(1):number.end()])))
+        yield from finnish
+        if "," in text:
+            for match in _ANY_STREET.finditer(text):
+                if any(f.start <= match.start() < f.end for f in finnish):
+                    continue
+                name = doc.lexicon.word(match.group(1).split()[0])
+                # Without a postal code, the town must be a known place and the street a compound or unknown
+                # word ("Pellonpää 2 B, Jyväskylä"), not "Tilaus 5, Helsinki".
+                if match.group("code") or (doc.lexicon.word(match.group("town")).place
+                                           and (name.compound or not name.known)):
+                    yield Finding(match.start(), match.end(), self.kind, _normalise(match.group(0)))
 
     @staticmethod
     def _is_street(doc: Document, word: str) -> bool:

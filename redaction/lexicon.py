@@ -61,6 +61,7 @@ class Word:
     english: bool = False  # an ordinary English word as well ("will", "rose")
     stems: tuple[str, ...] = ()  # what it may be without a case ending (matched against known people only)
     nominative: bool = False  # a name as it stands ("Anna"), not a case form of one ("Annoin": Anna)
+    compound: bool = False  # Voikko reads it as a compound word ("Pellon|pää", "Kuusi|tie")
 
     @property
     def name(self) -> bool:
@@ -123,9 +124,9 @@ class Lexicon:
             if stem in self._firsts or stem in self._lasts:
                 bases.add(stem)
         for base in tuple(bases):
-            # The lists make an ordinary word ("Armas", "Kivi") a name too, never a place ("Lahdesta": Lahti).
-            first = first or (base in self._firsts and not place)
-            last = last or (base in self._lasts and not place)
+            # Another country's list does not make a Finnish word a name ("Olen", "Oma", "Lahdesta").
+            first = first or (base in self._firsts and not common)
+            last = last or (base in self._lasts and not common)
         if lower in self._english and not (first or last):
             # An ordinary English word that no list knows as a name ("Order", "Shipped"): known, and no name.
             # (English words that are also names, "Will", "Rose", are weighed in names.py.)
@@ -138,7 +139,8 @@ class Lexicon:
             a.get("CLASS") in _PROPER and a.get("BASEFORM", "").lower() == lower for a in analyses)
         return Word(tuple(sorted(bases, key=lambda b: (b != lower, b))), first, last, common, place,
                     known=bool(analyses) or first or last or common, given=given,
-                    english=lower in self._english, stems=stems, nominative=nominative)
+                    english=lower in self._english, stems=stems, nominative=nominative,
+                    compound=any(a.get("STRUCTURE", "").count("=") > 1 for a in analyses))
 
     @staticmethod
     def _stems(lower: str) -> list[str]:

@@ -43,7 +43,8 @@ def redact_message(
 
 
 def render_message(data: Mapping[str, Any]) -> bytes:
-    """A record of the mail source as a message: the headers it holds and its text body, UTF-8 throughout.
+    """A record of the mail source as a message: the headers it holds and its text body, UTF-8 throughout;
+    an `X-Dsar-Attachments` header names the attachments.
 
     Written by hand rather than through `EmailMessage`: a placeholder is no address, and the header registry
     would both reject it and cost more than the redaction.
@@ -57,9 +58,16 @@ def render_message(data: Mapping[str, Any]) -> bytes:
             value = format_datetime(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
         if value:
             lines.append(f"{header}: {_one_line(value)}")
+    # Attachments are named, not printed: the body is the message's text alone. Their text is redacted
+    # in the package; what redaction cannot read is withheld there for review.
+    attached = [f"{a.get('filename') or '(no name)'} ({a.get('content_type')}, "
+                f"{'redacted text' if 'text' in a else 'withheld'})" for a in data.get("attachments") or ()]
+    if attached:
+        lines.append(f"X-Dsar-Attachments: {_one_line('; '.join(attached))}")
     lines += ["MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: 8bit"]
     body = (data.get("body") or "").replace("\r\n", "\n").replace("\r", "\n")
-    return ("\n".join(lines) + "\n\n" + body + ("" if body.endswith("\n") else "\n")).encode("utf-8")
+    body = body if not body or body.endswith("\n") else body + "\n"
+    return ("\n".join(lines) + "\n\n" + body).encode("utf-8")
 
 
 def _one_line(value: str) -> str:

@@ -66,6 +66,11 @@ _NAME_KEYS = re.compile(
 _SENTENCE_END = ".!?:;\"'(*•-–—|"
 
 
+# A company form after a name makes it a company's ("Lahden Kivi ja Mäki Oy").
+_COMPANY_FORMS = frozenset(
+    "Oy Oyj Ab Abp Ky Ay Tmi GmbH AG Ltd Limited Inc LLC Corp AS ASA AB ApS BV NV SA SL".split()  # noqa: SIM905
+)
+_COMPANY = re.compile(rf"[ \t]+(?:{'|'.join(sorted(_COMPANY_FORMS))})\b")
 # English endings after an apostrophe: "I'm", "we're", "don't"; "'s" is a possessive.
 _CLITICS = frozenset({"m", "re", "ve", "ll", "d", "t", "s"})
 _NEXT_WORD = re.compile(r"[ \t]{1,3}([^\W\d_]+)")
@@ -180,6 +185,8 @@ class Names:
             # "I gave" and a name.
             while len(group) > 1 and self._inflected(group[0]) and _sentence_start(text, group[0].start):
                 group = group[1:]
+            if _COMPANY.match(text, group[-1].end) or any(t.text in _COMPANY_FORMS for t in group[1:]):
+                continue  # "Mäki Oy", "Example Handel GmbH": a company's name
             person = self._resolve(doc, group)
             if person is not None:
                 start = group[0].start

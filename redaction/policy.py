@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 # Local parts that name a function, not a person: never replaced, whatever the domain.
 ROLE_MAILBOXES = (
     "asiakaspalvelu", "asiakastuki", "tuki", "laskutus", "palautukset", "palautus", "reklamaatiot", "perinta",
-    "myynti", "info", "palaute", "tilaukset", "posti",
+    "myynti", "info", "palaute", "tilaukset", "posti", "kundtjanst", "kundservice", "kundtjänst", "events",
+    "tapahtumat", "kurssit", "koulutus", "b2b", "yritysmyynti", "verkkokauppa", "webshop", "rekrytointi", "hr",
     "kirjaamo", "toimisto", "tietosuoja", "rekry", "markkinointi", "uutiskirje", "huolto", "varaukset",
     "support", "help", "helpdesk", "service", "customerservice", "customer.service", "sales", "billing",
     "invoices", "invoice", "accounts", "orders", "order", "privacy", "dpo", "gdpr", "office", "contact",

@@ -67,6 +67,7 @@ class Redactor:
         self._find_names = NAME in policy.detectors
         self._values: dict[tuple[str, str], str] = {}
         self._people: dict[str, Person] = {}  # email address -> person
+        self._persons: dict[int, Person] = {}  # id -> person, for the name findings of the text at hand
         self._own: dict[str, set[str]] = {"email": {subject.email}}
         self._own_national: set[str] = set()  # the subject's phone numbers without their country codes
         for phone in subject.phones:
@@ -203,14 +204,16 @@ class Redactor:
             for start, end, person in self._names.scan(doc, learning):
                 # A value's detector knows better than a name's: "Asun Kuusitiellä 4" is an address.
                 if not any(s < end and start < e for s, e in values):
-                    found.append(Finding(start, end, NAME, self._names.label(person) or ""))
+                    # Labelled when placed, in the order of the text, like every other finding.
+                    self._persons[id(person)] = person
+                    found.append(Finding(start, end, NAME, str(id(person))))
         text = doc.text
         return _resolve(f for f in found if "\0" not in text[f.start:f.end])
 
     def _placeholder(self, finding: Finding) -> str | None:
         """The placeholder for a finding (None: keep it), learning the person behind an address."""
         if finding.kind == NAME:
-            return finding.value_normalised or None
+            return self._names.label(self._persons[int(finding.value_normalised)])
         if finding.kind == "email":
             return self._email_placeholder(finding)
         if finding.value_normalised in self._own.get(finding.kind, ()):
