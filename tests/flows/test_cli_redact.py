@@ -89,3 +89,21 @@ def test_the_subjects_own_record_keeps_its_values(tmp_path):
     record.write_text("[1, 2]", encoding="utf-8")
     bad = redact(tmp_path, "--subject-email", "aino.makinen@example.fi", "--subject-record", str(record))
     assert bad.returncode == 2 and b"JSON object" in bad.stderr and b"Traceback" not in bad.stderr
+
+
+def test_attachments_are_named_in_a_header_not_printed(tmp_path):
+    path = tmp_path / "liite.eml"
+    path.write_bytes(b"From: a@b.fi\nTo: aino.makinen@example.fi\nSubject: x\nMIME-Version: 1.0\n"
+                     b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nHei.\n'
+                     b'--B\nContent-Type: text/plain; name="lista.txt"\nContent-Disposition: attachment; '
+                     b'filename="lista.txt"\n\nPekka Virtanen 040 123 4567\n--B\nContent-Type: application/pdf\n'
+                     b'Content-Disposition: attachment; filename="kuitti.pdf"\nContent-Transfer-Encoding: base64\n\n'
+                     b"JVBERi0=\n--B--\n")
+    done = subprocess.run([SCRIPT, "redact", "--subject-email", "aino.makinen@example.fi", str(path)],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    printed = email.message_from_bytes(done.stdout)
+    assert printed["X-Dsar-Attachments"] == ("lista.txt (text/plain, redacted text); "
+                                             "kuitti.pdf (application/pdf, withheld)")
+    assert printed.get_payload() == "Hei.\n"
+    assert b"Virtanen" not in done.stdout

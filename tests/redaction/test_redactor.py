@@ -200,3 +200,32 @@ def test_redact_message_prints_a_utf8_rfc5322_message():
 def test_names_marked_by_initials_titles_relations_and_names_that_look_like_words(text, expected):
     out, _ = run([mail("m1", body=text)])
     assert out[0]["body"] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Written with no-break spaces and dashes, as HTML mail and word processors write them.
+    ("puh. 040\u00a0123\u00a04567, IBAN FI21\u202f1234\u202f5600\u202f0007\u202f85", "puh. [phone-1], IBAN [iban-1]"),
+    ("Veeti: 040 - 123 4569 tai 040 \u2013 123 4569", "[person-1]: [phone-1] tai [phone-1]"),
+    ("Iida: 358401234568", "[person-1]: [phone-1]"),
+    ("Call +1 (212) 555-0187 ext. 12 today.", "Call [phone-1] today."),
+    # Surnames that are ordinary words, foreign names in Finnish case forms, English words that are names.
+    ("toimitusjohtajamme Toivo Kivi ja Satu Karhulle", "toimitusjohtajamme [person-1] ja [person-2]"),
+    ("Hodan Warsame soitti. Annoin paketin Warsamelle.", "[person-1] soitti. Annoin paketin [person-1]."),
+    ("My neighbour Will will drop it off. I will call.", "My neighbour [person-1] will drop it off. I will call."),
+    ("I'm sure Babatunji Makinde called.", "I'm sure [person-1] called."),
+    ("Kiitos!\n-Mikko", "Kiitos!\n-[person-1]"),
+    # Addresses of every shape; companies are no people.
+    ("Ship to 5 QUEEN STREET please.", "Ship to [address-1] please."),
+    ("(Pellonpää 2 B, Jyväskylä) ja Narva mnt 7, 10117 Tallinn", "([address-1]) ja [address-2]"),
+    ("Tilaus 5, Helsinki.", "Tilaus 5, Helsinki."),
+    ("Toimittaja Kivi ja Mäki Oy sekä Example Handel GmbH.", "Toimittaja Kivi ja Mäki Oy sekä Example Handel GmbH."),
+])
+def test_what_a_hostile_review_found(text, expected):
+    out, _ = run([mail("m1", body=text)])
+    assert out[0]["body"] == expected
+
+
+def test_the_subjects_foreign_number_is_theirs_however_dialled():
+    subject = Subject("m@b.fi", phones=("+44 7700 900123",))
+    out, _ = run([mail("m1", body="Call me on 07700 900123; my friend is on 07700 900456.")], subject=subject)
+    assert out[0]["body"] == "Call me on 07700 900123; my friend is on [phone-1]."
