@@ -14,7 +14,7 @@ WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # A word that starts with a capital: where names are looked for first. Scanned in C, not word by word.
 # The class holds every capital letter of Latin (with its extensions), Greek and Cyrillic, and some small
 # letters of the mixed ranges: those are told apart by `isupper` later.
-CAPITALISED = re.compile(r"(?<![\w'’])(?<!\w-)[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я][^\W\d_]*(?:['’-][^\W\d_]+)*")
+CAPITALISED = re.compile(r"(?<![^\W_])(?<!['’])(?<!\w-)[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я][^\W\d_]*(?:['’-][^\W\d_]+)*")
 
 
 class Token(NamedTuple):
@@ -23,6 +23,7 @@ class Token(NamedTuple):
     text: str
 
 
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Characters that stand for a plain space, hyphen or apostrophe, one for one, so that a finding's offsets
 # hold in the original: HTML mail writes "040&nbsp;123&nbsp;4567", word processors "O’Brien" and "2–3".
 _PLAIN = str.maketrans({
@@ -46,7 +47,8 @@ class Document:
     @cached_property
     def capitalised(self) -> list[Token]:
         """The words that start with a capital letter, in order."""
-        return [Token(m.start(), m.end(), m.group()) for m in CAPITALISED.finditer(self.text)]
+        return [Token(m.start(), m.end(), m.group()) for m in CAPITALISED.finditer(self.text)
+                if not self._in_address(m.start())]
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -56,4 +58,15 @@ class Document:
     def occurrences(self, words: Iterable[str]) -> list[Token]:
         """Where the given words stand in the text, in order."""
         wanted = set(words)
-        return [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text) if m.group() in wanted]
+        return [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text)
+                if m.group() in wanted and not self._in_address(m.start())]
+
+    @cached_property
+    def _addresses(self) -> list[tuple[int, int]]:
+        """Where email addresses stand: their words are no words of the text (the address is one finding)."""
+        if "@" not in self.text:
+            return []
+        return [m.span() for m in _ADDRESS.finditer(self.text)]
+
+    def _in_address(self, position: int) -> bool:
+        return any(start <= position < end for start, end in self._addresses)

@@ -62,6 +62,7 @@ class Word:
     stems: tuple[str, ...] = ()  # what it may be without a case ending (matched against known people only)
     nominative: bool = False  # a name as it stands ("Anna"), not a case form of one ("Annoin": Anna)
     compound: bool = False  # Voikko reads it as a compound word ("Pellon|pää", "Kuusi|tie")
+    listed_first: bool = False  # a first name in the lists, even if also an ordinary word ("Armas", "Vilja")
 
     @property
     def name(self) -> bool:
@@ -140,7 +141,8 @@ class Lexicon:
         return Word(tuple(sorted(bases, key=lambda b: (b != lower, b))), first, last, common, place,
                     known=bool(analyses) or first or last or common, given=given,
                     english=lower in self._english, stems=stems, nominative=nominative,
-                    compound=any(a.get("STRUCTURE", "").count("=") > 1 for a in analyses))
+                    compound=any(a.get("STRUCTURE", "").count("=") > 1 for a in analyses),
+                    listed_first=lower in self._firsts)
 
     @staticmethod
     def _stems(lower: str) -> list[str]:

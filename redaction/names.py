@@ -71,6 +71,7 @@ _COMPANY_FORMS = frozenset(
     "Oy Oyj Ab Abp Ky Ay Tmi GmbH AG Ltd Limited Inc LLC Corp AS ASA AB ApS BV NV SA SL".split()  # noqa: SIM905
 )
 _COMPANY = re.compile(rf"[ \t]+(?:{'|'.join(sorted(_COMPANY_FORMS))})\b")
+_TITLE = re.compile(r"(?i)(?<!\w)(?:mr|mrs|ms|miss|mx|dr|prof|herra|rouva|neiti|hra|rva)\.?[ \t]+\Z")
 # English endings after an apostrophe: "I'm", "we're", "don't"; "'s" is a possessive.
 _CLITICS = frozenset({"m", "re", "ve", "ll", "d", "t", "s"})
 _NEXT_WORD = re.compile(r"[ \t]{1,3}([^\W\d_]+)")
@@ -229,7 +230,11 @@ class Names:
         if kind is _Kind.NAME:
             return True
         if kind is _Kind.NEVER:
-            return False
+            # Still a name after a title ("Mr. Brown", "rouva Kivi") or as a listed first name before a
+            # surname that is nothing else ("Vilja Honkanen", "Antoine Girard").
+            return (token.text[0].isupper() and not token.text.isupper()
+                    and (_TITLE.search(doc.text, max(0, token.start - 8), token.start) is not None
+                         or (self._lexicon.word(token.text).listed_first and self._surname_follows(doc, token))))
         if kind is _Kind.COMMON_NAME:  # "Mark", "May", "Will": a name only beside another name
             return beside_name or self._name_follows(doc, token)
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
@@ -284,6 +289,13 @@ class Names:
             return _Kind.NEVER
         return _Kind.UNKNOWN
 
+    def _surname_follows(self, doc: Document, token: Token) -> bool:
+        match = _NEXT_WORD.match(doc.text, token.end)
+        if match is None or not match.group(1)[0].isupper():
+            return False
+        info = self._lexicon.word(match.group(1))
+        return info.last and not info.common and not info.first
+
     def _name_follows(self, doc: Document, token: Token) -> bool:
         """A name, or a word no lexicon knows, follows: "Xiaoming Chen", "Babatunji Makinde"."""
         match = _NEXT_WORD.match(doc.text, token.end)
@@ -309,7 +321,8 @@ class Names:
             # Elsewhere it may be anyone: replaced, without making the word a stranger's.
             key = frozenset(b for w in words for b in self._lexicon.bases(w) if b in self._staff_words)
             return self._maybe_staff.setdefault(key, Person())
-        if not any(owners):
+        titled = _TITLE.search(doc.text, max(0, group[0].start - 8), group[0].start) is not None
+        if not any(owners) and not titled:  # after a title ("Mr. Brown", "rouva Kivi") it is a name
             marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
             if len(group) == 1:
                 info, lower = infos[0], words[0].lower()

@@ -219,6 +219,9 @@ def test_names_marked_by_initials_titles_relations_and_names_that_look_like_word
     ("(Pellonpää 2 B, Jyväskylä) ja Narva mnt 7, 10117 Tallinn", "([address-1]) ja [address-2]"),
     ("Tilaus 5, Helsinki.", "Tilaus 5, Helsinki."),
     ("Toimittaja Kivi ja Mäki Oy sekä Example Handel GmbH.", "Toimittaja Kivi ja Mäki Oy sekä Example Handel GmbH."),
+    # After a title any word is a name; an address is one finding, its words no names.
+    ("Dear Mr. Rinne, and rouva Kivelle.", "Dear Mr. [person-1], and rouva [person-2]."),
+    ("klo 9.41 Minna Salo minna.salo@kauppa.fi kirjoitti:", "klo 9.41 [person-1] [person-2] kirjoitti:"),
 ])
 def test_what_a_hostile_review_found(text, expected):
     out, _ = run([mail("m1", body=text)])
