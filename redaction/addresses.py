@@ -64,6 +64,8 @@ _ANY_STREET = re.compile(
     r"[ \t]+\d{1,4}[ \t]?[A-Za-z]?(?![\w])(?:[ \t]+(?:as\.?[ \t]*)?\d{1,3})?,[ \t]*"
     r"(?:(?P<code>\d{5})[ \t]+)?(?P<town>[A-ZÅÄÖÜÕ][^\W\d_]+)"
 )
+# A place in the genitive, then a street word in lower case ("Pispalan valtatie 45", "Hervannan valtaväylä 12").
+_GENITIVE_STREET = re.compile(r"([A-ZÅÄÖ](?<![\w-][A-ZÅÄÖ])[^\W\d_]*n)[ \t]+([a-zåäö]+)(?=[ \t]+\d)")
 # The capital first, then the look-behind: `re` skips ahead to a capital instead of trying every position.
 _WORD_THEN_NUMBER = re.compile(r"([A-ZÅÄÖ](?<![\w-][A-ZÅÄÖ])[^\W\d_]*(?:-[^\W\d_]+)*)[ \t]+\d")
 
@@ -94,6 +96,13 @@ class AddressDetector:
             base = doc.lexicon.bases(word.group(1))[-1]
             finnish.append(Finding(start, number.end(), self.kind,
                                    _normalise(base + text[word.end(1):number.end()])))
+        for match in _GENITIVE_STREET.finditer(text):
+            if not self._is_street(doc, match.group(2)):
+                continue
+            number = _NUMBER_AFTER.match(text, match.end(2))
+            if number is not None:
+                written = text[match.start():number.end()]
+                finnish.append(Finding(match.start(), number.end(), self.kind, _normalise(written)))
         yield from finnish
         if "," in text:
             for match in _ANY_STREET.finditer(text):

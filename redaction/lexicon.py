@@ -63,6 +63,7 @@ class Word:
     nominative: bool = False  # a name as it stands ("Anna"), not a case form of one ("Annoin": Anna)
     compound: bool = False  # Voikko reads it as a compound word ("Pellon|pää", "Kuusi|tie")
     listed_first: bool = False  # a first name in the lists, even if also an ordinary word ("Armas", "Vilja")
+    noun: bool = False  # Voikko reads it as a noun as it stands ("Lumi", "Aamu"): a first name before a surname
 
     @property
     def name(self) -> bool:
@@ -82,6 +83,7 @@ class Lexicon:
             ) from exc
         self._firsts, self._lasts = name_lists()
         self._english = english_words()
+        self._proper = english_proper()
         self._cache: dict[str, Word] = {}
 
     def word(self, token: str) -> Word:
@@ -132,6 +134,8 @@ class Lexicon:
             # An ordinary English word that no list knows as a name ("Order", "Shipped"): known, and no name.
             # (English words that are also names, "Will", "Rose", are weighed in names.py.)
             common = True
+        elif not analyses and lower in self._proper and not (first or last):
+            place = True  # "English", "Bristol", "Paris": a proper noun, but no person's
         if place and not (first or last):
             # Mäkelä, Heikkilä: Voikko knows the village, the name lists the family.
             first, last = lower in self._firsts, lower in self._lasts
@@ -142,7 +146,8 @@ class Lexicon:
                     known=bool(analyses) or first or last or common, given=given,
                     english=lower in self._english, stems=stems, nominative=nominative,
                     compound=any(a.get("STRUCTURE", "").count("=") > 1 for a in analyses),
-                    listed_first=lower in self._firsts)
+                    listed_first=lower in self._firsts,
+                    noun=any(a.get("CLASS") == "nimisana" and a.get("SIJAMUOTO") == "nimento" for a in analyses))
 
     @staticmethod
     def _stems(lower: str) -> list[str]:
@@ -196,11 +201,24 @@ def name_lists() -> tuple[frozenset[str], frozenset[str]]:
 @cache
 def english_words() -> frozenset[str]:
     """Ordinary English words (the lower-case entries of Debian's word list); empty if it is not installed."""
+    return _word_list()[0]
+
+
+@cache
+def english_proper() -> frozenset[str]:
+    """Lower-cased capitalised entries of Debian's word list: places, languages, peoples, firms, and names."""
+    return _word_list()[1]
+
+
+@cache
+def _word_list() -> tuple[frozenset[str], frozenset[str]]:
     try:
         lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return frozenset()
-    return frozenset(w for w in lines if w[:1].islower() and "'" not in w)
+        return frozenset(), frozenset()
+    words = [w for w in lines if "'" not in w]
+    return (frozenset(w for w in words if w[:1].islower()),
+            frozenset(w.lower() for w in words if w[:1].isupper()))
 
 
 def _latin(name: str) -> bool:

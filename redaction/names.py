@@ -71,7 +71,17 @@ _COMPANY_FORMS = frozenset(
     "Oy Oyj Ab Abp Ky Ay Tmi GmbH AG Ltd Limited Inc LLC Corp AS ASA AB ApS BV NV SA SL".split()  # noqa: SIM905
 )
 _COMPANY = re.compile(rf"[ \t]+(?:{'|'.join(sorted(_COMPANY_FORMS))})\b")
-_TITLE = re.compile(r"(?i)(?<!\w)(?:mr|mrs|ms|miss|mx|dr|prof|herra|rouva|neiti|hra|rva)\.?[ \t]+\Z")
+_TITLE = re.compile(
+    r"(?i)(?<!\w)(?:mr|mrs|ms|miss|mx|dr|prof|herra|rouva|neiti|hra|rva|"
+    # kin: "lapseni Lumi", "my son Leo", "äitini Helena"
+    r"lapse\w*|poika\w*|poja\w*|tytär\w*|tyttär\w*|sisko\w*|sisar\w*|veli|velje\w*|äiti\w*|isä\w*|"
+    r"vaimo\w*|miehe\w*|puoliso\w*|son|daughter|wife|husband|mother|father|sister|brother|child|kid)"
+    r"\.?[ \t]+\Z"
+)
+# "Satu-tyttäreni", "Juha-poikani": a name joined to a word of kin.
+_KIN_JOINED = re.compile(
+    r"(?i)-(?:tytär|tyttär|poika|poja|sisko|sisar|veli|velje|äiti|isä|vaimo|mies|miehe|lapsi|lapse)"
+)
 # English endings after an apostrophe: "I'm", "we're", "don't"; "'s" is a possessive.
 _CLITICS = frozenset({"m", "re", "ve", "ll", "d", "t", "s"})
 _NEXT_WORD = re.compile(r"[ \t]{1,3}([^\W\d_]+)")
@@ -162,7 +172,8 @@ class Names:
         While `learning`, names in lower case are skipped: only a name already known is found in lower case,
         and finding it again teaches nothing.
         """
-        tokens = doc.capitalised
+        tokens = [Token(t.start, t.start + k.start(), t.text[:k.start()]) if (k := _KIN_JOINED.search(t.text)) else t
+                  for t in doc.capitalised]
         stems = self._stems
         lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:3] in stems
                                      and any(w.startswith(s) for s in stems[w[:3]])
@@ -232,9 +243,10 @@ class Names:
         if kind is _Kind.NEVER:
             # Still a name after a title ("Mr. Brown", "rouva Kivi") or as a listed first name before a
             # surname that is nothing else ("Vilja Honkanen", "Antoine Girard").
-            return (token.text[0].isupper() and not token.text.isupper()
-                    and (_TITLE.search(doc.text, max(0, token.start - 8), token.start) is not None
-                         or (self._lexicon.word(token.text).listed_first and self._surname_follows(doc, token))))
+            word = self._lexicon.word(token.text)
+            return (token.text[0].isupper() and not token.text.isupper() and not word.place
+                    and (_TITLE.search(doc.text, max(0, token.start - 12), token.start) is not None
+                         or ((word.listed_first or word.noun) and self._surname_follows(doc, token))))
         if kind is _Kind.COMMON_NAME:  # "Mark", "May", "Will": a name only beside another name
             return beside_name or self._name_follows(doc, token)
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
@@ -321,7 +333,7 @@ class Names:
             # Elsewhere it may be anyone: replaced, without making the word a stranger's.
             key = frozenset(b for w in words for b in self._lexicon.bases(w) if b in self._staff_words)
             return self._maybe_staff.setdefault(key, Person())
-        titled = _TITLE.search(doc.text, max(0, group[0].start - 8), group[0].start) is not None
+        titled = _TITLE.search(doc.text, max(0, group[0].start - 12), group[0].start) is not None
         if not any(owners) and not titled:  # after a title ("Mr. Brown", "rouva Kivi") it is a name
             marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
             if len(group) == 1:

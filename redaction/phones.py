@@ -22,8 +22,9 @@ from redaction.detectors import Finding
 # Patterns start with what they match, not with a look-behind, so that `re` can skip ahead to a
 # possible first character: that keeps the detector fast on long texts.
 _CANDIDATE = re.compile(
-    r"(?:\+(?<![\w+/,-]\+)\d|\((?<![\w+/,-]\()\s*\d|\d(?<![\w+/,-]\d))"
-    r"(?:(?:[ \t]?-[ \t]?|[ \t\-./()]{0,2})\d){6,17}(?![\w]|[.,]\d)"   # "040 - 123 4567" too
+    # A comma may stand right before or after a number (CSV: "Liisa,0401119988,1"), not inside one.
+    r"(?:\+(?<![\w+/-]\+)\d|\((?<![\w+/-]\()\s*\d|\d(?<![\w+/-]\d)(?<!\d,\d))"
+    r"(?:(?:[ \t]?-[ \t]?|[ \t\-./()]{0,2})\d){6,17}(?![\w]|\.\d)"   # "040 - 123 4567" too
 )
 # An extension after the number belongs to it.
 _EXTENSION = re.compile(r"[ \t]*(?:,[ \t]*)?(?:ext\.?|x|alanumero|alanro|sis\.?)[ \t]*\d{1,5}(?!\d)", re.IGNORECASE)

@@ -14,6 +14,7 @@ ROLE_MAILBOXES = (
     "asiakaspalvelu", "asiakastuki", "tuki", "laskutus", "palautukset", "palautus", "reklamaatiot", "perinta",
     "myynti", "info", "palaute", "tilaukset", "posti", "kundtjanst", "kundservice", "kundtjänst", "events",
     "tapahtumat", "kurssit", "koulutus", "b2b", "yritysmyynti", "verkkokauppa", "webshop", "rekrytointi", "hr",
+    "ajanvaraus", "isannointi", "isännöinti", "vastaanotto", "kassa", "laskut", "reskontra", "huoltoyhtio",
     "kirjaamo", "toimisto", "tietosuoja", "rekry", "markkinointi", "uutiskirje", "huolto", "varaukset",
     "support", "help", "helpdesk", "service", "customerservice", "customer.service", "sales", "billing",
     "invoices", "invoice", "accounts", "orders", "order", "privacy", "dpo", "gdpr", "office", "contact",

@@ -186,19 +186,29 @@ class Redactor:
         return info.name and (not info.common or len(word) > 4)
 
     def _kept_address(self, address: str) -> bool:
-        if address in self._own["email"]:
+        if address in self._own["email"] or self._role(address):
             return True
-        local, _, domain = address.partition("@")
-        if local in self._policy.role_mailboxes or local.split("+", 1)[0] in self._policy.role_mailboxes:
-            return True
+        domain = address.partition("@")[2]
         return self._policy.keep_staff and bool(self._policy.staff) and domain in self._policy.controller_domains
+
+    def _role(self, address: str) -> bool:
+        """A mailbox of a function, not a person: a known role ("asiakaspalvelu@") or an ordinary Finnish or
+        English noun that is no name ("ajanvaraus@", "vanhemmat@", "bookings@")."""
+        local = address.partition("@")[0].split("+", 1)[0]
+        if local in self._policy.role_mailboxes:
+            return True
+        if not local.isalpha() or len(local) < 4:
+            return False
+        word = self._lexicon.word(local)
+        return word.common and not word.name
 
     def _detected(self, doc: Document, detectors: tuple[Detector, ...] | None = None) -> Iterator[Finding]:
         for detector in self._detectors if detectors is None else detectors:
             yield from detector.find(doc)
 
     def _findings(self, doc: Document, learning: bool = False) -> list[Finding]:
-        found = list(self._detected(doc, self._learning_detectors if learning else None))
+        detected = self._detected(doc, self._learning_detectors if learning else None)
+        found = [self._narrowed(f, doc.text) for f in detected]
         if self._find_names:
             values = sorted((f.start, f.end) for f in found)
             for start, end, person in self._names.scan(doc, learning):
@@ -209,6 +219,13 @@ class Redactor:
                     found.append(Finding(start, end, NAME, str(id(person))))
         text = doc.text
         return _resolve(f for f in found if "\0" not in text[f.start:f.end])
+
+    def _narrowed(self, finding: Finding, text: str) -> Finding:
+        """A role mailbox stays, but the name shown beside it is a person's ("Pikkumetsä / Marjo <toimisto@>"):
+        the finding shrinks to the address, and the name is looked at like any other."""
+        if finding.kind != "email" or finding.name is None or not self._role(finding.value_normalised):
+            return finding
+        return Finding(text.rfind("<", finding.start, finding.end), finding.end, "email", finding.value_normalised)
 
     def _placeholder(self, finding: Finding) -> str | None:
         """The placeholder for a finding (None: keep it), learning the person behind an address."""
@@ -229,11 +246,10 @@ class Redactor:
     def _email_placeholder(self, finding: Finding) -> str | None:
         address = finding.value_normalised
         if self._kept_address(address):
-            if finding.name:
-                if address in self._own["email"]:
-                    self._names.keep(finding.name)
-                else:  # staff or a role mailbox: kept written whole, never a word of it alone
-                    self._names.keep_whole(finding.name)
+            if finding.name and address in self._own["email"]:
+                self._names.keep(finding.name)
+            elif finding.name and not self._role(address):  # staff: kept written whole
+                self._names.keep_whole(finding.name)
             return None
         person = self._people.get(address)
         parts = self._name_in_address(address)

@@ -222,6 +222,13 @@ def test_names_marked_by_initials_titles_relations_and_names_that_look_like_word
     # After a title any word is a name; an address is one finding, its words no names.
     ("Dear Mr. Rinne, and rouva Kivelle.", "Dear Mr. [person-1], and rouva [person-2]."),
     ("klo 9.41 Minna Salo minna.salo@kauppa.fi kirjoitti:", "klo 9.41 [person-1] [person-2] kirjoitti:"),
+    # Kin, names that are nouns before a surname, CSV rows, genitive street names, role mailboxes.
+    ("lapseni Lumi ja Satu-tyttäreni, my son Leo", "lapseni [person-1] ja [person-2]-tyttäreni, my son [person-3]"),
+    ("Ilta Karppinen soitti.", "[person-1] soitti."),
+    ("Liisa,0401119988,1", "[person-1],[phone-1],1"),
+    ("Uusi osoite: Pispalan valtatie 45.", "Uusi osoite: [address-1]."),
+    ("Kirjoita ajanvaraus@hymy.fi tai vanhemmat@pikkumetsa.fi", "Kirjoita ajanvaraus@hymy.fi tai vanhemmat@pikkumetsa.fi"),
+    ("From: Pikkumetsä / Marjo <toimisto@pikkumetsa.fi>", "From: Pikkumetsä / [person-1] <toimisto@pikkumetsa.fi>"),
 ])
 def test_what_a_hostile_review_found(text, expected):
     out, _ = run([mail("m1", body=text)])
