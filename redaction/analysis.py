@@ -14,7 +14,11 @@ WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # A word that starts with a capital: where names are looked for first. Scanned in C, not word by word.
 # The class holds every capital letter of Latin (with its extensions), Greek and Cyrillic, and some small
 # letters of the mixed ranges: those are told apart by `isupper` later.
-CAPITALISED = re.compile(r"(?<![^\W_])(?<!['’])(?<!\w-)[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я][^\W\d_]*(?:['’-][^\W\d_]+)*")
+CAPITALISED = re.compile(
+    # The capital first, then what stood before it: `re` then skips ahead to capitals instead of testing
+    # look-behinds at every position.
+    r"[A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿΆ-ΫЀ-Я](?<![^\W_].)(?<!['’].)(?<!\w-.)[^\W\d_]*(?:['’-][^\W\d_]+)*"
+)
 
 
 class Token(NamedTuple):
@@ -23,7 +27,7 @@ class Token(NamedTuple):
     text: str
 
 
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ADDRESS = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Characters that stand for a plain space, hyphen or apostrophe, one for one, so that a finding's offsets
 # hold in the original: HTML mail writes "040&nbsp;123&nbsp;4567", word processors "O’Brien" and "2–3".
 _PLAIN = str.maketrans({
@@ -31,6 +35,8 @@ _PLAIN = str.maketrans({
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d", "-"),
     **dict.fromkeys("\u2019\u2018\u02bc\u2032\u00b4", "'"),
 })
+
+_UNPLAIN = re.compile("[" + "".join(chr(c) for c in _PLAIN) + "]")
 
 
 class Document:
@@ -41,14 +47,14 @@ class Document:
     """
 
     def __init__(self, text: str, lexicon: Lexicon) -> None:
-        self.text = text.translate(_PLAIN)
+        self.text = text.translate(_PLAIN) if _UNPLAIN.search(text) else text
         self.lexicon = lexicon
 
     @cached_property
     def capitalised(self) -> list[Token]:
         """The words that start with a capital letter, in order."""
-        return [Token(m.start(), m.end(), m.group()) for m in CAPITALISED.finditer(self.text)
-                if not self._in_address(m.start())]
+        tokens = [Token(m.start(), m.end(), m.group()) for m in CAPITALISED.finditer(self.text)]
+        return self._outside_addresses(tokens)
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -58,8 +64,8 @@ class Document:
     def occurrences(self, words: Iterable[str]) -> list[Token]:
         """Where the given words stand in the text, in order."""
         wanted = set(words)
-        return [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text)
-                if m.group() in wanted and not self._in_address(m.start())]
+        return self._outside_addresses(
+            [Token(m.start(), m.end(), m.group()) for m in WORD.finditer(self.text) if m.group() in wanted])
 
     @cached_property
     def _addresses(self) -> list[tuple[int, int]]:
@@ -68,5 +74,15 @@ class Document:
             return []
         return [m.span() for m in _ADDRESS.finditer(self.text)]
 
-    def _in_address(self, position: int) -> bool:
-        return any(start <= position < end for start, end in self._addresses)
+    def _outside_addresses(self, tokens: list[Token]) -> list[Token]:
+        """The tokens, less those inside an email address (both in order: one walk)."""
+        spans = self._addresses
+        if not spans:
+            return tokens
+        kept, index = [], 0
+        for token in tokens:
+            while index < len(spans) and spans[index][1] <= token.start:
+                index += 1
+            if index == len(spans) or token.start < spans[index][0]:
+                kept.append(token)
+        return kept

@@ -76,7 +76,7 @@ _TITLE = re.compile(
     # kin: "lapseni Lumi", "my son Leo", "äitini Helena"
     r"lapse\w*|poika\w*|poja\w*|tytär\w*|tyttär\w*|sisko\w*|sisar\w*|veli|velje\w*|äiti\w*|isä\w*|"
     r"vaimo\w*|miehe\w*|puoliso\w*|son|daughter|wife|husband|mother|father|sister|brother|child|kid)"
-    r"\.?[ \t]+\Z"
+    r"\.?[ \t]+"
 )
 # "Satu-tyttäreni", "Juha-poikani": a name joined to a word of kin.
 _KIN_JOINED = re.compile(
@@ -122,6 +122,7 @@ class Names:
         self._kept_whole: set[frozenset[str]] = set()
         self._staff_words: set[str] = set()
         self._maybe_staff: dict[frozenset[str], Person] = {}
+        self._titles: tuple[Document | None, frozenset[int]] = (None, frozenset())
         self.kept = Person(kept=True)
 
     def keep(self, name: str) -> None:
@@ -172,8 +173,8 @@ class Names:
         While `learning`, names in lower case are skipped: only a name already known is found in lower case,
         and finding it again teaches nothing.
         """
-        tokens = [Token(t.start, t.start + k.start(), t.text[:k.start()]) if (k := _KIN_JOINED.search(t.text)) else t
-                  for t in doc.capitalised]
+        tokens = [Token(t.start, t.start + k.start(), t.text[:k.start()])
+                  if "-" in t.text and (k := _KIN_JOINED.search(t.text)) else t for t in doc.capitalised]
         stems = self._stems
         lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:3] in stems
                                      and any(w.startswith(s) for s in stems[w[:3]])
@@ -245,7 +246,7 @@ class Names:
             # surname that is nothing else ("Vilja Honkanen", "Antoine Girard").
             word = self._lexicon.word(token.text)
             return (token.text[0].isupper() and not token.text.isupper() and not word.place
-                    and (_TITLE.search(doc.text, max(0, token.start - 12), token.start) is not None
+                    and (token.start in self._titled(doc)
                          or ((word.listed_first or word.noun) and self._surname_follows(doc, token))))
         if kind is _Kind.COMMON_NAME:  # "Mark", "May", "Will": a name only beside another name
             return beside_name or self._name_follows(doc, token)
@@ -301,6 +302,12 @@ class Names:
             return _Kind.NEVER
         return _Kind.UNKNOWN
 
+    def _titled(self, doc: Document) -> frozenset[int]:
+        """Where words after a title or a word of kin start ("Mr. |Brown", "lapseni |Lumi"); once per text."""
+        if self._titles[0] is not doc:
+            self._titles = (doc, frozenset(m.end() for m in _TITLE.finditer(doc.text)))
+        return self._titles[1]
+
     def _surname_follows(self, doc: Document, token: Token) -> bool:
         match = _NEXT_WORD.match(doc.text, token.end)
         if match is None or not match.group(1)[0].isupper():
@@ -333,7 +340,7 @@ class Names:
             # Elsewhere it may be anyone: replaced, without making the word a stranger's.
             key = frozenset(b for w in words for b in self._lexicon.bases(w) if b in self._staff_words)
             return self._maybe_staff.setdefault(key, Person())
-        titled = _TITLE.search(doc.text, max(0, group[0].start - 12), group[0].start) is not None
+        titled = group[0].start in self._titled(doc)
         if not any(owners) and not titled:  # after a title ("Mr. Brown", "rouva Kivi") it is a name
             marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
             if len(group) == 1:
