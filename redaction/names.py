@@ -19,73 +19,25 @@ from dataclasses import dataclass
 
 from redaction.analysis import Document, Token
 from redaction.lexicon import Lexicon
+from redaction.name_cues import (
+    CLITICS,
+    COLLEAGUE,
+    COMPANY,
+    COMPANY_FORMS,
+    ENGLISH_AMBIGUOUS,
+    ENGLISH_COMMON,
+    INITIALS,
+    KIN_JOINED,
+    NAME_KEYS,
+    NEXT_WORD,
+    TITLE,
+    adjacent,
+    after_closing,
+    after_greeting,
+    sentence_start,
+)
 
 KIND = "name"
-
-# Greetings, closings, titles and relations: the word after them is a name even when no list knows it.
-_BEFORE_NAME = frozenset("""
-hei hej hejsan moi moikka morjens terve hyvä arvoisa rakas hello hi hey dear kiitos thanks terveisin t terv
-regards cheers best kiittäen br mvh hälsningar sincerely yours mr mrs ms miss mx dr prof sir madam herra rouva
-neiti hra rva tohtori neighbour neighbor friend colleague
-""".split())  # noqa: SIM905 - a word list reads better as text
-_BEFORE_NAME_STEMS = ("naapuri", "ystävä", "kaveri", "työkaveri", "kollega")
-_COLLEAGUE = re.compile(r"(?i)(?<!\w)(?:kollega\w*|työkaveri\w*|colleague|co-worker)[ \t]+\Z")
-# Initials before a name ("P. Virtanen", "J. R. Smith") belong to it.
-_INITIALS = re.compile(r"(?:(?<![\w.])[A-ZÅÄÖ]\.[ \t]?)+\Z")
-_CLOSING_LINE = re.compile(
-    r"(?i)^[ \t>]*(?:ystävällisin|parhain|lämpimin|hyvin|with|many|best|kind|warm|warmest)?[ \t]*"
-    r"(?:terveisin|terveisiä|terv\.?|t\.|kiittäen|kiitos|regards|wishes|thanks|thank\s+you|cheers|br|sincerely|"
-    r"yours(?:[ \t]+sincerely)?|best|greetings|mvh|hälsningar|med\s+vänlig\s+hälsning|"
-    r"yst\.?[ \t]*terv\.?)[ \t,.!-]*$"
-)
-# English words that name lists also hold: names only beside another name or after a greeting.
-_ENGLISH_COMMON = frozenset(
-    """
-    a an the and or but if of to in on at by for with from as is are was be may can could would should shall might
-    must do does did have has had not no yes so we you he she they it i me my our your his her their this that
-    these those there here when where what who why how all any some each every new old good best great dear hi
-    hello thanks thank regards kind warm sincerely yours please sorry ok okay monday tuesday wednesday thursday
-    friday saturday sunday january february march april june july august september october november december order
-    street road lane park hill way customer service support team sales shop store delivery invoice payment account
-    orders parcel package summer winter spring autumn christmas easter note subject re fw fwd sent date cc reply
-    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun mr mrs ms miss mx dr prof sir
-    madam
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
-# English words that are names as often as not: names unless they open a sentence ("Will you...").
-_ENGLISH_AMBIGUOUS = frozenset(
-    """
-    mark bill frank rose grace hope joy faith young king long love page hall wood little price rich story white
-    green black gray grey west north south east day house ward case cash close will
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
-_NAME_KEYS = re.compile(
-    r"(?i)^(?:(?:full|first|last|given|family|middle|sur|display|contact|customer|recipient|sender|person)_?)?"
-    r"(?:name|nimi)$|^(?:etunimi|sukunimi|nimi|fname|lname|firstname|lastname|surname|forename)$"
-)
-_SENTENCE_END = ".!?:;\"'(*•-–—|"
-
-
-# A company form after a name makes it a company's ("Lahden Kivi ja Mäki Oy").
-_COMPANY_FORMS = frozenset(
-    "Oy Oyj Ab Abp Ky Ay Tmi GmbH AG Ltd Limited Inc LLC Corp AS ASA AB ApS BV NV SA SL".split()  # noqa: SIM905
-)
-_COMPANY = re.compile(rf"[ \t]+(?:{'|'.join(sorted(_COMPANY_FORMS))})\b")
-_TITLE = re.compile(
-    r"(?i)(?<!\w)(?:mr|mrs|ms|miss|mx|dr|prof|herra|rouva|neiti|hra|rva|"
-    # kin: "lapseni Lumi", "my son Leo", "äitini Helena"
-    r"lapse\w*|poika\w*|poja\w*|tytär\w*|tyttär\w*|sisko\w*|sisar\w*|veli|velje\w*|äiti\w*|isä\w*|"
-    r"vaimo\w*|miehe\w*|puoliso\w*|son|daughter|wife|husband|mother|father|sister|brother|child|kid)"
-    r"\.?[ \t]+"
-)
-# "Satu-tyttäreni", "Juha-poikani": a name joined to a word of kin.
-_KIN_JOINED = re.compile(
-    r"(?i)-(?:tytär|tyttär|poika|poja|sisko|sisar|veli|velje|äiti|isä|vaimo|mies|miehe|lapsi|lapse)"
-)
-# English endings after an apostrophe: "I'm", "we're", "don't"; "'s" is a possessive.
-_CLITICS = frozenset({"m", "re", "ve", "ll", "d", "t", "s"})
-_NEXT_WORD = re.compile(r"[ \t]{1,3}([^\W\d_]+)")
-
 
 class _Kind(enum.Enum):
     NAME = "name"  # a known person's word, or a name nothing else
@@ -96,7 +48,7 @@ class _Kind(enum.Enum):
 
 def is_name_key(key: str) -> bool:
     """Whether a structured field of this name holds a person's name."""
-    return bool(_NAME_KEYS.match(key))
+    return bool(NAME_KEYS.match(key))
 
 
 @dataclass(eq=False)
@@ -174,7 +126,7 @@ class Names:
         and finding it again teaches nothing.
         """
         tokens = [Token(t.start, t.start + k.start(), t.text[:k.start()])
-                  if "-" in t.text and (k := _KIN_JOINED.search(t.text)) else t for t in doc.capitalised]
+                  if "-" in t.text and (k := KIN_JOINED.search(t.text)) else t for t in doc.capitalised]
         stems = self._stems
         lower = [] if learning else [w for w in doc.words if w[0].islower() and w[:3] in stems
                                      and any(w.startswith(s) for s in stems[w[:3]])
@@ -189,22 +141,22 @@ class Names:
                 continue
             group = [tokens[index]]
             while (index + len(group) < len(tokens)
-                   and _adjacent(text, group[-1], tokens[index + len(group)])
+                   and adjacent(text, group[-1], tokens[index + len(group)])
                    and (self._candidate(doc, tokens[index + len(group)], beside_name=True)
                         or self._surname_after(group[-1], tokens[index + len(group)]))):
                 group.append(tokens[index + len(group)])
             index += len(group)
             # In a full name only the last word is inflected: "Annoin Warsamelle" opening a sentence is
             # "I gave" and a name.
-            while len(group) > 1 and self._inflected(group[0]) and _sentence_start(text, group[0].start):
+            while len(group) > 1 and self._inflected(group[0]) and sentence_start(text, group[0].start):
                 group = group[1:]
-            if _COMPANY.match(text, group[-1].end) or any(t.text in _COMPANY_FORMS for t in group[1:]):
+            if COMPANY.match(text, group[-1].end) or any(t.text in COMPANY_FORMS for t in group[1:]):
                 continue  # "Mäki Oy", "Example Handel GmbH": a company's name
             person = self._resolve(doc, group)
             if person is not None:
                 start = group[0].start
                 if "." in text[max(0, start - 2):start]:  # "P. Virtanen": the initials are the name's too
-                    initials = _INITIALS.search(text, max(0, start - 12), start)
+                    initials = INITIALS.search(text, max(0, start - 12), start)
                     start = initials.start() if initials else start
                 yield start, group[-1].end, person
 
@@ -252,7 +204,7 @@ class Names:
             return beside_name or self._name_follows(doc, token)
         # An unknown capitalised word is a name beside one ("Xiaoming Chen") or after a greeting ("Hei Xiaoming").
         return (beside_name or self._name_follows(doc, token)
-                or _after_greeting(doc.text, token.start) or _after_closing(doc.text, token.start))
+                or after_greeting(doc.text, token.start) or after_closing(doc.text, token.start))
 
     def _inflected(self, token: Token) -> bool:
         """A word the lexicon knows only as a case form of a name ("Annoin": Anna), not a name as it stands."""
@@ -264,7 +216,7 @@ class Names:
         word, before = token.text, self._lexicon.word(first.text)
         # The first name must be one for sure: Voikko's, or a listed name that is no ordinary word ("Asun" is).
         sure = before.given or (before.first and not before.common)
-        return (sure and word[0].isupper() and not word.isupper() and word.lower() not in _ENGLISH_COMMON
+        return (sure and word[0].isupper() and not word.isupper() and word.lower() not in ENGLISH_COMMON
                 and not self._lexicon.word(word).place)
 
     def _kind_of(self, word: str) -> _Kind:
@@ -282,7 +234,7 @@ class Names:
         if len(word) < 2:
             return _Kind.NEVER
         head, mark, tail = word.rpartition("'")
-        if mark and tail.lower() in _CLITICS:  # "I'm", "don't": no name; "Smith's": Smith's kind
+        if mark and tail.lower() in CLITICS:  # "I'm", "don't": no name; "Smith's": Smith's kind
             return self._kind_of(head) if tail.lower() == "s" and len(head) > 1 else _Kind.NEVER
         if not word[0].isupper():
             # lower-case: only a name already known, and only if it is no ordinary word
@@ -297,19 +249,19 @@ class Names:
         info = self._lexicon.word(word)
         lower = word.lower()
         if info.name:
-            return _Kind.COMMON_NAME if lower in _ENGLISH_COMMON else _Kind.NAME
-        if info.known or lower in _ENGLISH_COMMON or (shouted and len(word) <= 4):  # "DHL", "EU": acronyms
+            return _Kind.COMMON_NAME if lower in ENGLISH_COMMON else _Kind.NAME
+        if info.known or lower in ENGLISH_COMMON or (shouted and len(word) <= 4):  # "DHL", "EU": acronyms
             return _Kind.NEVER
         return _Kind.UNKNOWN
 
     def _titled(self, doc: Document) -> frozenset[int]:
         """Where words after a title or a word of kin start ("Mr. |Brown", "lapseni |Lumi"); once per text."""
         if self._titles[0] is not doc:
-            self._titles = (doc, frozenset(m.end() for m in _TITLE.finditer(doc.text)))
+            self._titles = (doc, frozenset(m.end() for m in TITLE.finditer(doc.text)))
         return self._titles[1]
 
     def _surname_follows(self, doc: Document, token: Token) -> bool:
-        match = _NEXT_WORD.match(doc.text, token.end)
+        match = NEXT_WORD.match(doc.text, token.end)
         if match is None or not match.group(1)[0].isupper():
             return False
         info = self._lexicon.word(match.group(1))
@@ -317,7 +269,7 @@ class Names:
 
     def _name_follows(self, doc: Document, token: Token) -> bool:
         """A name, or a word no lexicon knows, follows: "Xiaoming Chen", "Babatunji Makinde"."""
-        match = _NEXT_WORD.match(doc.text, token.end)
+        match = NEXT_WORD.match(doc.text, token.end)
         if match is None or not match.group(1)[0].isupper():
             return False
         kind = self._kind_of(match.group(1))
@@ -334,20 +286,20 @@ class Names:
         owners = [self._known(w) for w in words]
         if (self._staff_words and all(p is None for p in owners)
                 and all(not self._staff_words.isdisjoint(self._lexicon.bases(w)) for w in words)):
-            if (_after_closing(doc.text, group[0].start)
-                    or _COLLEAGUE.search(doc.text, max(0, group[0].start - 30), group[0].start)):
+            if (after_closing(doc.text, group[0].start)
+                    or COLLEAGUE.search(doc.text, max(0, group[0].start - 30), group[0].start)):
                 return self.kept  # staff signing, or named by a colleague
             # Elsewhere it may be anyone: replaced, without making the word a stranger's.
             key = frozenset(b for w in words for b in self._lexicon.bases(w) if b in self._staff_words)
             return self._maybe_staff.setdefault(key, Person())
         titled = group[0].start in self._titled(doc)
         if not any(owners) and not titled:  # after a title ("Mr. Brown", "rouva Kivi") it is a name
-            marked = _after_greeting(doc.text, group[0].start) or _after_closing(doc.text, group[0].start)
+            marked = after_greeting(doc.text, group[0].start) or after_closing(doc.text, group[0].start)
             if len(group) == 1:
                 info, lower = infos[0], words[0].lower()
-                ambiguous = info.common or lower in _ENGLISH_AMBIGUOUS or lower in _ENGLISH_COMMON or not info.name
-                rescued = marked and not info.common and lower not in _ENGLISH_COMMON
-                doubtful = lower in _ENGLISH_COMMON or not info.name or _sentence_start(doc.text, group[0].start)
+                ambiguous = info.common or lower in ENGLISH_AMBIGUOUS or lower in ENGLISH_COMMON or not info.name
+                rescued = marked and not info.common and lower not in ENGLISH_COMMON
+                doubtful = lower in ENGLISH_COMMON or not info.name or sentence_start(doc.text, group[0].start)
                 if ambiguous and not rescued and doubtful:
                     return None
             elif not any(i.name for i in infos) and any(i.known for i in infos):
@@ -361,38 +313,3 @@ class Names:
                 for base in self._lexicon.bases(word):
                     self._register(base, person)
         return person
-
-
-def _adjacent(text: str, left: Token, right: Token) -> bool:
-    gap = text[left.end:right.start]
-    return 0 < len(gap) <= 3 and gap.strip(" \t") == ""
-
-
-def _sentence_start(text: str, start: int) -> bool:
-    index = start - 1
-    while index >= 0 and text[index] in " \t>":
-        index -= 1
-    return index < 0 or text[index] in "\r\n" or text[index] in _SENTENCE_END
-
-
-def _after_greeting(text: str, start: int) -> bool:
-    """The word right before is a greeting, closing, title or relation ("Hei", "Best,", "Mrs", "naapurini")."""
-    before = text[max(0, start - 30):start].rstrip(" \t")
-    if before[-1:] in (",", ".", "!", ":"):
-        before = before[:-1].rstrip(" \t")
-    words = before.rsplit(None, 2)[-2:]
-    if not words:
-        return False
-    last = words[-1].lstrip("(\"'>*").lower()
-    if last in _BEFORE_NAME or last.startswith(_BEFORE_NAME_STEMS):
-        return True
-    return len(words) == 2 and words[0].lower() == "thank" and last == "you"
-
-
-def _after_closing(text: str, start: int) -> bool:
-    """The word opens the first non-empty line after a closing ("Terveisin", "Best regards,")."""
-    line_start = text.rfind("\n", 0, start) + 1
-    if text[line_start:start].strip(" \t>"):
-        return False
-    lines = text[:line_start].rstrip().rsplit("\n", 1)
-    return bool(lines) and _CLOSING_LINE.match(lines[-1]) is not None
