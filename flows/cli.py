@@ -255,7 +255,7 @@ def redact(
         help="The subject's own record (a JSON object or list, such as their customer row): its values are "
         "theirs and kept, as in the flow.")] = None,
     config: Annotated[Path | None, typer.Option(
-        "--config", "-c", envvar="DSAR_CONFIG", help="A dsar.toml whose [redaction] policy applies; "
+        "--config", "-c", envvar="DSAR_CONFIG", help="A dsar.toml whose redaction policy applies; "
         "the built-in defaults without one.")] = None,
 ) -> None:
     """Print a message with other people replaced, as the flow would redact it (for review and evaluation)."""
