@@ -26,6 +26,7 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -114,44 +115,31 @@ class SqlSource:
             raise SourceConfigError(self.name, key, f"unknown database dialect '{url.drivername}'") from None
 
     def records(self, subject: Subject) -> Iterator[Record]:
+        with self._connected() as (conn, tables):
+            yield from self._walk(conn, tables, subject)
+
+    def people(self) -> Iterator[str]:
+        """The name of every person in the tables with `people_columns`, one string per row, streamed."""
+        with self._connected() as (conn, tables):
+            streaming = conn.execution_options(yield_per=CHUNK)
+            for conf, table in zip(self.settings.tables, tables, strict=True):
+                if conf.people_columns:
+                    for row in streaming.execute(select(*(table.c[c] for c in conf.people_columns))):
+                        name = " ".join(str(v) for v in row if v)
+                        if name.strip():
+                            yield name
+
+    @contextmanager
+    def _connected(self) -> Iterator[tuple[Connection, list[Table]]]:
+        """A connection and the checked tables; database errors become SourceUnavailable naming no values."""
         if self._sqlite_file is not None and not self._sqlite_file.is_file():
             # SQLite would quietly create an empty database instead.
             raise SourceUnavailable(self.name, "database file not found")
         try:
             with self._engine.connect() as conn:
-                tables = self._reflect(conn)
-                yield from self._walk(conn, tables, subject)
+                yield conn, self._reflect(conn)
         except DBAPIError as exc:
             # SQLAlchemy's text carries the bound parameters: the subject's email.
-            if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
-                raise SourceUnavailable(self.name, "database unreachable") from None
-            raise SourceUnavailable(self.name, f"database query failed ({type(exc).__name__})") from None
-        except SQLAlchemyError as exc:
-            raise SourceUnavailable(self.name, f"database error ({type(exc).__name__})") from None
-        finally:
-            self._engine.dispose()
-
-    def people(self) -> Iterator[str]:
-        """The name of every person in the tables with `people_columns`, one string per row, streamed."""
-        if self._sqlite_file is not None and not self._sqlite_file.is_file():
-            raise SourceUnavailable(self.name, "database file not found")
-        try:
-            with self._engine.connect() as conn:
-                tables = self._reflect(conn)
-                streaming = conn.execution_options(yield_per=CHUNK)
-                for i, (conf, table) in enumerate(zip(self.settings.tables, tables, strict=True)):
-                    for column in conf.people_columns:
-                        if column not in table.c:
-                            raise SourceConfigError(
-                                self.name, f"tables.{i}.people_columns", f"no column '{column}' in table '{conf.table}'"
-                            )
-                    if conf.people_columns:
-                        query = select(*(table.c[c] for c in conf.people_columns))
-                        for row in streaming.execute(query):
-                            name = " ".join(str(v) for v in row if v)
-                            if name.strip():
-                                yield name
-        except DBAPIError as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
                 raise SourceUnavailable(self.name, "database unreachable") from None
             raise SourceUnavailable(self.name, f"database query failed ({type(exc).__name__})") from None
@@ -177,6 +165,11 @@ class SqlSource:
                 if column is not None and column not in table.c:
                     raise SourceConfigError(
                         self.name, f"tables.{i}.{key}", f"no column '{column}' in table '{conf.table}'"
+                    )
+            for column in conf.people_columns:
+                if column not in table.c:
+                    raise SourceConfigError(
+                        self.name, f"tables.{i}.people_columns", f"no column '{column}' in table '{conf.table}'"
                     )
             if conf.parent is not None:
                 parent = next(t for t in tables if t.name == conf.parent)
