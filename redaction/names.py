@@ -13,11 +13,10 @@ whole name is someone else's, the shared word alone stays the subject's.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from redaction.analysis import Document, Token
+from redaction.analysis import WORD, Document, Token
 from redaction.lexicon import Lexicon
 from redaction.name_cues import (
     CLITICS,
@@ -172,7 +171,7 @@ class Names:
 
     def _bases_of(self, name: str, first_only: bool = False) -> set[str]:
         bases: set[str] = set()
-        for match in re.finditer(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", name):
+        for match in WORD.finditer(name):
             word = match.group()
             if len(word) > 1:
                 found = self._lexicon.bases(word[0].upper() + word[1:])
