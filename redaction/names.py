@@ -169,14 +169,16 @@ class Names:
         stem = base[: max(3, len(base) - 3)]
         self._stems.setdefault(stem[:3], set()).add(stem)
 
-    def _bases_of(self, name: str, first_only: bool = False) -> set[str]:
-        bases: set[str] = set()
+    def _bases_of(self, name: str, first_only: bool = False) -> list[str]:
+        """The base forms of a name's words, in the order they are written: which person a word is given
+        to, and whose a name is, must not depend on the order of a set (the package is deterministic)."""
+        bases: dict[str, None] = {}
         for match in WORD.finditer(name):
             word = match.group()
             if len(word) > 1:
                 found = self._lexicon.bases(word[0].upper() + word[1:])
-                bases.update(found[:1] if first_only else found)
-        return bases
+                bases.update(dict.fromkeys(found[:1] if first_only else found))
+        return list(bases)
 
     def _known(self, word: str) -> Person | None:
         """The person a word names, by its base forms, or for a word Voikko does not know, by its stems
