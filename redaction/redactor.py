@@ -252,18 +252,18 @@ class Redactor:
                 self._names.keep_whole(finding.name)
             return None
         person = self._people.get(address)
-        parts = self._name_in_address(address)
-        named = bool(parts)
         if person is None:
             # matti.virtanen@ is the Matti Virtanen already met, when nothing else names the address.
-            name = finding.name or (" ".join(parts) if named else None)
-            person = self._people[address] = self._names.person(name)
+            parts = self._name_in_address(address)
+            person = self._people[address] = self._names.person(finding.name or " ".join(parts) or None)
             if person.kept:  # a stranger's address under the subject's name is still a stranger's
                 person = self._people[address] = Person()
-        if finding.name:
+            if finding.name:
+                self._names.claim(finding.name, person)
+            if len(parts) > 1:  # claimed once: claiming the same words again changes nothing
+                self._names.claim(" ".join(parts), person)
+        elif finding.name:
             self._names.claim(finding.name, person)
-        if named and len(parts) > 1:
-            self._names.claim(" ".join(parts), person)
         return self._names.label(person)
 
     def _redact_value(self, value: Any) -> Any:
