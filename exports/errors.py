@@ -3,9 +3,11 @@
     ExportError
     ├── DecryptionFailed   an age file could not be opened: wrong passphrase,
     │                      tampered, truncated or not an age v1 scrypt file
-    └── InvalidLink        a download token is forged, expired or malformed
+    ├── InvalidLink        a download token is forged, expired or malformed
+    └── StorageError       the package store failed (names the store and the
+                           service's error code, never an object's contents)
 
-Both verification errors are deliberately opaque: their message never says
+The two verification errors are deliberately opaque: their message never says
 which check failed, and never carries a passphrase, token or personal data.
 Misuse (a hostile file name, a short secret) raises ValueError instead.
 """
@@ -29,3 +31,7 @@ class InvalidLink(ExportError):
 
     def __init__(self, message: str = "invalid or expired download link") -> None:
         super().__init__(message)
+
+
+class StorageError(ExportError):
+    """The package store (S3) refused or could not be reached."""

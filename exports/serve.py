@@ -1,4 +1,4 @@
-"""A small download server for packages in local storage (`dsar serve`).
+"""A small download server that streams packages from storage (`dsar serve`).
 
 Only `GET /download/<token>` is answered. Every failure - a bad, expired or
 forged token, a missing object - gets the same neutral 404, so the server
@@ -17,7 +17,7 @@ from posixpath import basename
 
 from exports.errors import InvalidLink
 from exports.links import check_secret, verify_link
-from exports.storage import LocalStorage
+from exports.storage import Storage
 
 DEFAULT_HOST = "127.0.0.1"
 CHUNK_SIZE = 64 * 1024
@@ -33,7 +33,7 @@ def _utc_now() -> datetime:
 class _DownloadHandler(BaseHTTPRequestHandler):
     server_version = "dsar"
     sys_version = ""
-    storage: LocalStorage
+    storage: Storage
     secret: bytes
     clock: Callable[[], datetime]
 
@@ -100,7 +100,7 @@ class _DownloadHandler(BaseHTTPRequestHandler):
 def make_server(
     host: str,
     port: int,
-    storage: LocalStorage,
+    storage: Storage,
     secret: bytes,
     clock: Callable[[], datetime] = _utc_now,
 ) -> ThreadingHTTPServer:

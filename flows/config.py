@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from exports.storage import storage_from_url
+from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import NAME
 from extractors.settings import first_problem
 from flows.errors import ConfigError
@@ -81,6 +81,11 @@ class Store(_Strict):
 
 class Storage(_Strict):
     url: str = "file://packages"
+    # S3 only: the KMS key that encrypts every package (required), and the service to talk to.
+    # Credentials come from the AWS environment or profile, never from this file.
+    kms_key_id: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
 
 
 class Delivery(_Strict):
@@ -231,10 +236,12 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         for unknown in set(activity.sources) - set(names):
             raise ConfigError(path, f"activities.{index}.sources", f"no source named {unknown!r}")
 
+    storage = parsed.storage
     try:
-        storage_from_url(parsed.storage.url, base_dir)
-    except ValueError as exc:
-        raise ConfigError(path, "storage.url", str(exc)) from None
+        storage_from_url(storage.url, base_dir, kms_key_id=storage.kms_key_id, endpoint_url=storage.endpoint_url,
+                         region=storage.region)
+    except StorageSettingError as exc:
+        raise ConfigError(path, f"storage.{exc.setting}", str(exc)) from None
 
     return Config(
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,

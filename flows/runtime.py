@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.ledger import Ledger
 from audit.signing import load_private_key, public_key
-from exports.storage import LocalStorage, storage_from_url
+from exports.storage import Storage, storage_from_url
 from extractors.errors import SourceConfigError
 from extractors.records import Source
 from extractors.registry import make_source
@@ -57,8 +57,10 @@ class Runtime:
         return make_mailer(self.config)
 
     @cached_property
-    def storage(self) -> LocalStorage:
-        return storage_from_url(self.config.storage.url, self.config.base_dir)
+    def storage(self) -> Storage:
+        settings = self.config.storage
+        return storage_from_url(settings.url, self.config.base_dir, kms_key_id=settings.kms_key_id,
+                                endpoint_url=settings.endpoint_url, region=settings.region)
 
     @cached_property
     def link_secret(self) -> bytes:

@@ -78,3 +78,51 @@ def postgres_db(postgres_server) -> Iterator[str]:
         yield postgres_server.url(name)
     finally:
         postgres_server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 and KMS over HTTP on 127.0.0.1, as boto3 talks to AWS (`mock_aws` would not see every call)."""
+    from tests.support import free_port, missing
+
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        missing("moto's server (pip install 'moto[server]')")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Fake AWS credentials in the environment, and no profile or config file of the machine's to wander into."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+
+
+_buckets = itertools.count(1)
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint, aws_env):
+    """A fresh bucket and KMS key on the moto server: (endpoint, bucket, kms key id, boto3 S3 client)."""
+    import boto3
+
+    from tests.support import S3Bucket
+
+    kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name="eu-north-1")
+    key_id = kms.create_key(Description="dsar test packages")["KeyMetadata"]["KeyId"]
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-north-1")
+    name = f"dsar-test-{next(_buckets)}-{os.getpid()}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    return S3Bucket(moto_endpoint, name, key_id, s3)

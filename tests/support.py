@@ -8,8 +8,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -27,6 +28,16 @@ def need_command(name: str) -> str:
     if path is None:
         missing(f"the `{name}` command")
     return path
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """A bucket on the test's moto server, with the KMS key to encrypt with and a plain boto3 client to inspect it."""
+
+    endpoint_url: str
+    name: str
+    kms_key_id: str
+    client: Any
 
 
 # A throwaway PostgreSQL server -------------------------------------------------
@@ -50,7 +61,7 @@ def _major(version: str) -> int:
     return int(version) if version.isdigit() else -1
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -76,7 +87,7 @@ class PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="dsar-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         if self.as_root:
             os.chown(self.dir, self._owner.pw_uid, self._owner.pw_gid)
 

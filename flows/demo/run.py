@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from audit.signing import generate_key
+from exports.storage import LocalStorage
 from flows import stages
 from flows.config import read_env_file
 from flows.demo.company import DemoCompany, generate_company
@@ -48,6 +49,11 @@ def _demo_secrets(path: Path) -> dict[str, str]:
 def _outbox(rt: Runtime) -> Outbox:
     assert isinstance(rt.mailer, Outbox)
     return rt.mailer
+
+
+def _local(rt: Runtime) -> LocalStorage:
+    assert isinstance(rt.storage, LocalStorage), "the demo keeps its packages in a local directory"
+    return rt.storage
 
 
 def prepare_demo(workdir: Path, seed: int = 2026) -> tuple[DemoCompany, dict[str, str]]:
@@ -101,7 +107,7 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
         raise RuntimeError(f"request {request.id} ran without completing its store stage")
     return DemoResult(
         request_id=request.id,
-        package_path=str(rt.storage.path(stored["object_key"])),
+        package_path=str(_local(rt).path(stored["object_key"])),
         download_url=link.group(0),
         passphrase=passphrase,
         subject_email=company.subject_email,

@@ -1,6 +1,7 @@
 import http.client
 import logging
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -10,6 +11,7 @@ import pytest
 
 from exports import LocalStorage, issue_link, make_server, storage_from_url
 from exports.serve import DEFAULT_HOST
+from exports.storage import StorageSettingError
 
 SECRET = b"k" * 32
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -48,6 +50,8 @@ def test_hostile_keys_rejected(storage, tmp_path, key):
         lambda: storage.open(key),
         lambda: storage.exists(key),
         lambda: storage.size(key),
+        lambda: storage.writer(key),
+        lambda: storage.delete(key),
     ):
         with pytest.raises(ValueError):
             call()
@@ -67,14 +71,57 @@ def test_failed_put_leaves_nothing(storage, tmp_path):
 
 
 def test_storage_from_url(tmp_path):
-    assert storage_from_url("file://packages", tmp_path).root == tmp_path / "packages"
-    assert storage_from_url(f"file://{tmp_path}/abs", tmp_path / "elsewhere").root == tmp_path / "abs"
-    with pytest.raises(ValueError, match="unsupported storage URL scheme 's3'"):
-        storage_from_url("s3://bucket/prefix", tmp_path)
-    with pytest.raises(ValueError, match="'https'"):
+    local = storage_from_url("file://packages", tmp_path)
+    assert isinstance(local, LocalStorage) and local.root == tmp_path / "packages"
+    absolute = storage_from_url(f"file://{tmp_path}/abs", tmp_path / "elsewhere")
+    assert isinstance(absolute, LocalStorage) and absolute.root == tmp_path / "abs"
+    with pytest.raises(StorageSettingError, match="'https'") as error:
         storage_from_url("https://example.com/x", tmp_path)
-    with pytest.raises(ValueError):
+    assert error.value.setting == "url"
+    with pytest.raises(StorageSettingError):
         storage_from_url("file://", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("url", "settings", "setting", "message"),
+    [
+        ("s3://bucket/prefix", {}, "kms_key_id", "s3:// storage needs kms_key_id: packages are stored with SSE-KMS"),
+        ("file://packages", {"kms_key_id": "k"}, "kms_key_id", "kms_key_id applies to s3:// storage only"),
+        ("file://packages", {"endpoint_url": "http://x"}, "endpoint_url", "applies to s3:// storage only"),
+        ("s3://", {"kms_key_id": "k"}, "url", "s3://bucket or s3://bucket/prefix"),
+        ("s3://bucket/../x", {"kms_key_id": "k"}, "url", "S3 prefix must be"),
+        ("s3://bucket", {"kms_key_id": "k", "endpoint_url": "localhost:9000"}, "endpoint_url", "http"),
+    ],
+)
+def test_a_wrong_storage_setting_names_itself(tmp_path, url, settings, setting, message):
+    with pytest.raises(StorageSettingError, match=re.escape(message)) as error:
+        storage_from_url(url, tmp_path, **settings)
+    assert error.value.setting == setting
+
+
+def test_an_s3_url_makes_s3_storage_without_touching_the_network(tmp_path):
+    from exports.storage.s3 import S3Storage
+
+    s3 = storage_from_url("s3://bucket/dsar/packages/", tmp_path, kms_key_id="alias/dsar")
+    assert isinstance(s3, S3Storage)
+    assert s3.ref(KEY) == f"s3://bucket/dsar/packages/{KEY}"
+
+
+def test_writer_keys_delete_and_no_presigned_url(storage, tmp_path):
+    with storage.writer("REQ-B/REQ-B.zip.age", {"request_id": "REQ-B"}) as out:
+        out.write(b"sealed")
+    with pytest.raises(RuntimeError), storage.writer("REQ-B/REQ-B.zip.age") as out:
+        out.write(b"half")
+        raise RuntimeError("stop")
+    assert storage.path("REQ-B/REQ-B.zip.age").read_bytes() == b"sealed"
+    assert list(storage.keys()) == [KEY, "REQ-B/REQ-B.zip.age"]  # no leftover temporary file
+    assert list(storage.keys("REQ-B/")) == ["REQ-B/REQ-B.zip.age"]
+    assert storage.presigned_url(KEY, timedelta(minutes=5)) is None
+    storage.delete("REQ-B/REQ-B.zip.age")
+    storage.delete("REQ-B/REQ-B.zip.age")  # already gone: fine
+    assert list(storage.keys()) == [KEY]
+    assert not (tmp_path / "store" / "REQ-B").exists(), "the emptied request directory was left behind"
+    assert (tmp_path / "store").is_dir()
 
 
 # --- serve ---------------------------------------------------------------------------------------

@@ -91,9 +91,29 @@ def test_an_unreadable_config_file_is_one_line(tmp_path, write_file, message):
 
 
 def test_a_storage_url_we_cannot_serve_fails_at_load(tmp_path, good):
-    path = write(tmp_path, good.replace('url = "file://packages"', 'url = "s3://bucket/prefix"'))
-    with pytest.raises(ConfigError, match=r"storage\.url: unsupported storage URL scheme 's3'"):
+    path = write(tmp_path, good.replace('url = "file://packages"', 'url = "ftp://host/packages"'))
+    with pytest.raises(ConfigError, match=r"storage\.url: unsupported storage URL scheme 'ftp'"):
         load_config(path, environ={})
+
+
+def test_s3_storage_without_a_kms_key_fails_at_load_naming_the_key(tmp_path, good):
+    path = write(tmp_path, good.replace('url = "file://packages"', 'url = "s3://bucket/prefix"'))
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert str(error.value) == (f"{path}: storage.kms_key_id: s3:// storage needs kms_key_id: "
+                                "packages are stored with SSE-KMS")
+
+
+def test_s3_storage_with_a_kms_key_loads_and_the_runtime_stores_in_s3(tmp_path, good):
+    from exports.storage.s3 import S3Storage
+    from flows.runtime import Runtime
+
+    s3 = 'url = "s3://bucket/prefix"\nkms_key_id = "alias/dsar"\nregion = "eu-north-1"'
+    config = load_config(write(tmp_path, good.replace('url = "file://packages"', s3)), environ={})
+    storage = Runtime(config).storage
+    assert isinstance(storage, S3Storage)
+    assert (storage.bucket, storage.prefix, storage.kms_key_id, storage.region) == (
+        "bucket", "prefix/", "alias/dsar", "eu-north-1")
 
 
 def test_a_store_that_cannot_open_names_the_key_not_the_url(tmp_path, good):
