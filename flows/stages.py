@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from exports.encrypt import new_passphrase, seal_file
+from exports.encrypt import new_passphrase, seal_to
 from exports.links import issue_link
 from exports.package import build_package
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
@@ -265,12 +265,13 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
 
 def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
-    """Seal the package, store it, then send the one passphrase that opens the stored file.
+    """Seal the package straight into storage, then send the one passphrase that opens the stored object.
 
     Order and records make a resume safe: the sealed object is recorded before
     its passphrase goes out, and once the passphrase has gone out the stored
     object is never replaced, so the requester never holds a passphrase that
-    opens nothing.
+    opens nothing. The sealed bytes go from the age writer to storage with no
+    copy on disk; their sha256 is taken on the way.
     """
 
     def work(request: Request) -> dict[str, Any]:
@@ -283,14 +284,16 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
         packaged = rt.store.stage_done(request_id, "package")
         if packaged is None or not plain.is_file() or _file_sha256(plain) != packaged["zip_sha256"]:
             _restage(rt, request_id, "package")
-        encrypted = plain.with_name(plain.name + ".age")
         passphrase = new_passphrase()
-        seal_file(plain, encrypted, passphrase)
-        sealed = {"object_key": key, "sha256": _file_sha256(encrypted)}
-        ref = rt.storage.put(encrypted, key)
+        # The tags let the bucket's own tools (lifecycle rules, an operator) tell whose object it is and when
+        # it is due to go; the sweeper goes by the request store.
+        expires = rt.clock() + timedelta(hours=rt.config.delivery.link_hours)
+        tags = {"request_id": request_id, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        with rt.storage.writer(key, tags) as out:
+            sealed = {"object_key": key, "sha256": seal_to(plain, out, passphrase)}
         rt.store.reset_stages(request_id, ["store:sealed"])
         rt.store.complete_stage(request_id, "store:sealed", sealed, rt.clock())
-        rt.store.set_status(request_id, "running", rt.clock(), package_ref=ref)
+        rt.store.set_status(request_id, "running", rt.clock(), package_ref=rt.storage.ref(key))
         rt.mailer.send(  # apart from the link
             passphrase_key, request.email, text("passphrase_subject", request.language),
             text("passphrase_body", request.language, request_id=request_id, passphrase=passphrase),

@@ -175,3 +175,17 @@ def test_misuse_is_value_error(tmp_path):
     with pytest.raises(ValueError):
         seal_file(tmp_path / "plain", tmp_path / "f.age", "pw", work_factor=23)
     assert not (tmp_path / "f.age").exists()
+
+
+def test_seal_to_a_stream_returns_the_hash_of_what_it_wrote(tmp_path):
+    import hashlib
+
+    from exports.encrypt import seal_to
+
+    plain = os.urandom(_age.CHUNK_SIZE * 2 + 5)
+    (tmp_path / "plain").write_bytes(plain)
+    out = io.BytesIO()
+    digest = seal_to(tmp_path / "plain", out, "pass-phrase", work_factor=10)
+    assert digest == hashlib.sha256(out.getvalue()).hexdigest()
+    (tmp_path / "sealed.age").write_bytes(out.getvalue())
+    assert age_decrypt(tmp_path / "sealed.age", "pass-phrase") == plain

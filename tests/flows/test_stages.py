@@ -1,5 +1,6 @@
 """Stages without Prefect: failing closed, failing without personal data, resuming."""
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -208,7 +209,9 @@ def test_a_resumed_store_keeps_the_one_passphrase_that_opens_the_file(rt, reques
     stages.redact(rt, request_id)
     stages.package(rt, request_id)
     stored = stages.encrypt_and_store(rt, request_id)
+    assert not list(rt.work_dir(request_id).rglob("*.age")), "sealed to staging, then copied into storage"
     obj = rt.storage.path(stored["object_key"])
+    assert rt.store.stage_done(request_id, "store:sealed")["sha256"] == hashlib.sha256(obj.read_bytes()).hexdigest()
     before = obj.read_bytes()
     # A crash after the passphrase went out but before the stage was recorded.
     rt.store.reset_stages(request_id, ["store"])
