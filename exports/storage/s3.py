@@ -88,8 +88,8 @@ class S3Storage:
             out.flush()
             upload.finish()
         except BaseException:
-            # The first error is the one to report; should the abort fail too, the bucket's
-            # AbortIncompleteMultipartUpload lifecycle rule (infra/) removes the parts.
+            # The first error is the one to report; should the abort fail too, a bucket lifecycle
+            # rule with AbortIncompleteMultipartUpload is what removes the parts.
             with suppress(StorageError):
                 upload.abort()
             raise
