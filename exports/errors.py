@@ -3,10 +3,13 @@
     ExportError
     ├── DecryptionFailed   an age file could not be opened: wrong passphrase,
     │                      tampered, truncated or not an age v1 scrypt file
-    └── InvalidLink        a download token is forged, expired or malformed
+    ├── InvalidLink        a download token is forged, expired or malformed
+    └── PackageInvalid     a package fails `dsar verify`: names the first bad member
 
-Both verification errors are deliberately opaque: their message never says
-which check failed, and never carries a passphrase, token or personal data.
+DecryptionFailed and InvalidLink are deliberately opaque: their message never
+says which check failed, and never carries a passphrase, token or personal
+data. PackageInvalid names the member and the check, since that is what the
+person verifying needs to know; never the member's content.
 Misuse (a hostile file name, a short secret) raises ValueError instead.
 """
 
@@ -29,3 +32,14 @@ class InvalidLink(ExportError):
 
     def __init__(self, message: str = "invalid or expired download link") -> None:
         super().__init__(message)
+
+
+class PackageInvalid(ExportError):
+    """A package failed verification: `member` is the first bad zip member (or part of the zip), `reason` why."""
+
+    def __init__(self, member: str, reason: str) -> None:
+        # A hostile member name must not write control characters to a terminal.
+        shown = member if member.isprintable() else ascii(member)[1:-1]
+        super().__init__(f"{shown}: {reason}")
+        self.member = member
+        self.reason = reason
