@@ -12,13 +12,15 @@ import random
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 from audit.signing import sign
 
 REQUEST_ID = "REQ-TEST1"
 MEMBERS = {
     f"{REQUEST_ID}/README.html": b"<!doctype html><title>Package</title>" + b"<p>Hello</p>" * 40,
-    f"{REQUEST_ID}/data/crm/customer.json": json.dumps([{"id": i, "name": f"Customer {i}"} for i in range(60)]).encode(),
+    f"{REQUEST_ID}/data/crm/customer.json": json.dumps([{"id": i, "name": f"Customer {i}"} for i in range(60)])
+    .encode(),
     f"{REQUEST_ID}/schema/data/crm/customer.json": b'{"type": "array"}\n',
     # Incompressible, like report.xlsx: deflate stores it in stored blocks.
     f"{REQUEST_ID}/report.xlsx": random.Random(6).randbytes(3000),
@@ -36,7 +38,7 @@ def _info(path: str) -> zipfile.ZipInfo:
 class _Stream:
     """A writable that cannot seek or tell, like a pipe: zipfile then writes data descriptors."""
 
-    def __init__(self, out) -> None:
+    def __init__(self, out: IO[bytes]) -> None:
         self.out = out
 
     def write(self, data: bytes) -> int:
@@ -65,17 +67,21 @@ def write_package(
     members: Mapping[str, bytes] = MEMBERS,
     *,
     listed: Mapping[str, bytes] | None = None,
+    index: bytes | None = None,
     request_id: str = REQUEST_ID,
     signed: bool = True,
     streamed: bool = False,
 ) -> Path:
-    """A package holding `members` whose signed index.json lists `listed` (by default, the same)."""
-    index = manifest(members if listed is None else listed, request_id)
+    """A package holding `members` whose signed index.json lists `listed` (by default, the same).
+
+    `index` replaces the manifest's bytes; `streamed` writes as to a pipe (data descriptors).
+    """
+    index = manifest(members if listed is None else listed, request_id) if index is None else index
     entries = dict(members)
     entries[f"{request_id}/index.json"] = index
     if signed:
         entries[f"{request_id}/index.json.sig"] = base64.b64encode(sign(key, index)) + b"\n"
-    with open(path, "wb") as out, zipfile.ZipFile(_Stream(out) if streamed else out, "w") as zf:
+    with open(path, "wb") as out, zipfile.ZipFile(_Stream(out) if streamed else out, "w") as zf:  # type: ignore[call-overload]
         for name in sorted(entries):
             with zf.open(_info(name), "w", force_zip64=True) as entry:
                 entry.write(entries[name])
