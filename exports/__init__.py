@@ -1,11 +1,12 @@
 """Build, encrypt, store and deliver the requester's package."""
 
 from exports.encrypt import new_passphrase, open_file, seal_file
-from exports.errors import DecryptionFailed, ExportError, InvalidLink, StorageError
+from exports.errors import DecryptionFailed, ExportError, InvalidLink, PackageInvalid, StorageError
 from exports.links import LinkClaims, issue_link, verify_link
 from exports.package import PackageFile, PackageResult, build_package
 from exports.serve import make_server
 from exports.storage import LocalStorage, Storage, storage_from_url
+from exports.verify import VerifiedFile, VerifiedPackage, verify_package, verify_sealed_package
 
 __all__ = [
     "DecryptionFailed",
@@ -14,9 +15,12 @@ __all__ = [
     "LinkClaims",
     "LocalStorage",
     "PackageFile",
+    "PackageInvalid",
     "PackageResult",
     "Storage",
     "StorageError",
+    "VerifiedFile",
+    "VerifiedPackage",
     "build_package",
     "issue_link",
     "make_server",
@@ -25,4 +29,6 @@ __all__ = [
     "seal_file",
     "storage_from_url",
     "verify_link",
+    "verify_package",
+    "verify_sealed_package",
 ]

@@ -4,11 +4,14 @@
     ├── DecryptionFailed   an age file could not be opened: wrong passphrase,
     │                      tampered, truncated or not an age v1 scrypt file
     ├── InvalidLink        a download token is forged, expired or malformed
-    └── StorageError       the package store failed (names the store and the
-                           service's error code, never an object's contents)
+    ├── StorageError       the package store failed (names the store and the
+    │                      service's error code, never an object's contents)
+    └── PackageInvalid     a package fails `dsar verify`: names the first bad member
 
-The two verification errors are deliberately opaque: their message never says
-which check failed, and never carries a passphrase, token or personal data.
+DecryptionFailed and InvalidLink are deliberately opaque: their message never
+says which check failed, and never carries a passphrase, token or personal
+data. PackageInvalid names the member and the check, since that is what the
+person verifying needs to know; never the member's content.
 Misuse (a hostile file name, a short secret) raises ValueError instead.
 """
 
@@ -35,3 +38,14 @@ class InvalidLink(ExportError):
 
 class StorageError(ExportError):
     """The package store (S3) refused or could not be reached."""
+
+
+class PackageInvalid(ExportError):
+    """A package failed verification: `member` is the first bad zip member (or part of the zip), `reason` why."""
+
+    def __init__(self, member: str, reason: str) -> None:
+        # A hostile member name must not write control characters to a terminal.
+        shown = member if member.isprintable() else ascii(member)[1:-1]
+        super().__init__(f"{shown}: {reason}")
+        self.member = member
+        self.reason = reason

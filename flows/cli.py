@@ -24,9 +24,11 @@ app = typer.Typer(help="Identity-verified subject-access requests (GDPR Art. 15 
 request_app = typer.Typer(help="Register, verify and inspect one request.", no_args_is_help=True)
 requests_app = typer.Typer(help="All requests.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the audit ledger.", no_args_is_help=True)
+package_app = typer.Typer(help="The key that signs every package.", no_args_is_help=True)
 app.add_typer(request_app, name="request")
 app.add_typer(requests_app, name="requests")
 app.add_typer(audit_app, name="audit")
+app.add_typer(package_app, name="package")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
@@ -243,6 +245,61 @@ def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
     for e in rt.ledger.events(request_id):
         detail = json.dumps(e.detail, sort_keys=True, ensure_ascii=False)
         typer.echo(f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<26} {detail}")
+
+
+@app.command("verify")
+def verify_package(
+    package: Annotated[Path, typer.Argument(
+        help="REQ-ID.zip, or REQ-ID.zip.age with --passphrase-file.", exists=True, dir_okay=False,
+        metavar="PACKAGE", show_default=False)],
+    public_key: Annotated[str | None, typer.Option(
+        help="The controller's published package key (base64), or a file holding it; "
+        "by default the key of the controller in --config. Never a key found in the package.")] = None,
+    passphrase_file: Annotated[Path | None, typer.Option(
+        help="A file holding the passphrase of a .age package.", exists=True, dir_okay=False)] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Check a package's signature and every file's hash; exit 1 naming the first bad file."""
+    from exports.errors import DecryptionFailed, PackageInvalid
+    from exports.verify import verify_package, verify_sealed_package
+
+    key = _package_public_key(public_key) if public_key else _runtime(config).package_public_key
+    try:
+        if passphrase_file is None:
+            if package.name.endswith(".age"):
+                raise typer.BadParameter("a .age package needs it", param_hint="--passphrase-file")
+            verified = verify_package(package, key)
+        else:
+            passphrase = passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+            if not passphrase:
+                raise typer.BadParameter(f"{passphrase_file} is empty", param_hint="--passphrase-file")
+            verified = verify_sealed_package(package, key, passphrase)
+    except (PackageInvalid, DecryptionFailed) as exc:
+        typer.echo(f"FAILED {package.name}: {exc}")
+        raise typer.Exit(1) from None
+    typer.echo(f"OK {verified.request_id}: {len(verified.files)} files verified")
+
+
+def _package_public_key(value: str) -> bytes:
+    """A base64 key given on the command line, or the first line of the file it names."""
+    from audit.signing import load_public_key
+
+    path = Path(value)
+    try:
+        text = path.read_text(encoding="utf-8").strip() if path.is_file() else value
+        return load_public_key(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        # Never echo the value: a private key pasted by mistake must not reach a terminal log.
+        raise typer.BadParameter("not a base64 Ed25519 public key, nor a file holding one",
+                                 param_hint="--public-key") from None
+
+
+@package_app.command("public-key")
+def package_public_key(config: ConfigOption = Path("dsar.toml")) -> None:
+    """Print the package signing key's public half (base64), for the controller to publish."""
+    from audit.signing import encode_key
+
+    typer.echo(encode_key(_runtime(config).package_public_key))
 
 
 @app.command()

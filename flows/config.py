@@ -94,6 +94,10 @@ class Delivery(_Strict):
     link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
 
 
+class Package(_Strict):
+    signing_key_env: str = "DSAR_PACKAGE_KEY"
+
+
 class Redaction(_Strict):
     """The controller's redaction policy; see `redaction.policy.Policy`."""
 
@@ -135,6 +139,7 @@ class _File(_Strict):
     redaction: Redaction = Redaction()
     storage: Storage = Storage()
     delivery: Delivery = Delivery()
+    package: Package = Package()
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,7 @@ class Config:
     redaction: Redaction
     storage: Storage
     delivery: Delivery
+    package: Package
     environ: Mapping[str, str]
 
     def secret(self, env_name: str, key: str) -> str:
@@ -246,5 +252,6 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     return Config(
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
-        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, environ=env,
+        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
+        environ=env,
     )
