@@ -4,10 +4,13 @@ from exports.encrypt import new_passphrase, open_file, seal_file
 from exports.errors import DecryptionFailed, ExportError, InvalidLink
 from exports.links import LinkClaims, issue_link, verify_link
 from exports.package import PackageFile, PackageResult, build_package
+from exports.readme import ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo, render_readme
 from exports.serve import make_server
 from exports.storage import LocalStorage, storage_from_url
 
 __all__ = [
+    "ActivityInfo",
+    "ControllerInfo",
     "DecryptionFailed",
     "ExportError",
     "InvalidLink",
@@ -15,11 +18,15 @@ __all__ = [
     "LocalStorage",
     "PackageFile",
     "PackageResult",
+    "ReadmeInfo",
+    "SourceCoverage",
+    "WithheldInfo",
     "build_package",
     "issue_link",
     "make_server",
     "new_passphrase",
     "open_file",
+    "render_readme",
     "seal_file",
     "storage_from_url",
     "verify_link",
