@@ -171,7 +171,9 @@ def render_readme(info: ReadmeInfo) -> bytes:
         kind=lambda kind: optional("kind", kind), reason=lambda code: optional("reason", code),
         redaction_label=lambda key: optional("redaction", key),
         found=found, withheld_by_source=withheld_by_source, example_file=example,
-        replaced=[(k, v) for k, v in sorted(info.redaction.items()) if v],
+        # Counts of replacements, then of the different people and numbers they stood for.
+        replaced=[(k, v) for k, v in sorted(info.redaction.items()) if v and k.endswith("_replaced")],
+        distinct=[(k, v) for k, v in sorted(info.redaction.items()) if v and not k.endswith("_replaced")],
         activity_fields=ACTIVITY_FIELDS, fingerprint=key_fingerprint(info.public_key), css=css, csp=csp,
     )
     return html.encode("utf-8")

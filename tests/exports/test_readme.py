@@ -131,7 +131,7 @@ def test_withheld_items_and_replaced_third_party_data_are_counted():
     assert page.row("support_mail Sähköpostiviestiä").endswith(" 2")
     assert page.row("Nimet") == "Nimet 9"
     assert page.row("Sähköpostiosoitteet") == "Sähköpostiosoitteet 3"
-    assert page.row("Eri henkilöitä yhteensä") == "Eri henkilöitä yhteensä 2"
+    assert "Eri henkilöitä yhteensä: 2" in page.all_text()
     assert not [r for r in page.rows if r.startswith("Puhelinnumerot")], "a zero count is not an exemption applied"
     assert "15 artiklan 4 kohta" in page.all_text()
 
