@@ -4,11 +4,14 @@ from exports.encrypt import new_passphrase, open_file, seal_file
 from exports.errors import DecryptionFailed, ExportError, InvalidLink, PackageInvalid, StorageError
 from exports.links import LinkClaims, issue_link, verify_link
 from exports.package import PackageFile, PackageResult, build_package
+from exports.readme import ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo, render_readme
 from exports.serve import make_server
 from exports.storage import LocalStorage, Storage, storage_from_url
 from exports.verify import VerifiedFile, VerifiedPackage, verify_package, verify_sealed_package
 
 __all__ = [
+    "ActivityInfo",
+    "ControllerInfo",
     "DecryptionFailed",
     "ExportError",
     "InvalidLink",
@@ -17,15 +20,19 @@ __all__ = [
     "PackageFile",
     "PackageInvalid",
     "PackageResult",
+    "ReadmeInfo",
+    "SourceCoverage",
     "Storage",
     "StorageError",
     "VerifiedFile",
     "VerifiedPackage",
+    "WithheldInfo",
     "build_package",
     "issue_link",
     "make_server",
     "new_passphrase",
     "open_file",
+    "render_readme",
     "seal_file",
     "storage_from_url",
     "verify_link",

@@ -1,0 +1,76 @@
+"""What README.html says about one request, gathered from the config and the request store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+
+from exports.readme import ACTIVITY_FIELDS, ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo
+from flows.config import Text
+from flows.errors import ConfigError
+from flows.runtime import Runtime
+from flows.store import Request
+
+
+def readme_info(
+    rt: Runtime,
+    request: Request,
+    record_counts: Mapping[str, Mapping[str, int]],
+    withheld: list[Mapping],
+    public_key: str,
+    generated_at: datetime | None = None,
+) -> ReadmeInfo:
+    """The README's content for `request`: `record_counts` is what the package holds (source -> category -> records).
+
+    Every configured source appears: one without a finished extract stage is
+    reported as not searched. `generated_at` should be the package's own time,
+    so that the page and index.json agree; it defaults to the runtime clock.
+    Raises ConfigError when a text lacks the request's language, and
+    ValueError when the redact stage has not finished (its counts are needed).
+    """
+    config, language = rt.config, request.language
+
+    def text(value: Text, key: str) -> str:
+        if language not in value:
+            raise ConfigError(config.path, key, f"no {language!r} text for a request in that language")
+        return value[language]
+
+    redaction = rt.store.stage_done(request.id, "redact")
+    if redaction is None:
+        raise ValueError(f"{request.id}: the redact stage has not finished; README.html needs its counts")
+
+    controller = config.controller
+    activities = tuple(
+        ActivityInfo(
+            name=activity.name, sources=tuple(activity.sources),
+            **{field: text(getattr(activity, field), f"activities.{index}.{field}") for field in ACTIVITY_FIELDS},
+        )
+        for index, activity in enumerate(config.activities)
+    )
+    coverage = []
+    for spec in config.sources:
+        done = rt.store.stage_done(request.id, f"extract:{spec.name}")
+        categories = dict(sorted(record_counts.get(spec.name, {}).items()))
+        if done is None:
+            coverage.append(SourceCoverage(spec.name, spec.kind, "skipped", None, {}))
+        else:
+            coverage.append(SourceCoverage(spec.name, spec.kind, "found" if done["records"] else "empty", None,
+                                           categories))
+    counts = Counter((str(item.get("source", "")), str(item.get("reason", ""))) for item in withheld)
+    return ReadmeInfo(
+        request_id=request.id,
+        language=language,  # type: ignore[arg-type]  # the store accepts fi and en only
+        generated_at=generated_at or rt.clock(),
+        controller=ControllerInfo(
+            name=controller.name, business_id=controller.business_id, contact_email=controller.contact_email,
+            address=controller.address, dpo_email=controller.dpo_email,
+            supervisory_authority=text(controller.supervisory_authority, "controller.supervisory_authority"),
+        ),
+        activities=activities,
+        coverage=tuple(coverage),
+        withheld=tuple(WithheldInfo(source, reason, n) for (source, reason), n in sorted(counts.items())),
+        redaction={k: v for k, v in sorted(redaction.items()) if k != "sha256"},
+        public_key=public_key,
+    )
+

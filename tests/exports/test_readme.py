@@ -1,0 +1,233 @@
+"""README.html: both languages, every Art. 15 item, the coverage statement, escaping, and nothing that loads."""
+
+import base64
+import dataclasses
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from exports.readme import (
+    ACTIVITY_FIELDS,
+    ActivityInfo,
+    ControllerInfo,
+    Language,
+    ReadmeInfo,
+    SourceCoverage,
+    WithheldInfo,
+    key_fingerprint,
+    render_readme,
+)
+from tests.exports.readme_page import Page, coverage_row
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBLIC_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
+
+
+def activity(name: str, sources: tuple[str, ...]) -> ActivityInfo:
+    """Each text names its activity and field, so that the test can find every one of them."""
+    return ActivityInfo(name, sources, **{field: f"{name}:{field}-text" for field in ACTIVITY_FIELDS})
+
+
+def sample(language: Language = "fi", **changes) -> ReadmeInfo:
+    info = ReadmeInfo(
+        request_id="REQ-ABC234",
+        language=language,
+        generated_at=datetime(2026, 3, 4, 8, 5, tzinfo=UTC),
+        controller=ControllerInfo(
+            name="Demo Kauppa Oy", business_id="1234567-8", contact_email="tietosuoja@demokauppa.example",
+            address="Esimerkkikatu 1, 00100 Helsinki", dpo_email="dpo@demokauppa.example",
+            supervisory_authority="Tietosuojavaltuutetun toimisto, tietosuoja.fi",
+        ),
+        activities=(activity("customer_register", ("customers", "support_mail")),
+                    activity("marketing", ("marketing",))),
+        coverage=(
+            SourceCoverage("customers", "sql", "found", None, {"orders": 12, "customer": 1}),
+            SourceCoverage("support_mail", "mbox", "found", None, {"messages": 7}),
+            SourceCoverage("marketing", "mailchimp", "empty", None, {}),
+            SourceCoverage("archive", "sql", "skipped", "database offline for maintenance", {}),
+        ),
+        withheld=(WithheldInfo("support_mail", "unparsed", 2),),
+        redaction={"names_replaced": 9, "emails_replaced": 3, "phones_replaced": 0, "people": 2, "phones": 0},
+        public_key=PUBLIC_KEY,
+    )
+    return dataclasses.replace(info, **changes)
+
+
+@pytest.mark.parametrize("language", ["fi", "en"])
+def test_both_languages_render_with_every_activity_field_and_source(language):
+    page = Page(render_readme(sample(language)))
+    assert page.tags("html") == [{"lang": language}]
+    text = page.all_text()
+    for name in ("customer_register", "marketing"):
+        for field in ACTIVITY_FIELDS:
+            assert f"{name}:{field}-text" in text, f"{name}.{field} is missing"
+    for source in ("customers", "support_mail", "marketing", "archive"):
+        assert coverage_row(page, source)
+    assert "Tietosuojavaltuutetun toimisto, tietosuoja.fi" in text
+    assert "1234567-8" in text and "Esimerkkikatu 1, 00100 Helsinki" in text
+
+
+def test_finnish_page_reads_in_finnish():
+    text = Page(render_readme(sample("fi"))).all_text()
+    for phrase in ("Kopio henkilötiedoistasi", "Oikeus tietojen oikaisemiseen", "Oikeus tietojen poistamiseen",
+                   "Oikeus käsittelyn rajoittamiseen", "Vastustamisoikeus", "Oikeus siirtää tiedot",
+                   "Oikeus tehdä valitus valvontaviranomaiselle", "Siirrot EU:n tai ETA:n ulkopuolelle",
+                   "Koottu 4.3.2026 klo 8.05 UTC."):
+        assert phrase in text
+    for english in ("Your rights", "Searched", "Rectification", "records"):
+        assert english not in text
+
+
+def test_english_page_reads_in_english():
+    text = Page(render_readme(sample("en"))).all_text()
+    for phrase in ("A copy of your personal data", "Rectification", "Erasure", "Restriction", "Objection",
+                   "Portability", "complain to a supervisory authority", "Transfers outside the EU/EEA",
+                   "Compiled on 4 March 2026, 08:05 UTC."):
+        assert phrase in text
+    for finnish in ("Oikeutesi", "Haettu", "tietuetta"):
+        assert finnish not in text
+
+
+@pytest.mark.parametrize(("language", "status"), [("fi", "Haettu – tietoja ei löytynyt"),
+                                                  ("en", "Searched – nothing found")])
+def test_a_source_with_nothing_found_says_so(language, status):
+    page = Page(render_readme(sample(language)))
+    assert status in coverage_row(page, "marketing")
+    assert status not in coverage_row(page, "customers")
+
+
+@pytest.mark.parametrize(("language", "found", "skipped"), [
+    ("fi", "Haettu – tietoja löytyi: 13 tietuetta.", "Ei haettu: database offline for maintenance"),
+    ("en", "Searched – data found: 13 records.", "Not searched: database offline for maintenance"),
+])
+def test_coverage_counts_records_and_names_why_a_source_was_skipped(language, found, skipped):
+    page = Page(render_readme(sample(language)))
+    assert found in coverage_row(page, "customers")
+    assert skipped in coverage_row(page, "archive")
+    assert ("2 kohdetta" if language == "fi" else "2 items") in coverage_row(page, "support_mail")
+
+
+def test_each_category_has_its_count_and_files():
+    page = Page(render_readme(sample("en")))
+    assert page.row("customers orders") == "customers orders 12 data/customers/orders.json data/customers/orders.csv"
+    assert page.row("customers customer") == (
+        "customers customer 1 data/customers/customer.json data/customers/customer.csv")
+    assert page.row("support_mail messages").startswith("support_mail messages 7 ")
+    assert not [r for r in page.rows if r.startswith("marketing ") and ".json" in r]
+    text = page.all_text()
+    for member in ("report.xlsx", "index.json.sig", "portability/", "schema/", ".eml"):
+        assert member in text
+
+
+def test_withheld_items_and_replaced_third_party_data_are_counted():
+    page = Page(render_readme(sample("fi")))
+    assert page.row("support_mail Sähköpostiviestiä").endswith(" 2")
+    assert page.row("Nimet") == "Nimet 9"
+    assert page.row("Sähköpostiosoitteet") == "Sähköpostiosoitteet 3"
+    assert "Eri henkilöitä yhteensä: 2" in page.all_text()
+    assert not [r for r in page.rows if r.startswith("Puhelinnumerot")], "a zero count is not an exemption applied"
+    assert "15 artiklan 4 kohta" in page.all_text()
+
+
+def test_nothing_withheld_or_replaced_is_stated_as_such():
+    text = Page(render_readme(sample("en", withheld=(), redaction={"names_replaced": 0, "people": 0}))).all_text()
+    assert "Nothing about you was withheld from the package." in text
+    assert "The package held no data about other people, so nothing was replaced." in text
+
+
+def test_a_code_the_page_does_not_know_is_shown_as_it_is():
+    info = sample("en", withheld=(WithheldInfo("scans", "needs_manual_review", 1),),
+                  coverage=(SourceCoverage("scans", "sharepoint", "found", None, {"documents": 4}),),
+                  redaction={"vat_numbers_replaced": 5})
+    page = Page(render_readme(info))
+    assert page.row("scans needs_manual_review") == "scans needs_manual_review 1"
+    assert page.row("vat_numbers_replaced") == "vat_numbers_replaced 5"
+    assert "sharepoint" in coverage_row(page, "scans")
+
+
+def test_the_public_key_and_its_fingerprint_are_shown_with_how_to_verify():
+    text = Page(render_readme(sample("en"))).all_text()
+    fingerprint = hashlib.sha256(bytes(range(32))).hexdigest()
+    assert key_fingerprint(PUBLIC_KEY).replace(" ", "") == fingerprint
+    assert PUBLIC_KEY in text and key_fingerprint(PUBLIC_KEY) in text
+    assert f"dsar verify REQ-ABC234.zip --public-key {PUBLIC_KEY}" in text
+    assert "sha256sum REQ-ABC234/data/customers/customer.json" in text
+    assert "age -d -o REQ-ABC234.zip REQ-ABC234.zip.age" in text
+
+
+def test_config_and_record_text_cannot_add_markup():
+    script = "<script>alert(1)</script>"
+    info = sample(
+        "en",
+        controller=dataclasses.replace(sample().controller, name=script, address='<img src="http://x.example/p">',
+                                       contact_email='a@b.example"><script>alert(2)</script>'),
+        activities=(dataclasses.replace(activity("a", ("customers",)), purposes=script),),
+        withheld=(WithheldInfo("customers", "<b>bold</b>", 1),),
+    )
+    html = render_readme(info)
+    page = Page(html)
+    assert not page.tags("script") and not page.tags("img") and not page.tags("b")
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert script in page.all_text(), "the escaped text still reads as written"
+    assert 'mailto:a@b.example"><script>alert(2)</script>' in {a["href"] for a in page.tags("a")}
+
+
+@pytest.mark.parametrize("language", ["fi", "en"])
+def test_the_page_loads_nothing_and_its_policy_says_so(language):
+    html = render_readme(sample(language))
+    page = Page(html)
+    for tag in ("script", "link", "img", "iframe", "object", "embed", "base", "form", "audio", "video", "source"):
+        assert not page.tags(tag), f"<{tag}> would load something"
+    ids = {attrs["id"] for _, attrs in page.elements if "id" in attrs}
+    for tag, attrs in page.elements:
+        assert "src" not in attrs and "srcset" not in attrs and "style" not in attrs, tag
+        for name, value in attrs.items():
+            assert not re.search(r"https?:", value or "", re.I), f"<{tag} {name}> holds a URL"
+        if tag == "a":
+            href = attrs["href"] or ""
+            assert href.startswith("mailto:") or href[1:] in ids, href
+    css = "".join(page.styles)
+    assert "url(" not in css and "@import" not in css and "@font-face" not in css
+    assert "@media print" in css
+    csp = [m["content"] for m in page.tags("meta") if (m.get("http-equiv") or "").lower() == "content-security-policy"]
+    css_hash = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    assert csp == [f"default-src 'none'; style-src 'sha256-{css_hash}'; base-uri 'none'; form-action 'none'"]
+    assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in page.tags("meta")
+    assert page.tags("meta")[0] == {"charset": "utf-8"}
+
+
+def test_the_same_info_gives_the_same_bytes_in_any_process():
+    html = render_readme(sample("fi"))
+    assert render_readme(sample("fi")) == html
+    code = ("import sys; from tests.exports.test_readme import sample; from exports.readme import render_readme; "
+            "sys.stdout.buffer.write(render_readme(sample('fi')))")
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+        assert out.stdout == html
+
+
+def test_every_text_has_both_languages():
+    texts = tomllib.loads((ROOT / "exports" / "templates" / "readme.toml").read_text(encoding="utf-8"))
+    for key, value in texts.items():
+        assert set(value) == {"fi", "en"} and all(v.strip() for v in value.values()), key
+    template = (ROOT / "exports" / "templates" / "readme.html.j2").read_text(encoding="utf-8")
+    for key in re.findall(r'\bt\("(\w+)"\s*[,)]', template):
+        assert key in texts, f"the template uses {key!r}, which readme.toml lacks"
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"language": "sv"}, "README language must be one of fi, en"),
+    ({"generated_at": datetime(2026, 1, 1)}, "generated_at must be timezone-aware"),
+    ({"public_key": "not a key"}, "package public key must be base64 of a 32-byte Ed25519 key"),
+])
+def test_bad_info_is_refused_with_a_clear_message(changes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render_readme(sample(**changes))
