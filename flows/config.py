@@ -89,6 +89,10 @@ class Delivery(_Strict):
     link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
 
 
+class Package(_Strict):
+    signing_key_env: str = "DSAR_PACKAGE_KEY"
+
+
 class Redaction(_Strict):
     """The controller's redaction policy; see `redaction.policy.Policy`."""
 
@@ -130,13 +134,18 @@ class _File(_Strict):
     redaction: Redaction = Redaction()
     storage: Storage = Storage()
     delivery: Delivery = Delivery()
+    package: Package = Package()
 
 
 @dataclass(frozen=True)
 class SourceSpec:
+    """One configured source. `provided_by_subject` says what of its records the subject gave us (Art. 20):
+    every key (True), the keys named, or nothing."""
+
     name: str
     kind: str
     settings: Mapping[str, Any]
+    provided_by_subject: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ class Config:
     redaction: Redaction
     storage: Storage
     delivery: Delivery
+    package: Package
     environ: Mapping[str, str]
 
     def secret(self, env_name: str, key: str) -> str:
@@ -221,8 +231,13 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
                 raise ConfigError(path, f"sources.{index}.{required}", "missing")
         if not NAME.fullmatch(section["name"]):
             raise ConfigError(path, f"sources.{index}.name", "use lower-case letters, digits, '_' and '-'")
-        settings = {k: v for k, v in section.items() if k not in ("name", "kind")}
-        sources.append(SourceSpec(section["name"], section["kind"], settings))
+        provided = section.get("provided_by_subject", False)
+        if isinstance(provided, list) and all(isinstance(key, str) for key in provided):
+            provided = tuple(provided)
+        elif not isinstance(provided, bool):
+            raise ConfigError(path, f"sources.{index}.provided_by_subject", "use true, false or a list of keys")
+        settings = {k: v for k, v in section.items() if k not in ("name", "kind", "provided_by_subject")}
+        sources.append(SourceSpec(section["name"], section["kind"], settings, provided))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:
@@ -239,5 +254,6 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     return Config(
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
-        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, environ=env,
+        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
+        environ=env,
     )

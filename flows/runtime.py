@@ -64,6 +64,16 @@ class Runtime:
     def link_secret(self) -> bytes:
         return self.config.secret(self.config.delivery.link_secret_env, "delivery.link_secret_env").encode("utf-8")
 
+    @cached_property
+    def package_key(self) -> bytes:
+        """The raw Ed25519 key that signs every package's manifest."""
+        env = self.config.package.signing_key_env
+        try:
+            return load_private_key(self.config.secret(env, "package.signing_key_env"))
+        except ValueError:
+            raise ConfigError(self.config.path, "package.signing_key_env",
+                              f"{env} must hold the base64 of a 32-byte Ed25519 private key") from None
+
     def sources(self) -> list[Source]:
         """Every configured source, built: a wrong section or a missing secret fails here, before any flow."""
         config, built = self.config, []

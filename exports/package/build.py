@@ -119,8 +119,9 @@ def build_package(
                           f"{cat.source}/{cat.category}")
                 sheets.append((f"{cat.source}.{cat.category}", header, cat.records))
             for cat in ordered:
-                if cat.provided:
-                    _write_data(package, f"{root}/portability/{cat.source}/{cat.category}", root, _provided(cat))
+                provided = _provided(cat)
+                if provided is not None:
+                    _write_data(package, f"{root}/portability/{cat.source}/{cat.category}", root, provided)
             with package.member(f"{root}/report.xlsx") as out:
                 write_report(out, sheets, generated_at, date_time, out_path.parent)
             if readme is not None:
@@ -181,11 +182,12 @@ def _same(expected: int, got: int, what: str) -> int:
     return got
 
 
-def _provided(cat: Category) -> Records:
-    """The part of each record the subject provided; records that hold none of it are left out."""
-    if cat.provided is True:
-        return cat.records
-    keys = tuple(cat.provided)
+def _provided(cat: Category) -> Records | None:
+    """The part of each record the subject provided, records that hold none of it left out; None when
+    that leaves nothing (an order table under a source whose provided keys name customer fields)."""
+    if not isinstance(cat.provided, tuple):
+        return cat.records if cat.provided and any(True for _ in cat.records()) else None
+    keys = cat.provided
 
     def records() -> Iterator[Mapping[str, Any]]:
         for record in cat.records():
@@ -193,4 +195,4 @@ def _provided(cat: Category) -> Records:
             if part:
                 yield part
 
-    return records
+    return records if any(True for _ in records()) else None

@@ -31,17 +31,23 @@ class DemoResult:
 
 
 def _demo_secrets(path: Path) -> dict[str, str]:
-    """Demo secrets, made once per workdir so that the ledger stays verifiable across runs."""
+    """Demo secrets, made once per workdir so that the ledger stays verifiable across runs.
+
+    A workdir made by an older version gets the secrets it lacks added.
+    """
+    makers = {
+        "DSAR_LINK_SECRET": lambda: secrets.token_urlsafe(48),
+        "DSAR_LEDGER_KEY": lambda: base64.b64encode(generate_key()).decode("ascii"),
+        "DSAR_PACKAGE_KEY": lambda: base64.b64encode(generate_key()).decode("ascii"),
+        "MAILCHIMP_API_KEY": lambda: secrets.token_hex(16) + "-us21",
+    }
     if not path.exists():
-        values = {
-            "DSAR_LINK_SECRET": secrets.token_urlsafe(48),
-            "DSAR_LEDGER_KEY": base64.b64encode(generate_key()).decode("ascii"),
-            "MAILCHIMP_API_KEY": secrets.token_hex(16) + "-us21",
-        }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write("# Secrets of the demo company. Keep private.\n")
-            out.writelines(f"{name}={value}\n" for name, value in values.items())
+    have = read_env_file(path, path)
+    with path.open("a") as out:
+        out.writelines(f"{name}={make()}\n" for name, make in makers.items() if name not in have)
     return read_env_file(path, path)
 
 
