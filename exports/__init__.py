@@ -3,7 +3,7 @@
 from exports.encrypt import new_passphrase, open_file, seal_file
 from exports.errors import DecryptionFailed, ExportError, InvalidLink, PackageInvalid, StorageError
 from exports.links import LinkClaims, issue_link, verify_link
-from exports.package import PackageFile, PackageResult, build_package
+from exports.package import Category, PackageFile, PackageInfo, PackageResult, build_package
 from exports.readme import ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo, render_readme
 from exports.serve import make_server
 from exports.storage import LocalStorage, Storage, storage_from_url
@@ -11,6 +11,7 @@ from exports.verify import VerifiedFile, VerifiedPackage, verify_package, verify
 
 __all__ = [
     "ActivityInfo",
+    "Category",
     "ControllerInfo",
     "DecryptionFailed",
     "ExportError",
@@ -18,6 +19,7 @@ __all__ = [
     "LinkClaims",
     "LocalStorage",
     "PackageFile",
+    "PackageInfo",
     "PackageInvalid",
     "PackageResult",
     "ReadmeInfo",

@@ -34,6 +34,8 @@ from extractors.errors import SourceUnavailable
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
 
+# The category of mail records: the package also writes each as an .eml file.
+MESSAGES = "messages"
 ADDRESS_HEADERS = ("from", "to", "cc", "reply-to")
 
 
@@ -119,7 +121,7 @@ def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
     message_id = data["message_id"]
     return Record(
         source=source,
-        category="messages",
+        category=MESSAGES,
         key=message_id or hashlib.sha256(raw).hexdigest(),
         data=data,
         provided=subject.email in addresses["from"],

@@ -144,9 +144,13 @@ class _File(_Strict):
 
 @dataclass(frozen=True)
 class SourceSpec:
+    """One configured source. `provided_by_subject` says what of its records the subject gave us (Art. 20):
+    every key (True), the keys named, or nothing."""
+
     name: str
     kind: str
     settings: Mapping[str, Any]
+    provided_by_subject: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)
@@ -232,8 +236,13 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
                 raise ConfigError(path, f"sources.{index}.{required}", "missing")
         if not NAME.fullmatch(section["name"]):
             raise ConfigError(path, f"sources.{index}.name", "use lower-case letters, digits, '_' and '-'")
-        settings = {k: v for k, v in section.items() if k not in ("name", "kind")}
-        sources.append(SourceSpec(section["name"], section["kind"], settings))
+        provided = section.get("provided_by_subject", False)
+        if isinstance(provided, list) and all(isinstance(key, str) for key in provided):
+            provided = tuple(provided)
+        elif not isinstance(provided, bool):
+            raise ConfigError(path, f"sources.{index}.provided_by_subject", "use true, false or a list of keys")
+        settings = {k: v for k, v in section.items() if k not in ("name", "kind", "provided_by_subject")}
+        sources.append(SourceSpec(section["name"], section["kind"], settings, provided))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:

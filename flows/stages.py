@@ -12,14 +12,15 @@ import dataclasses
 import hashlib
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
 from exports.encrypt import new_passphrase, seal_to
 from exports.links import issue_link
-from exports.package import build_package
+from exports.package import Category, PackageInfo, build_package
+from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
@@ -246,18 +247,19 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
             _restage(rt, request_id, "redact")
 
         paths = sorted(staged.glob("*/*.jsonl"))
+        provided = {spec.name: spec.provided_by_subject for spec in rt.config.sources}
 
-        def categories() -> Iterator[tuple[str, str, Iterator[Mapping[str, Any]]]]:
-            for path in paths:
-                if path.stem != WITHHELD:
-                    yield path.parent.name, path.stem, (r.data for r in read_jsonl(path))
+        def category(path: Path) -> Category:
+            source, name = path.parent.name, path.stem
+            return Category(source, name, lambda: (r.data for r in read_jsonl(path)),
+                            provided=provided.get(source, False), messages=name == MESSAGES)
 
         withheld = [{"source": r.source, **r.data} for path in paths if path.stem == WITHHELD
                     for r in read_jsonl(path)]
-        result = build_package(
-            rt.work_dir(request_id) / f"{request_id}.zip", request_id, rt.config.controller.name,
-            rt.clock(), categories(), {k: v for k, v in redaction.items() if k != "sha256"}, withheld,
-        )
+        info = PackageInfo(request_id, rt.config.controller.name, request.language, rt.clock(),
+                           {k: v for k, v in redaction.items() if k != "sha256"}, withheld)
+        result = build_package(rt.work_dir(request_id) / f"{request_id}.zip", info,
+                               [category(p) for p in paths if p.stem != WITHHELD], rt.package_key)
         return {"manifest_sha256": result.manifest_sha256, "zip_sha256": result.sha256,
                 "files": len(result.files), "records": result.record_counts, "withheld": len(withheld)}
 

@@ -40,6 +40,9 @@ def test_the_demo_config_loads(tmp_path, good):
         (lambda t: t.replace('sources = ["marketing"]', 'sources = ["crm"]'), "activities.1.sources", "crm"),
         (lambda t: t.replace('name = "support_mail"', 'name = "../etc"'), "sources.1.name", "letters"),
         (lambda t: t.replace("[mail]", "[mail"), "(syntax)", "line"),
+        (lambda t: t.replace('path = "support.mbox"', 'path = "support.mbox"\nprovided_by_subject = "yes"'),
+         "sources.1.provided_by_subject", "true, false or a list of keys"),
+        (lambda t: t + '[package]\nsigning_key_file = "x"\n', "package.signing_key_file", "unknown key"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):
@@ -50,6 +53,31 @@ def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key,
     assert text.startswith(f"{path}: {key}: ")
     assert message in text
     assert "\n" not in text
+
+
+def test_provided_by_subject_stays_out_of_the_source_settings(tmp_path, good):
+    config = load_config(write(tmp_path, good.replace('path = "support.mbox"',
+                                                      'path = "support.mbox"\nprovided_by_subject = true')), environ={})
+    customers, mail, marketing = config.sources
+    assert isinstance(customers.provided_by_subject, tuple)
+    assert customers.provided_by_subject[:3] == ("first_name", "last_name", "email")
+    assert (mail.provided_by_subject, marketing.provided_by_subject) == (True, False)
+    assert all("provided_by_subject" not in s.settings for s in config.sources)
+
+
+def test_the_package_key_comes_from_the_named_variable(tmp_path, good):
+    import base64
+
+    from audit.signing import generate_key
+    from flows.runtime import Runtime
+
+    key = generate_key()
+    path = write(tmp_path, good + '[package]\nsigning_key_env = "MY_PACKAGE_KEY"\n')
+    assert Runtime(load_config(path, environ={"MY_PACKAGE_KEY": base64.b64encode(key).decode()})).package_key == key
+    with pytest.raises(ConfigError, match=r"package.signing_key_env: environment variable MY_PACKAGE_KEY is not set"):
+        _ = Runtime(load_config(path, environ={})).package_key
+    with pytest.raises(ConfigError, match=r"package.signing_key_env: MY_PACKAGE_KEY must hold the base64"):
+        _ = Runtime(load_config(path, environ={"MY_PACKAGE_KEY": "c2hvcnQ="})).package_key
 
 
 def test_a_missing_file_says_how_to_name_one(tmp_path):

@@ -1,5 +1,6 @@
 """A whole request through Prefect, checked the way the requester and an auditor would."""
 
+import base64
 import hashlib
 import io
 import json
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from audit.signing import load_private_key, public_key, verify
+from flows.config import read_env_file
 from tests.exports.age_cli import age_decrypt
 from tests.flows.privacy import drain_prefect, find_in_database, find_in_files, table_count
 
@@ -41,8 +44,24 @@ def test_the_package_opens_with_age_and_its_hashes_match(demo, package):
     for entry in index["files"]:
         assert entry["path"].startswith(root)
         assert hashlib.sha256(package.read(entry["path"])).hexdigest() == entry["sha256"], entry["path"]
-    listed = {e["path"] for e in index["files"]} | {root + "index.json"}
+    listed = {e["path"] for e in index["files"]} | {root + "index.json", root + "index.json.sig"}
     assert set(package.namelist()) == listed
+    # Signed with the demo controller's package key.
+    key = load_private_key(read_env_file(Path(result.workdir) / "dsar.env", Path(result.workdir))["DSAR_PACKAGE_KEY"])
+    verify(public_key(key), package.read(root + "index.json"), base64.b64decode(package.read(root + "index.json.sig")))
+
+
+def test_the_package_holds_csv_xlsx_mail_and_portability(demo, package):
+    result, _ = demo
+    root = f"{result.request_id}/"
+    names = set(package.namelist())
+    assert {root + "report.xlsx", root + "data/customers/customer.csv", root + "schema/data/customers/customer.json",
+            root + "portability/customers/customer.json"} <= names
+    assert any(n.startswith(root + "data/support_mail/messages/") and n.endswith(".eml") for n in names)
+    assert not any(n.startswith(root + "portability/customers/orders") for n in names)  # the shop's records
+    [provided] = json.loads(package.read(root + "portability/customers/customer.json"))
+    assert provided["email"].lower() == result.subject_email
+    assert "id" not in provided and "created_at" not in provided  # the shop made those, not the subject
 
 
 def ground_truth(workdir: Path, email: str) -> dict:

@@ -280,3 +280,15 @@ def test_guesses_at_the_same_moment_get_no_extra_tries(rt, request_id):
     assert outcomes.count("failed") == 20
     assert sorted(checked, reverse=True) == [4, 3, 2, 1, 0][:len(checked)], "two guesses spent one try"
     assert rt.store.get_challenge(request_id)["attempts_left"] == 5 - len(checked)
+
+
+def test_an_older_demo_workdir_gets_the_secrets_it_lacks(tmp_path):
+    from flows.demo.run import _demo_secrets
+
+    env = tmp_path / "dsar.env"
+    env.write_text("DSAR_LEDGER_KEY=kept\n")
+    env.chmod(0o600)
+    secrets = _demo_secrets(env)
+    assert secrets["DSAR_LEDGER_KEY"] == "kept"
+    assert {"DSAR_LINK_SECRET", "DSAR_PACKAGE_KEY", "MAILCHIMP_API_KEY"} <= set(secrets)
+    assert _demo_secrets(env) == secrets  # made once

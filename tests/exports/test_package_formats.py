@@ -1,0 +1,81 @@
+"""What a requester's tools read from the package: CSV in a spreadsheet, JSON against its schema."""
+
+import csv
+import io
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+
+from exports.package import Category
+from exports.package.csv_data import csv_field
+from exports.package.schema import Shape, array_schema
+from tests.exports.packages import CUSTOMER, HOSTILE, REQ, build, members, rows
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "no byte-order mark: Excel would not read UTF-8"
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_round_trips_finnish_letters_and_nested_values(tmp_path):
+    files = members(build(tmp_path / "p.zip"))
+    [row] = read_csv(files[f"{REQ}/data/crm/customer.csv"])
+    assert row == {"email": "x@example.fi", "first_name": "Äijä", "city": "Hämeenlinna öö",
+                   "nested": '{"a": [1, 2], "b": 1}', "id": "7", "vip": "true", "score": "1.5", "note": ""}
+    assert list(row) == list(CUSTOMER[0])  # the header keeps the records' own key order
+
+
+def test_csv_header_is_every_key_in_first_seen_order(tmp_path):
+    records: list[dict[str, Any]] = [{"b": 1}, {"a": 2, "b": 3}, {"c": "x"}]
+    files = members(build(tmp_path / "p.zip", [Category("crm", "mixed", rows(records))]))
+    text = files[f"{REQ}/data/crm/mixed.csv"].decode("utf-8-sig")
+    assert text == "b,a,c\r\n1,,\r\n3,2,\r\n,,x\r\n"
+
+
+def test_csv_fields_that_start_a_formula_get_a_quote(tmp_path):
+    files = members(build(tmp_path / "p.zip"))
+    got = [row["text"] for row in read_csv(files[f"{REQ}/data/crm-eu/hostile.csv"])]
+    assert got == ["'" + t if t[0] in "=+-@\t\r" else t for t in HOSTILE]
+    assert got[0] == "'=cmd|' /C calc'!A0"
+    assert [row["n"] for row in read_csv(files[f"{REQ}/data/crm-eu/hostile.csv"])][:2] == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [(-5, "-5"), (2.5, "2.5"), ("-5", "'-5"), (None, ""), (False, "false"), ({"x": "=1"}, '{"x": "=1"}'),
+     (["=1"], '["=1"]'), ("a=b", "a=b"), (" =1", " =1")],
+)
+def test_csv_field(value, field):
+    assert csv_field(value) == field
+
+
+def test_every_json_data_file_validates_against_its_schema(tmp_path):
+    files = members(build(tmp_path / "p.zip"))
+    index = json.loads(files[f"{REQ}/index.json"])
+    checked = 0
+    for entry in index["files"]:
+        if entry["schema"] is None:
+            continue
+        schema = json.loads(files[entry["schema"]])
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.Draft202012Validator(schema).validate(json.loads(files[entry["path"]]))
+        checked += 1
+    assert checked == 7  # five data files and two portability files
+
+
+def test_schema_describes_the_records(tmp_path):
+    shape = Shape()
+    for record in [{"a": 1, "b": {"c": [1, 2.5]}}, {"a": None, "d": True}]:
+        shape.add(record)
+    schema = array_schema("t", shape)
+    assert schema["items"] == {
+        "type": "object", "required": ["a"],
+        "properties": {"a": {"type": ["integer", "null"]}, "d": {"type": "boolean"},
+                       "b": {"type": "object", "required": ["c"],
+                             "properties": {"c": {"type": "array", "items": {"type": "number"}}}}},
+    }
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not validator.is_valid([{"a": "text"}])
+    assert not validator.is_valid([{"d": True}])  # a is required

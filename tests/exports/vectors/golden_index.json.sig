@@ -1,0 +1,1 @@
+deeJ+vPq9irRZmk2Sj9c9/oKm4yXBuIol3VLGQIy+Sglu4AzUGRzd5+ifK360FGR7tXWTakDoA/JN6zyCJdWAA==
