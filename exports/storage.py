@@ -8,6 +8,7 @@ out of the storage root, name a hidden file or an absolute path.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -60,6 +61,14 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        """Remove the object (a missing one is fine) and its folder once that is empty."""
+        path = self.path(key)
+        path.unlink(missing_ok=True)
+        if path.parent != self.root:
+            with contextlib.suppress(OSError):  # not empty, or already gone
+                path.parent.rmdir()
 
     def size(self, key: str) -> int:
         """Size in bytes; FileNotFoundError if the object does not exist."""

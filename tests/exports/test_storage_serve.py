@@ -83,7 +83,7 @@ def test_storage_from_url(tmp_path):
 @pytest.fixture
 def server(storage):
     clock = {"now": NOW}
-    srv = make_server(DEFAULT_HOST, 0, storage, SECRET, clock=lambda: clock["now"])
+    srv = make_server(DEFAULT_HOST, 0, storage, SECRET, admit=lambda claims: True, clock=lambda: clock["now"])
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     host, port = srv.server_address[:2]
@@ -165,4 +165,4 @@ def test_other_methods_are_405(server, method, caplog):
 
 def test_short_secret_refused(storage):
     with pytest.raises(ValueError):
-        make_server(DEFAULT_HOST, 0, storage, b"short")
+        make_server(DEFAULT_HOST, 0, storage, b"short", admit=lambda claims: True)
