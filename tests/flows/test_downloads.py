@@ -153,6 +153,7 @@ def test_a_reissued_link_works_and_the_old_one_is_dead(rt, base):
 def test_a_closed_request_has_no_working_link_and_no_package(rt, base):
     request_id, data = deliver(rt)
     url = mailed_link(rt, f"{request_id}-link", base)
+    assert get(url) == (200, data)
     # Closed behind the links' back: the request's state alone stops them.
     rt.store.set_status(request_id, "closed", rt.clock())
     assert get(url) == NOT_FOUND
@@ -160,7 +161,7 @@ def test_a_closed_request_has_no_working_link_and_no_package(rt, base):
         downloads.reissue(rt, request_id)
 
     # Closed as the privacy team does: links revoked, package and staging deleted.
-    request_id, data = deliver(rt)
+    request_id, _ = deliver(rt)
     url = mailed_link(rt, f"{request_id}-link", base)
     stages.close(rt, request_id, "fulfilled")
     assert get(url) == NOT_FOUND

@@ -135,10 +135,9 @@ def test_the_package_holds_no_third_party_identifier_of_the_ground_truth(demo, p
 
 def test_the_download_link_serves_the_package(demo):
     import threading
+    from functools import partial
 
     import httpx
-
-    from functools import partial
 
     from exports.serve import make_server
     from flows.downloads import admit
