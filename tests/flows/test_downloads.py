@@ -17,6 +17,7 @@ import pytest
 from audit.verify import verify_ledger
 from exports.links import issue_link
 from exports.serve import DEFAULT_HOST, make_server
+from exports.storage import LocalStorage
 from flows import downloads, stages
 from flows.demo.run import prepare_demo, write_demo_config
 from flows.errors import NoPackage, RequestClosed
@@ -212,15 +213,12 @@ def test_downloads_at_the_same_moment_never_exceed_the_limit(rt, base):
     assert verify_ledger(rt.ledger.events(), rt.ledger_public_key) == len(list(rt.ledger.events()))
 
 
-class PresigningStorage:
+class PresigningStorage(LocalStorage):
     """Local storage that presigns, as S3 does: the server redirects instead of streaming."""
 
-    def __init__(self, storage):
-        self.storage = storage
+    def __init__(self, root):
+        super().__init__(root)
         self.presigned = []
-
-    def __getattr__(self, name):
-        return getattr(self.storage, name)
 
     def presigned_url(self, key, lifetime):
         self.presigned.append((key, lifetime))
@@ -229,7 +227,7 @@ class PresigningStorage:
 
 def test_a_presigning_storage_gets_a_redirect_that_lives_five_minutes(rt):
     request_id, _ = deliver(rt)
-    storage = PresigningStorage(rt.storage)
+    storage = PresigningStorage(rt.storage.root)
     server = make_server(DEFAULT_HOST, 0, storage, rt.link_secret, admit=partial(downloads.admit, rt),
                          clock=lambda: rt.clock())
     threading.Thread(target=server.serve_forever, daemon=True).start()
