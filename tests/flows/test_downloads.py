@@ -2,13 +2,10 @@
 
 import dataclasses
 import hashlib
-import itertools
 import json
 import logging
-import os
-import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 import httpx
@@ -22,18 +19,7 @@ from flows import downloads, stages
 from flows.demo.run import prepare_demo, write_demo_config
 from flows.errors import NoPackage, RequestClosed
 from flows.runtime import open_runtime
-
-_subjects = itertools.count(1)
-
-
-class Clock:
-    """The runtime's clock, moved by the test; the server reads the same one."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.flows.delivered import Clock, deliver, mailed_link
 
 
 @pytest.fixture(scope="module")
@@ -59,29 +45,6 @@ def base(rt):
     server.shutdown()
     server.server_close()
     thread.join(5)
-
-
-def deliver(rt, size: int = 100_000) -> tuple[str, bytes]:
-    """A request taken through the real deliver stage, with random bytes standing in for its sealed package."""
-    request = stages.register(rt, f"links-{next(_subjects)}-{os.getpid()}@example.fi", "en", name="Aino Example")
-    key = f"{request.id}/{request.id}.zip.age"
-    data = os.urandom(size)
-    src = rt.config.base_dir / f"{request.id}.bin"
-    src.write_bytes(data)
-    rt.storage.put(src, key)
-    src.unlink()
-    sealed = {"object_key": key, "sha256": hashlib.sha256(data).hexdigest()}
-    rt.store.complete_stage(request.id, "store:sealed", sealed, rt.clock())
-    rt.store.complete_stage(request.id, "store", sealed, rt.clock())
-    stages.deliver(rt, request.id)
-    return request.id, data
-
-
-def mailed_link(rt, mail_key: str, base: str) -> str:
-    """The link in a mail from the outbox, pointed at the test's server."""
-    found = re.search(r"https?://\S+/download/(\S+)", rt.mailer.read(mail_key))
-    assert found is not None, f"no link in {mail_key}"
-    return f"{base}/download/{found.group(1)}"
 
 
 def downloads_of(rt, request_id: str) -> list[dict]:
