@@ -52,31 +52,28 @@ class _DownloadHandler(BaseHTTPRequestHandler):
             size = self.storage.size(claims.object_key)  # a missing object spends no download
         except (InvalidLink, OSError, ValueError):
             return self._plain(404, b"not found\n")
-        presign = getattr(self.storage, "presigned_url", None)
-        try:
-            body = None if presign else self.storage.open(claims.object_key)
-        except (OSError, ValueError):
-            return self._plain(404, b"not found\n")
         try:
             admitted = self.admit(claims)
         except Exception as exc:
             # The policy's store failed; its error text may quote the link id, so name the type only.
             log.warning("GET admit failed (%s)", type(exc).__name__)
-            admitted = None
+            return self._plain(503, b"try again later\n")
         if not admitted:
-            if body is not None:
-                body.close()
-            if admitted is None:
-                return self._plain(503, b"try again later\n")
             return self._plain(404, b"not found\n")
-        if body is None:
-            assert presign is not None
+        # A storage that presigns (S3) hands the download to its own URL; one that cannot, or answers None, streams.
+        presign = getattr(self.storage, "presigned_url", None)
+        url = presign(claims.object_key, PRESIGNED_LIFETIME) if presign else None
+        if url is not None:
             self.send_response(302)
-            self.send_header("Location", presign(claims.object_key, PRESIGNED_LIFETIME))
+            self.send_header("Location", url)
             self.send_header("Content-Length", "0")
             self._common_headers()
             self.end_headers()
             return
+        try:
+            body = self.storage.open(claims.object_key)
+        except (OSError, ValueError):  # deleted since the size check: rare, and the download is spent
+            return self._plain(404, b"not found\n")
         with body:
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
