@@ -25,10 +25,14 @@ request_app = typer.Typer(help="Register, verify and inspect one request.", no_a
 requests_app = typer.Typer(help="All requests.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the audit ledger.", no_args_is_help=True)
 package_app = typer.Typer(help="The key that signs every package.", no_args_is_help=True)
+link_app = typer.Typer(help="The download links of a delivered request.", no_args_is_help=True)
+packages_app = typer.Typer(help="Stored packages.", no_args_is_help=True)
 app.add_typer(request_app, name="request")
 app.add_typer(requests_app, name="requests")
 app.add_typer(audit_app, name="audit")
 app.add_typer(package_app, name="package")
+app.add_typer(link_app, name="link")
+app.add_typer(packages_app, name="packages")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
@@ -123,6 +127,7 @@ class CloseReason(StrEnum):
     withdrawn = "withdrawn"
     identity_not_verified = "identity_not_verified"
     manifestly_unfounded = "manifestly_unfounded"
+    fulfilled = "fulfilled"  # delivered and done with: its links die and the package is deleted now
 
 
 @request_app.command("close")
@@ -131,7 +136,10 @@ def request_close(
     reason: Annotated[CloseReason, typer.Option(help="Why the request ends without a package.")],
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Close an open request without delivering (the subject may then ask again)."""
+    """Close a request: an open one without delivering (the subject may then ask again), or a delivered one.
+
+    Its links stop working and its stored package and staged data are deleted.
+    """
     from flows import stages
 
     stages.close(_runtime(config), request_id, reason.value)
@@ -198,8 +206,13 @@ def serve(
     access.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logging.getLogger("dsar.exports.serve").addHandler(access)
     logging.getLogger("dsar.exports.serve").setLevel(logging.INFO)
+    from functools import partial
+
+    from flows.downloads import admit
+
     rt = _runtime(config)
-    server = make_server(host, port, rt.storage, rt.link_secret)
+    rt.store, rt.ledger  # noqa: B018 - opened once here, not by the first downloads at the same moment
+    server = make_server(host, port, rt.storage, rt.link_secret, admit=partial(admit, rt))
     typer.echo(f"Serving downloads on http://{host}:{server.server_address[1]} (Ctrl-C stops)", err=True)
     try:
         server.serve_forever()
@@ -207,6 +220,34 @@ def serve(
         pass
     finally:
         server.server_close()
+
+
+@link_app.command("revoke")
+def link_revoke(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Stop every download link of a request at once."""
+    from flows.downloads import revoke
+
+    count = revoke(_runtime(config), request_id)
+    typer.echo(f"{request_id}: {count} link(s) revoked.")
+
+
+@link_app.command("reissue")
+def link_reissue(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Mail the requester a new link to their package; the old links stop working."""
+    from flows.downloads import reissue
+
+    link = reissue(_runtime(config), request_id)
+    typer.echo(f"{request_id}: a new link was sent, good for {link.downloads_left} download(s) "
+               f"until {link.expires_at:%Y-%m-%d %H:%M} UTC; earlier links are revoked.")
+
+
+@packages_app.command("expire")
+def packages_expire(config: ConfigOption = Path("dsar.toml")) -> None:
+    """Delete stored packages no link can download any more, and staging no run will use."""
+    from flows.sweeper import expire_packages
+
+    counts = expire_packages(_runtime(config))
+    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted.")
 
 
 @audit_app.command("verify")

@@ -91,6 +91,7 @@ class Storage(_Strict):
 class Delivery(_Strict):
     public_url: str = "http://127.0.0.1:8765"
     link_hours: int = Field(default=168, ge=1, le=24 * 30)
+    max_downloads: int = Field(default=3, ge=1, le=100)  # per link; a reissued link starts afresh
     link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
 
 

@@ -6,6 +6,7 @@
     ├── RequestNotFound    no request with that id
     ├── RequestClosed      the request is closed (delivered, duplicate, ...): nothing more runs
     ├── RequestBusy        another flow run is working on the request
+    ├── NoPackage          a link cannot be reissued: nothing delivered, or the package was deleted
     ├── StagingLost        staged data of a request is missing or changed: run it again
     └── StageFailed        a stage of a request failed (names the stage, never data)
 
@@ -48,6 +49,11 @@ class RequestBusy(DsarError):
     def __init__(self, request_id: str, lease_minutes: int) -> None:
         super().__init__(f"{request_id} is being run by another flow run; try again when it ends "
                          f"(the claim of a run that crashed lapses after {lease_minutes} minutes)")
+
+
+class NoPackage(DsarError):
+    def __init__(self, request_id: str, why: str) -> None:
+        super().__init__(f"{request_id}: no package to link to ({why})")
 
 
 class StagingLost(DsarError):

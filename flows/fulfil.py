@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import stages
+from flows import stages, sweeper
 from flows.errors import RequestBusy
 from flows.runtime import Runtime, open_runtime
 
@@ -103,6 +103,20 @@ def fulfil_request(request_id: str) -> str:
     finally:
         runtime().store.release_run(request_id, holder)
     return request_id
+
+
+@flow(name="expire_packages", persist_result=False, log_prints=False)
+def expire_packages() -> dict[str, int]:
+    """Delete packages no link can download any more and staging no run will use (see flows.sweeper).
+
+    No parameters, and counts only in its result and log: which requests lost
+    what is in the ledger.
+    """
+    os.umask(0o077)
+    counts = sweeper.expire_packages(runtime())
+    get_run_logger().info("deleted %d package(s) and %d staging folder(s)",
+                          counts.packages_deleted, counts.staging_deleted)
+    return {"packages_deleted": counts.packages_deleted, "staging_deleted": counts.staging_deleted}
 
 
 def run_request(request_id: str) -> str:

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from exports.encrypt import new_passphrase, seal_to
-from exports.links import issue_link
 from exports.package import Category, PackageInfo, build_package
 from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
+from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
 from flows.runtime import Runtime
-from flows.store import Request
+from flows.store import CLOSED, Request
+from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
@@ -80,12 +81,21 @@ def register(rt: Runtime, email: str, language: str, name: str | None = None, ph
 
 
 def close(rt: Runtime, request_id: str, reason: str) -> None:
-    """End an open request without a package; its staged data is removed."""
-    open_request(rt, request_id)
+    """End a request that is open, or delivered: its links die, its stored package and staging are deleted.
+
+    A request closed before delivery leaves no sealed file behind.
+    """
+    request = rt.store.get(request_id)
+    if request.status in CLOSED and request.status != "delivered":
+        raise RequestClosed(request_id, request.status)
     rt.store.set_status(request_id, "closed", rt.clock(), reason=reason)
     rt.store.delete_challenge(request_id)
-    shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
+    revoked = rt.store.revoke_links(request_id, rt.clock())
     rt.ledger.append_event(request_id, "privacy_team", "closed", {"reason": reason})
+    if revoked:
+        rt.ledger.append_event(request_id, "privacy_team", "links_revoked", {"count": revoked})
+    delete_package(rt, request_id, "closed")
+    delete_staging(rt, request_id, "closed")
 
 
 def send_code(rt: Runtime, request_id: str) -> str:
@@ -310,22 +320,15 @@ def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
         stored = rt.store.stage_done(request_id, "store")
         assert stored is not None
         # The link's claims are kept before it is sent, so a resumed delivery sends the same link.
-        link = rt.store.stage_done(request_id, "deliver:link")
-        if link is None:
-            link = {"issued_at": rt.clock().isoformat(), "jti": secrets.token_urlsafe(16)}
-            rt.store.complete_stage(request_id, "deliver:link", link, rt.clock())
-        now = datetime.fromisoformat(link["issued_at"])
-        lifetime = timedelta(hours=rt.config.delivery.link_hours)
-        url = issue_link(request_id, stored["object_key"], rt.link_secret, now, lifetime,
-                         rt.config.delivery.public_url, jti=link["jti"])
-        expires = (now + lifetime).strftime("%Y-%m-%d %H:%M UTC")
-        rt.mailer.send(
-            f"{request_id}-link", request.email, text("link_subject", request.language),
-            text("link_body", request.language, request_id=request_id, url=url, expires=expires),
-        )
+        claims = rt.store.stage_done(request_id, "deliver:link")
+        if claims is None:
+            claims = {"issued_at": rt.clock().isoformat(), "jti": secrets.token_urlsafe(16)}
+            rt.store.complete_stage(request_id, "deliver:link", claims, rt.clock())
+        link = send_link(rt, request, claims["jti"], datetime.fromisoformat(claims["issued_at"]),
+                         f"{request_id}-link")
         shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
         rt.store.set_status(request_id, "delivered", rt.clock())
-        return {"object_key": stored["object_key"], "link_expires": (now + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return {"object_key": stored["object_key"], "link": link_ref(link.jti),
+                "downloads_left": link.downloads_left, "link_expires": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     return run_stage(rt, request_id, "deliver", work)
-

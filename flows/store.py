@@ -1,4 +1,4 @@
-"""The request store: requests, their identity challenges and stage completion.
+"""The request store: requests, their identity challenges, stage completion and download links.
 
 It is the one place that holds the requester's contact details; everything
 that leaves it for Prefect, logs or the ledger is the request id.
@@ -7,6 +7,7 @@ that leaves it for Prefect, logs or the ledger is the request id.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Integer,
     MetaData,
     RowMapping,
     String,
@@ -81,6 +83,20 @@ stages_table = Table(
     Column("detail", Text, nullable=False),
 )
 
+# One row per link sent to a requester. The token (a signed JWT) is never stored: its id (jti) is enough
+# to count, expire and revoke it, and a leaked copy of this table grants no download.
+links_table = Table(
+    "links", metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("request_id", String(40), nullable=False, index=True),
+    Column("object_key", String(512), nullable=False),
+    Column("package_sha256", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("downloads_left", Integer, nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -97,6 +113,8 @@ class Request:
     duplicate_of: str | None
     evidence: dict[str, Any] | None
     package_ref: str | None
+    updated_at: datetime
+    run_until: datetime | None  # the end of a run's claim; a past value is a crashed run's
 
     @property
     def deadline(self) -> datetime:
@@ -106,6 +124,24 @@ class Request:
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED
+
+
+@dataclass(frozen=True)
+class Link:
+    """A download link as recorded: what it grants and how much of it is left."""
+
+    jti: str
+    request_id: str
+    object_key: str
+    package_sha256: str
+    issued_at: datetime
+    expires_at: datetime
+    downloads_left: int
+    revoked_at: datetime | None = None
+
+    def is_live(self, now: datetime) -> bool:
+        """Whether the link could still download: not revoked, not expired, not used up."""
+        return self.revoked_at is None and now < self.expires_at and self.downloads_left > 0
 
 
 def new_request_id() -> str:
@@ -275,5 +311,59 @@ class RequestStore:
             language=row["language"], email=row["email"], name=row["name"], phone=row["phone"],
             duplicate_of=row["duplicate_of"],
             evidence=None if row["evidence"] is None else json.loads(row["evidence"]),
-            package_ref=row["package_ref"],
+            package_ref=row["package_ref"], updated_at=_utc(row["updated_at"]), run_until=_utc(row["run_until"]),
+        )
+
+    # Download links -------------------------------------------------------------
+
+    def add_link(self, link: Link) -> None:
+        """Record a link before it is sent; recording the same jti again (a resumed delivery) changes nothing."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(select(links_table.c.jti).where(links_table.c.jti == link.jti)).first()
+            if exists is None:
+                conn.execute(insert(links_table).values(dataclasses.asdict(link)))
+
+    def link(self, jti: str) -> Link | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(links_table).where(links_table.c.jti == jti)).mappings().first()
+        return None if row is None else self._link(row)
+
+    def links_of(self, request_id: str) -> tuple[Link, ...]:
+        """Every link ever sent for a request, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(links_table).where(links_table.c.request_id == request_id)
+                                .order_by(links_table.c.issued_at, links_table.c.jti)).mappings().all()
+        return tuple(self._link(row) for row in rows)
+
+    def take_download(self, jti: str, now: datetime) -> Link | None:
+        """Spend one download of a live link; the link as it is afterwards, or None if it is not live.
+
+        One conditional UPDATE does the check and the spending, so downloads at
+        the same moment can never take more than the link had left.
+        """
+        table = links_table
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(table).where(
+                    table.c.jti == jti, table.c.downloads_left > 0, table.c.revoked_at.is_(None),
+                    table.c.expires_at > _utc(now),
+                ).values(downloads_left=table.c.downloads_left - 1).returning(*table.c)
+            ).mappings().first()
+        return None if row is None else self._link(row)
+
+    def revoke_links(self, request_id: str, now: datetime) -> int:
+        """Kill every link of a request that is not yet revoked; how many were."""
+        table = links_table
+        with self.engine.begin() as conn:
+            result = conn.execute(update(table).where(table.c.request_id == request_id, table.c.revoked_at.is_(None))
+                                  .values(revoked_at=_utc(now)))
+        return result.rowcount
+
+    @staticmethod
+    def _link(row: RowMapping) -> Link:
+        return Link(
+            jti=row["jti"], request_id=row["request_id"], object_key=row["object_key"],
+            package_sha256=row["package_sha256"], issued_at=_utc(row["issued_at"]),
+            expires_at=_utc(row["expires_at"]), downloads_left=row["downloads_left"],
+            revoked_at=_utc(row["revoked_at"]),
         )

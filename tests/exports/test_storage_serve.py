@@ -130,7 +130,7 @@ def test_writer_keys_delete_and_no_presigned_url(storage, tmp_path):
 @pytest.fixture
 def server(storage):
     clock = {"now": NOW}
-    srv = make_server(DEFAULT_HOST, 0, storage, SECRET, clock=lambda: clock["now"])
+    srv = make_server(DEFAULT_HOST, 0, storage, SECRET, admit=lambda claims: True, clock=lambda: clock["now"])
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     host, port = srv.server_address[:2]
@@ -212,4 +212,66 @@ def test_other_methods_are_405(server, method, caplog):
 
 def test_short_secret_refused(storage):
     with pytest.raises(ValueError):
-        make_server(DEFAULT_HOST, 0, storage, b"short")
+        make_server(DEFAULT_HOST, 0, storage, b"short", admit=lambda claims: True)
+
+
+def _serve(storage, admit):
+    srv = make_server(DEFAULT_HOST, 0, storage, SECRET, admit=admit, clock=lambda: NOW)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://{DEFAULT_HOST}:{srv.server_address[1]}"
+
+
+def test_a_refused_download_is_the_same_404_and_a_failing_policy_is_503(storage, caplog):
+    asked = []
+
+    def refuse(claims):
+        asked.append((claims.request_id, claims.object_key))
+        return False
+
+    def broken(claims):
+        raise RuntimeError(f"database down while looking up {claims.jti}")
+
+    for admit, expected in ((refuse, (404, b"not found\n")), (broken, (503, b"try again later\n"))):
+        srv, base = _serve(storage, admit)
+        try:
+            url = issue_link("REQ-ABC", KEY, SECRET, NOW, timedelta(hours=1), base, jti="the-link-id")
+            with caplog.at_level(logging.DEBUG, logger="dsar.exports.serve"):
+                status, _, body = get(url)
+            assert (status, body) == expected
+        finally:
+            srv.shutdown()
+            srv.server_close()
+    assert asked == [("REQ-ABC", KEY)]
+    assert "admit failed (RuntimeError)" in caplog.text and "the-link-id" not in caplog.text
+
+
+def test_a_missing_object_is_not_put_to_the_policy(storage):
+    asked = []
+
+    def admit(claims):
+        asked.append(claims)
+        return True
+
+    srv, base = _serve(storage, admit)
+    try:
+        url = issue_link("REQ-ABC", "REQ-ABC/gone.zip.age", SECRET, NOW, timedelta(hours=1), base)
+        assert get(url)[0] == 404
+        assert asked == [], "a download was spent on an object that is not there"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+class _NoUrlStorage(LocalStorage):
+    def presigned_url(self, key, lifetime):
+        return None  # a backend that cannot presign says so
+
+
+def test_a_storage_that_answers_no_presigned_url_streams(storage, tmp_path):
+    srv, base = _serve(_NoUrlStorage(storage.root), lambda claims: True)
+    try:
+        status, _, body = get(issue_link("REQ-ABC", KEY, SECRET, NOW, timedelta(hours=1), base))
+        assert (status, body) == (200, (tmp_path / "src.bin").read_bytes())
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -40,7 +40,8 @@ def config(tmp_path_factory) -> Path:
     "command",
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
      ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
-     ["audit", "replay"], ["audit", "public-key"], ["redact"]],
+     ["audit", "replay"], ["audit", "public-key"], ["redact"], ["link", "revoke"], ["link", "reissue"],
+     ["packages", "expire"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
@@ -170,6 +171,20 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     replay = dsar("audit", "replay", printed["request_id"], "--config", str(tmp_path / "demo" / "dsar.toml"))
     assert "deliver_done" in replay.stdout
     config = str(tmp_path / "demo" / "dsar.toml")
+    request_id = printed["request_id"]
+    reissued = dsar("link", "reissue", request_id, "--config", config)
+    assert reissued.returncode == 0, reissued.stderr
+    assert re.fullmatch(rf"{request_id}: a new link was sent, good for 3 download\(s\) until [-0-9: ]+ UTC; "
+                        "earlier links are revoked.\n", reissued.stdout)
+    assert dsar("link", "revoke", request_id, "--config", config).stdout == f"{request_id}: 1 link(s) revoked.\n"
+    expired = dsar("packages", "expire", "--config", config)
+    assert expired.stdout == "1 package(s) and 0 staging folder(s) deleted.\n"
+    assert not Path(printed["package_path"]).exists()
+    assert dsar("request", "close", request_id, "--reason", "fulfilled", "--config", config).returncode == 0
+    refused = dsar("link", "reissue", request_id, "--config", config)
+    assert refused.returncode == 2
+    assert refused.stderr == f"dsar: error: {request_id} is closed: nothing more runs for it\n"
+
     verify = dsar("audit", "verify", "--config", config)
     assert verify.returncode == 0 and "ledger intact" in verify.stdout
 

@@ -154,15 +154,17 @@ def test_the_package_holds_no_third_party_identifier_of_the_ground_truth(demo, p
 
 def test_the_download_link_serves_the_package(demo):
     import threading
+    from functools import partial
 
     import httpx
 
     from exports.serve import make_server
+    from flows.downloads import admit
     from flows.runtime import open_runtime
 
     result, _ = demo
     rt = open_runtime(Path(result.workdir) / "dsar.toml")
-    server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret)
+    server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret, admit=partial(admit, rt))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         path = result.download_url.split("/download/", 1)[1]

@@ -8,7 +8,7 @@ import pytest
 
 from flows.deadlines import add_months
 from flows.errors import InvalidRequest, RequestNotFound
-from flows.store import RequestStore, make_engine
+from flows.store import Link, RequestStore, make_engine
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 
@@ -184,3 +184,48 @@ def test_one_run_at_a_time_holds_a_request(store):
     assert not store.claim_run(request.id, "run-a", NOW + timedelta(minutes=92), lease)
     store.release_run(request.id, "run-b")
     assert store.claim_run(request.id, "run-a", NOW + timedelta(minutes=92), lease)
+
+
+def _link(request_id: str, jti: str = "jti-1", downloads: int = 3) -> Link:
+    return Link(jti=jti, request_id=request_id, object_key=f"{request_id}/{request_id}.zip.age",
+                package_sha256="ab" * 32, issued_at=NOW, expires_at=NOW + timedelta(days=7), downloads_left=downloads)
+
+
+def test_a_link_is_spent_download_by_download_until_none_is_left(store):
+    request = store.create("link@example.fi", "fi", NOW)
+    store.add_link(_link(request.id))
+    store.add_link(_link(request.id))  # a resumed delivery records the same link again: no second row
+    assert store.links_of(request.id) == (_link(request.id),)
+    left = [store.take_download("jti-1", NOW + timedelta(hours=n)) for n in range(4)]
+    assert [taken.downloads_left if taken else None for taken in left] == [2, 1, 0, None]
+    assert store.take_download("no-such-link", NOW) is None
+
+
+def test_an_expired_or_revoked_link_gives_nothing(store):
+    first = store.create("expiry@example.fi", "fi", NOW)
+    store.add_link(_link(first.id, "a"))
+    expires = NOW + timedelta(days=7)
+    assert store.take_download("a", expires) is None, "valid while now < expires_at, not at it"
+    assert store.take_download("a", expires - timedelta(seconds=1)) is not None
+    store.add_link(_link(first.id, "b"))
+    assert store.revoke_links(first.id, NOW) == 2
+    assert store.revoke_links(first.id, NOW) == 0, "revoking twice counts nothing new"
+    assert store.take_download("b", NOW) is None
+    assert all(link.revoked_at == NOW and not link.is_live(NOW) for link in store.links_of(first.id))
+
+
+def test_downloads_at_the_same_moment_never_exceed_the_limit(store):
+    request = store.create("race@example.fi", "fi", NOW)
+    store.add_link(_link(request.id, downloads=5))
+    taken = []
+
+    def download():
+        taken.append(store.take_download("jti-1", NOW))
+
+    threads = [threading.Thread(target=download) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(t.downloads_left for t in taken if t is not None) == [0, 1, 2, 3, 4]
+    assert store.links_of(request.id)[0].downloads_left == 0

@@ -1,0 +1,106 @@
+"""Download links with a policy: recorded before they are sent, counted, expiring, revocable.
+
+`dsar serve` (exports/serve.py) checks a token's signature and expiry only; it
+asks `admit` before every download, and the request store answers. The ledger
+names a link by a short hash of its id, never by its token, and records no
+address, name or IP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from exports.links import LinkClaims, issue_link
+from flows.errors import NoPackage, RequestClosed, RequestNotFound
+from flows.runtime import Runtime
+from flows.store import Link, Request
+from flows.texts import text
+
+
+def link_ref(jti: str) -> str:
+    """How the ledger names a link: enough to tell links apart, nothing that goes into a token."""
+    return hashlib.sha256(jti.encode("ascii")).hexdigest()[:16]
+
+
+def send_link(rt: Runtime, request: Request, jti: str, issued_at: datetime, mail_key: str) -> Link:
+    """Record a link to the request's stored package, then mail it to the requester.
+
+    The row comes first, so a link that reached the requester is always one the
+    store counts. `mail_key` keeps a resumed send from mailing twice.
+    """
+    stored = rt.store.stage_done(request.id, "store")
+    if stored is None:
+        raise NoPackage(request.id, "the package is not stored yet")
+    delivery = rt.config.delivery
+    lifetime = timedelta(hours=delivery.link_hours)
+    link = Link(
+        jti=jti, request_id=request.id, object_key=stored["object_key"], package_sha256=stored["sha256"],
+        issued_at=issued_at, expires_at=issued_at + lifetime, downloads_left=delivery.max_downloads,
+    )
+    rt.store.add_link(link)
+    url = issue_link(request.id, link.object_key, rt.link_secret, issued_at, lifetime, delivery.public_url, jti=jti)
+    rt.mailer.send(
+        mail_key, request.email, text("link_subject", request.language),
+        text("link_body", request.language, request_id=request.id, url=url,
+             expires=link.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
+    )
+    return link
+
+
+def admit(rt: Runtime, claims: LinkClaims) -> bool:
+    """Whether a token that verified may download now; if so, one download is spent and recorded.
+
+    Refused: an object outside the token's request, a link the store does not
+    know or knows for another object, a closed request, and a link that is
+    revoked, expired or used up. The caller answers every refusal alike.
+    """
+    if not claims.object_key.startswith(f"{claims.request_id}/"):
+        return False
+    link = rt.store.link(claims.jti)
+    if link is None or (link.request_id, link.object_key) != (claims.request_id, claims.object_key):
+        return False
+    try:
+        request = rt.store.get(claims.request_id)
+    except RequestNotFound:
+        return False
+    if request.status == "closed":  # closing (and erasure, which closes) ends every link at once
+        return False
+    taken = rt.store.take_download(claims.jti, rt.clock())
+    if taken is None:
+        return False
+    rt.ledger.append_event(request.id, "requester", "download",
+                           {"link": link_ref(taken.jti), "downloads_left": taken.downloads_left})
+    return True
+
+
+def revoke(rt: Runtime, request_id: str) -> int:
+    """Kill every link of a request; how many were still unrevoked. Recorded in the ledger."""
+    rt.store.get(request_id)  # RequestNotFound names a mistyped id
+    count = rt.store.revoke_links(request_id, rt.clock())
+    rt.ledger.append_event(request_id, "privacy_team", "links_revoked", {"count": count})
+    return count
+
+
+def reissue(rt: Runtime, request_id: str) -> Link:
+    """Mail a new link to a delivered request's package; every earlier link dies.
+
+    The passphrase is not sent again: the requester has it, and it still opens
+    the same stored file.
+    """
+    request = rt.store.get(request_id)
+    if request.status == "closed":
+        raise RequestClosed(request_id, request.status)
+    if request.status != "delivered":
+        raise NoPackage(request_id, f"it is {request.status}, not delivered")
+    sealed = rt.store.stage_done(request_id, "store")
+    if sealed is None or not rt.storage.exists(sealed["object_key"]):
+        raise NoPackage(request_id, "the stored package was deleted when its links ran out")
+    now = rt.clock()
+    revoked = rt.store.revoke_links(request_id, now)
+    link = send_link(rt, request, secrets.token_urlsafe(16), now, f"{request_id}-link-{now:%Y%m%dT%H%M%S%f}")
+    rt.ledger.append_event(request_id, "privacy_team", "link_reissued", {
+        "link": link_ref(link.jti), "revoked": revoked, "downloads_left": link.downloads_left,
+        "expires": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    return link

@@ -1,0 +1,217 @@
+"""Links with a policy, downloaded over HTTP from `dsar serve`'s server, with the real request store and ledger."""
+
+import dataclasses
+import hashlib
+import json
+import logging
+import threading
+from datetime import timedelta
+from functools import partial
+
+import httpx
+import pytest
+
+from audit.verify import verify_ledger
+from exports.links import issue_link
+from exports.serve import DEFAULT_HOST, make_server
+from exports.storage import LocalStorage
+from flows import downloads, stages
+from flows.demo.run import prepare_demo, write_demo_config
+from flows.errors import NoPackage, RequestClosed
+from flows.runtime import open_runtime
+from tests.flows.delivered import Clock, deliver, mailed_link
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    company, _ = prepare_demo(tmp_path_factory.mktemp("links") / "demo")
+    return write_demo_config(company, "http://127.0.0.1:9/3.0")
+
+
+@pytest.fixture
+def rt(config):
+    rt = open_runtime(config)
+    rt.clock = Clock()
+    return rt
+
+
+@pytest.fixture
+def base(rt):
+    server = make_server(DEFAULT_HOST, 0, rt.storage, rt.link_secret, admit=partial(downloads.admit, rt),
+                         clock=lambda: rt.clock())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://{DEFAULT_HOST}:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def downloads_of(rt, request_id: str) -> list[dict]:
+    return [e.detail for e in rt.ledger.events(request_id) if e.action == "download"]
+
+
+NOT_FOUND = (404, b"not found\n")
+
+
+def get(url: str) -> tuple[int, bytes]:
+    response = httpx.get(url, timeout=30)
+    return response.status_code, response.content
+
+
+def test_three_downloads_then_404_each_one_in_the_ledger(rt, base, caplog):
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    with caplog.at_level(logging.DEBUG, logger="dsar.exports.serve"):
+        assert [get(url) for _ in range(3)] == [(200, data)] * 3
+        assert get(url) == NOT_FOUND
+    [link] = rt.store.links_of(request_id)
+    assert link.downloads_left == 0 and link.package_sha256 == hashlib.sha256(data).hexdigest()
+    assert [d["downloads_left"] for d in downloads_of(rt, request_id)] == [2, 1, 0]
+    assert {d["link"] for d in downloads_of(rt, request_id)} == {downloads.link_ref(link.jti)}
+    assert verify_ledger(rt.ledger.events(), rt.ledger_public_key) == len(list(rt.ledger.events()))
+
+    # Neither the log nor the ledger holds the token, the link id, an address or the requester.
+    token = url.rsplit("/", 1)[1]
+    ledger = json.dumps([[e.actor, e.action, e.detail] for e in rt.ledger.events(request_id)])
+    for secret in (token, link.jti, rt.store.get(request_id).email, "127.0.0.1", "Aino"):
+        assert secret not in ledger and secret not in caplog.text
+    assert caplog.text.count("GET 200") == 3
+
+
+def test_an_expired_link_is_404(rt, base):
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    rt.clock.now += timedelta(hours=rt.config.delivery.link_hours) - timedelta(seconds=5)
+    assert get(url) == (200, data)
+    rt.clock.now += timedelta(seconds=5)
+    assert get(url) == NOT_FOUND
+    assert rt.store.links_of(request_id)[0].downloads_left == 2
+
+
+def test_a_revoked_link_is_404(rt, base):
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    assert get(url) == (200, data)
+    assert downloads.revoke(rt, request_id) == 1
+    assert get(url) == NOT_FOUND
+    assert [e.detail for e in rt.ledger.events(request_id) if e.action == "links_revoked"] == [{"count": 1}]
+
+
+def test_a_reissued_link_works_and_the_old_one_is_dead(rt, base):
+    request_id, data = deliver(rt)
+    old = mailed_link(rt, f"{request_id}-link", base)
+    assert get(old) == (200, data)
+    rt.clock.now += timedelta(days=2)
+    link = downloads.reissue(rt, request_id)
+    [mail] = [p.stem for p in (rt.config.base_dir / "outbox").glob(f"{request_id}-link-*.eml")]
+    new = mailed_link(rt, mail, base)
+    assert new != old and get(old) == NOT_FOUND
+    assert [get(new) for _ in range(3)] == [(200, data)] * 3, "a reissued link starts with a full count"
+    assert link.expires_at == rt.clock.now + timedelta(hours=rt.config.delivery.link_hours)
+    assert not list((rt.config.base_dir / "outbox").glob(f"{request_id}-passphrase*")), "no passphrase re-sent"
+    [event] = [e.detail for e in rt.ledger.events(request_id) if e.action == "link_reissued"]
+    assert event["revoked"] == 1 and event["link"] == downloads.link_ref(link.jti)
+
+
+def test_a_closed_request_has_no_working_link_and_no_package(rt, base):
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    assert get(url) == (200, data)
+    # Closed behind the links' back: the request's state alone stops them.
+    rt.store.set_status(request_id, "closed", rt.clock())
+    assert get(url) == NOT_FOUND
+    with pytest.raises(RequestClosed):
+        downloads.reissue(rt, request_id)
+
+    # Closed as the privacy team does: links revoked, package and staging deleted.
+    request_id, _ = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    stages.close(rt, request_id, "fulfilled")
+    assert get(url) == NOT_FOUND
+    assert all(link.revoked_at is not None for link in rt.store.links_of(request_id))
+    assert not rt.storage.exists(f"{request_id}/{request_id}.zip.age")
+    actions = [e.action for e in rt.ledger.events(request_id)]
+    assert actions[-3:] == ["closed", "links_revoked", "package_deleted"]
+
+
+def test_a_token_for_another_requests_object_is_404(rt, base):
+    mine, _ = deliver(rt)
+    theirs, _ = deliver(rt)
+    [my_link], [their_link] = rt.store.links_of(mine), rt.store.links_of(theirs)
+    issued, lifetime = rt.clock(), timedelta(hours=1)
+    forged = [
+        # My link's id, their object: the object is outside the token's request.
+        issue_link(mine, their_link.object_key, rt.link_secret, issued, lifetime, base, jti=my_link.jti),
+        # Their request and object, my link's id: the store knows that id for another object.
+        issue_link(theirs, their_link.object_key, rt.link_secret, issued, lifetime, base, jti=my_link.jti),
+        # A well-signed token the store never recorded.
+        issue_link(theirs, their_link.object_key, rt.link_secret, issued, lifetime, base),
+    ]
+    # Even a link row recorded wrongly cannot reach outside its request.
+    rt.store.add_link(dataclasses.replace(my_link, jti="wrong-row", object_key=their_link.object_key))
+    forged.append(issue_link(mine, their_link.object_key, rt.link_secret, issued, lifetime, base, jti="wrong-row"))
+    assert [get(url) for url in forged] == [NOT_FOUND] * 4
+    assert [link.downloads_left for link in (*rt.store.links_of(mine), *rt.store.links_of(theirs))] == [3, 3, 3]
+
+
+def test_downloads_at_the_same_moment_never_exceed_the_limit(rt, base):
+    request_id, data = deliver(rt, size=1_000_000)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    results = []
+    start = threading.Barrier(12)
+
+    def download():
+        start.wait()
+        results.append(get(url))
+
+    threads = [threading.Thread(target=download) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(status for status, _ in results) == [200] * 3 + [404] * 9
+    assert all(body == data for status, body in results if status == 200)
+    assert sorted(d["downloads_left"] for d in downloads_of(rt, request_id)) == [0, 1, 2]
+    assert verify_ledger(rt.ledger.events(), rt.ledger_public_key) == len(list(rt.ledger.events()))
+
+
+class PresigningStorage(LocalStorage):
+    """Local storage that presigns, as S3 does: the server redirects instead of streaming."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.presigned = []
+
+    def presigned_url(self, key, lifetime):
+        self.presigned.append((key, lifetime))
+        return f"https://bucket.example/{key}?expires={int(lifetime.total_seconds())}"
+
+
+def test_a_presigning_storage_gets_a_redirect_that_lives_five_minutes(rt):
+    request_id, _ = deliver(rt)
+    storage = PresigningStorage(rt.storage.root)
+    server = make_server(DEFAULT_HOST, 0, storage, rt.link_secret, admit=partial(downloads.admit, rt),
+                         clock=lambda: rt.clock())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = mailed_link(rt, f"{request_id}-link", f"http://{DEFAULT_HOST}:{server.server_address[1]}")
+        response = httpx.get(url, timeout=30)
+        assert response.status_code == 302
+        assert response.headers["location"] == f"https://bucket.example/{request_id}/{request_id}.zip.age?expires=300"
+        assert storage.presigned == [(f"{request_id}/{request_id}.zip.age", timedelta(minutes=5))]
+        assert [d["downloads_left"] for d in downloads_of(rt, request_id)] == [2]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_reissue_needs_a_delivered_request_with_its_package(rt):
+    request_id, _ = deliver(rt)
+    rt.storage.delete(f"{request_id}/{request_id}.zip.age")
+    with pytest.raises(NoPackage, match="deleted"):
+        downloads.reissue(rt, request_id)
+    waiting = stages.register(rt, "links-waiting@example.fi", "en")
+    with pytest.raises(NoPackage, match=f"{waiting.id}: no package to link to \\(it is received, not delivered\\)"):
+        downloads.reissue(rt, waiting.id)
+    stages.close(rt, waiting.id, "withdrawn")
