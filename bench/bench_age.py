@@ -61,12 +61,12 @@ def main() -> None:
 
         empty = work / "empty"
         empty.touch()
-        t_scrypt = timed(lambda: seal_file(empty, work / "empty.age", passphrase))
+        t_scrypt = timed(lambda: seal_file(empty, work / "empty.age", passphrase=passphrase))
         rss_scrypt = peak_rss_mib()
 
-        t_seal = timed(lambda: seal_file(plain, work / "ours.age", passphrase))
+        t_seal = timed(lambda: seal_file(plain, work / "ours.age", passphrase=passphrase))
         rss_seal = peak_rss_mib()
-        t_open = timed(lambda: open_file(work / "ours.age", work / "ours.out", passphrase))
+        t_open = timed(lambda: open_file(work / "ours.age", work / "ours.out", passphrase=passphrase))
         rss_open = peak_rss_mib()
         assert (work / "ours.out").stat().st_size == plain.stat().st_size
 

@@ -1,6 +1,6 @@
 """Build, encrypt, store and deliver the requester's package."""
 
-from exports.encrypt import new_passphrase, open_file, seal_file
+from exports.encrypt import check_recipient, new_identity, new_passphrase, open_file, seal_file, seal_stream
 from exports.errors import DecryptionFailed, ExportError, InvalidLink
 from exports.links import LinkClaims, issue_link, verify_link
 from exports.package import PackageFile, PackageResult, build_package
@@ -16,11 +16,14 @@ __all__ = [
     "PackageFile",
     "PackageResult",
     "build_package",
+    "check_recipient",
     "issue_link",
     "make_server",
+    "new_identity",
     "new_passphrase",
     "open_file",
     "seal_file",
+    "seal_stream",
     "storage_from_url",
     "verify_link",
 ]

@@ -285,7 +285,7 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
             _restage(rt, request_id, "package")
         encrypted = plain.with_name(plain.name + ".age")
         passphrase = new_passphrase()
-        seal_file(plain, encrypted, passphrase)
+        seal_file(plain, encrypted, passphrase=passphrase)
         sealed = {"object_key": key, "sha256": _file_sha256(encrypted)}
         ref = rt.storage.put(encrypted, key)
         rt.store.reset_stages(request_id, ["store:sealed"])
