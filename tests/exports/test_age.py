@@ -5,7 +5,6 @@ import re
 import pytest
 
 from exports import DecryptionFailed, _age, new_passphrase, open_file, seal_file
-from tests.exports.age_cli import age_decrypt, age_encrypt
 
 FAST = 10  # scrypt work factor for tests that do not talk to the CLI
 CHUNK = 64 * 1024
@@ -49,26 +48,6 @@ def test_header_format(sealed):
     assert re.fullmatch(rb"-> scrypt [A-Za-z0-9+/]{22} 10", lines[1])
     assert re.fullmatch(rb"[A-Za-z0-9+/]{43}", lines[2])
     assert re.fullmatch(rb"--- [A-Za-z0-9+/]{43}", lines[3])
-
-
-@pytest.mark.parametrize("size", [0, CHUNK, CHUNK + 1])
-def test_our_file_opens_with_age_cli(tmp_path, size):
-    plain = os.urandom(size)
-    (tmp_path / "plain").write_bytes(plain)
-    passphrase = new_passphrase()
-    seal_file(tmp_path / "plain", tmp_path / "f.age", passphrase=passphrase)  # default work factor, as shipped
-    assert age_decrypt(tmp_path / "f.age", passphrase) == plain
-
-
-@pytest.mark.parametrize("size", [0, CHUNK, CHUNK + 1])
-def test_age_cli_file_opens_with_open_file(tmp_path, size):
-    plain = os.urandom(size)
-    (tmp_path / "plain").write_bytes(plain)
-    age_encrypt(tmp_path / "plain", tmp_path / "f.age", "kissa istuu puussa")
-    open_file(tmp_path / "f.age", tmp_path / "out", passphrase="kissa istuu puussa")
-    assert (tmp_path / "out").read_bytes() == plain
-    with pytest.raises(DecryptionFailed):
-        open_file(tmp_path / "f.age", tmp_path / "out2", passphrase="kissa istuu puussa!")
 
 
 def assert_fails(path, tmp_path, passphrase=None):
