@@ -99,7 +99,8 @@ def age_keygen(directory: Path) -> tuple[Path, str]:
 def age_decrypt_with_identity(path: Path, identity: Path) -> bytes:
     """Decrypt the age file at `path` with the real `age -d -i identity`; the plaintext."""
     age = need_command("age")
-    return subprocess.run([age, "-d", "-i", str(identity), str(path)], check=True, capture_output=True, timeout=60).stdout
+    done = subprocess.run([age, "-d", "-i", str(identity), str(path)], check=True, capture_output=True, timeout=60)
+    return done.stdout
 
 
 def age_encrypt_to_recipient(src: Path, dst: Path, recipient: str) -> None:
