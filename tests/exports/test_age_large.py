@@ -27,7 +27,11 @@ def test_one_gib_streams_in_bounded_memory_and_opens_with_age(tmp_path):
         opener = subprocess.Popen([age, "-d", "-i", str(identity)], stdin=sealer.stdout, stdout=subprocess.PIPE)
         assert sealer.stdout is not None and opener.stdout is not None
         sealer.stdout.close()  # age holds the only reading end now, so a dead age stops the sealer
-        watchdog = threading.Timer(600, lambda: (sealer.kill(), opener.kill()))
+        def stop() -> None:
+            sealer.kill()
+            opener.kill()
+
+        watchdog = threading.Timer(600, stop)
         watchdog.start()
         try:
             opened = hashlib.sha256()
