@@ -6,6 +6,7 @@ from exports.links import LinkClaims, issue_link, verify_link
 from exports.package import PackageFile, PackageResult, build_package
 from exports.serve import make_server
 from exports.storage import LocalStorage, storage_from_url
+from exports.zip_aes import seal_zip_aes
 
 __all__ = [
     "DecryptionFailed",
@@ -24,6 +25,7 @@ __all__ = [
     "open_file",
     "seal_file",
     "seal_stream",
+    "seal_zip_aes",
     "storage_from_url",
     "verify_link",
 ]
