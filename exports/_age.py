@@ -306,22 +306,31 @@ def decrypt(src: LineReader, dst: Writer, identities: Sequence[Identity]) -> Non
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
     sealed_size = CHUNK_SIZE + TAG_SIZE
     counter = 0
-    chunk = _read_full(src, sealed_size)
     while True:
-        following = _read_full(src, sealed_size) if len(chunk) == sealed_size else b""
-        last = not following
-        try:
-            plain = aead.decrypt(_chunk_nonce(counter, last), chunk, None)
-        except InvalidTag:  # also covers a chunk shorter than the tag, and a missing payload
-            raise DecryptionFailed() from None
+        chunk = _read_full(src, sealed_size)
+        last = len(chunk) < sealed_size
+        plain = _open_chunk(aead, counter, last, chunk)
+        if plain is None and not last:
+            # A full chunk may be the final one: no read-ahead, as in the reference implementation,
+            # so exactly the chunks age would release are written before an error.
+            last = True
+            plain = _open_chunk(aead, counter, last, chunk)
         # Only an empty file may end in an empty chunk (the spec forbids it elsewhere).
-        if last and not plain and counter:
+        if plain is None or (last and not plain and counter):
             raise DecryptionFailed()
         dst.write(plain)
         if last:
+            if src.read(1):  # anything after the final chunk
+                raise DecryptionFailed()
             return
-        chunk = following
         counter += 1
+
+
+def _open_chunk(aead: ChaCha20Poly1305, counter: int, last: bool, chunk: bytes) -> bytes | None:
+    try:
+        return aead.decrypt(_chunk_nonce(counter, last), chunk, None)
+    except InvalidTag:  # also covers a chunk shorter than the tag, and a missing payload
+        return None
 
 
 def parse_recipient(text: str) -> X25519Recipient:
