@@ -1,10 +1,10 @@
-"""Recipes for sealing a package with an age passphrase, and opening it again.
+"""Recipes for sealing a package with age, for a passphrase or an `age1...` public key, and opening it again.
 
 The files are standard age v1 (https://age-encryption.org/v1): a requester
-opens them with `age -d` or any other age implementation. The file recipes
-write to a temporary file next to the destination and rename it at the end,
-so a failure leaves nothing half-written; `seal_to` writes to any binary
-file, such as a storage writer.
+opens them with `age -d` or any other age implementation. The file recipes write
+to a temporary file next to the destination and rename it at the end, so a
+failure leaves nothing half-written; `seal_to` writes to any binary file, such
+as a storage writer.
 """
 
 from __future__ import annotations
@@ -31,31 +31,67 @@ def new_passphrase() -> str:
     return "-".join("".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(_GROUP_SIZE)) for _ in range(_GROUPS))
 
 
-def seal_file(src: Path, dst: Path, passphrase: str, work_factor: int = 18) -> None:
-    """Encrypt `src` to `dst` as an age file for `passphrase` (scrypt, N = 2**work_factor).
+def check_recipient(recipient: str) -> None:
+    """Raise ValueError, in one line saying what is wrong, unless `recipient` is an `age1...` public key.
 
-    `work_factor` 18 is what `age -p` uses (about a second); the age CLI
-    refuses to decrypt above 22. Raises ValueError for an empty passphrase or
-    a work factor out of range.
+    For checking a requester's key when it is given, long before the package is sealed.
     """
-    with atomic_write(dst) as out:
-        seal_to(src, out, passphrase, work_factor)
+    _age.parse_recipient(recipient)
 
 
-def seal_to(src: Path, out: IO[bytes], passphrase: str, work_factor: int = 18) -> str:
-    """Encrypt `src` as an age file written to `out` (a storage writer, say); the sha256 hex of what was written.
+def new_identity() -> tuple[str, str]:
+    """A fresh X25519 key pair as age-keygen makes it: (`AGE-SECRET-KEY-1...`, `age1...`)."""
+    identity = _age.new_identity()
+    return _age.identity_text(identity), _age.recipient_text(identity)
 
-    The same rules as `seal_file`; the caller owns `out` and what happens to
-    it on failure.
+
+def _recipient(passphrase: str | None, recipient: str | None, work_factor: int) -> _age.Recipient:
+    if (passphrase is None) == (recipient is None):
+        raise TypeError("give exactly one of passphrase= and recipient=")
+    if recipient is not None:
+        return _age.parse_recipient(recipient)
+    assert passphrase is not None
+    return _age.ScryptRecipient(passphrase.encode("utf-8"), work_factor)
+
+
+def seal_stream(
+    source: _age.Reader,
+    out: _age.Writer,
+    *,
+    passphrase: str | None = None,
+    recipient: str | None = None,
+    work_factor: int = 18,
+) -> None:
+    """Encrypt everything `source.read()` gives into `out.write()` as one age file, 64 KiB at a time.
+
+    Exactly one of `passphrase` (scrypt at N = 2**work_factor; 18 is what
+    `age -p` uses, about a second and 256 MiB; age refuses above 22) and
+    `recipient` (an `age1...` public key). Memory stays bounded, so `out`
+    can be an upload that never touches the disk. Misuse (an empty
+    passphrase, a work factor out of range, a malformed recipient) raises
+    ValueError before anything is written; `out` is not closed.
     """
-    if not passphrase:
-        raise ValueError("passphrase must not be empty")
-    if not _age.MIN_WORK_FACTOR <= work_factor <= _age.MAX_WORK_FACTOR:
-        raise ValueError(f"work factor must be between {_age.MIN_WORK_FACTOR} and {_age.MAX_WORK_FACTOR}")
+    _age.encrypt(source, out, _recipient(passphrase, recipient, work_factor))
+
+
+def seal_file(
+    src: Path, dst: Path, *, passphrase: str | None = None, recipient: str | None = None, work_factor: int = 18
+) -> None:
+    """Encrypt the file `src` to `dst` as age, like `seal_stream`; `dst` appears whole or not at all."""
+    sealed_for = _recipient(passphrase, recipient, work_factor)
+    with open(src, "rb") as source, atomic_write(dst) as out:
+        _age.encrypt(source, out, sealed_for)
+
+
+def seal_to(
+    src: Path, out: IO[bytes], *, passphrase: str | None = None, recipient: str | None = None, work_factor: int = 18
+) -> str:
+    """Encrypt the file `src` into `out` (a storage writer, say) like `seal_stream`; the sha256 hex of what was
+    written. The caller owns `out` and what happens to it on failure."""
     hashing = _Sha256Writer(out)
     with open(src, "rb") as source:
         buffered = io.BufferedWriter(hashing, buffer_size=_age.CHUNK_SIZE)
-        _age.encrypt(source, buffered, passphrase.encode("utf-8"), work_factor)
+        seal_stream(source, buffered, passphrase=passphrase, recipient=recipient, work_factor=work_factor)
         buffered.flush()
     return hashing.digest.hexdigest()
 
@@ -76,12 +112,20 @@ class _Sha256Writer(io.RawIOBase):
         return memoryview(data).nbytes
 
 
-def open_file(src: Path, dst: Path, passphrase: str) -> None:
-    """Decrypt the age file `src` into `dst`.
+def open_file(src: Path, dst: Path, *, passphrase: str | None = None, identity: str | None = None) -> None:
+    """Decrypt the age file `src` into `dst` with a passphrase or an X25519 identity.
 
-    Raises `DecryptionFailed` for a wrong passphrase, a tampered, truncated or
-    extended file, or a file that is not an age v1 passphrase file; `dst` is
-    then left untouched.
+    `identity` is an `AGE-SECRET-KEY-1...` key or the text of an age identity
+    file (comments allowed; any of its keys may open the file). Raises
+    `DecryptionFailed` for a wrong passphrase or key, a tampered, truncated or
+    extended file, or a file that is not age v1; `dst` is then left untouched.
     """
+    if (passphrase is None) == (identity is None):
+        raise TypeError("give exactly one of passphrase= and identity=")
+    identities: list[_age.Identity] = []
+    if identity is not None:
+        identities += _age.parse_identities(identity)
+    if passphrase is not None:
+        identities.append(_age.ScryptIdentity(passphrase.encode("utf-8")))
     with open(src, "rb") as source, atomic_write(dst) as out:
-        _age.decrypt(source, out, passphrase.encode("utf-8"))
+        _age.decrypt(source, out, identities)

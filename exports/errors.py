@@ -1,8 +1,8 @@
 """Errors raised by the exports package.
 
     ExportError
-    ├── DecryptionFailed   an age file could not be opened: wrong passphrase,
-    │                      tampered, truncated or not an age v1 scrypt file
+    ├── DecryptionFailed   an age file could not be opened: wrong passphrase or
+    │                      key, tampered, truncated or not an age v1 file
     ├── InvalidLink        a download token is forged, expired or malformed
     ├── StorageError       the package store failed (names the store and the
     │                      service's error code, never an object's contents)
@@ -12,7 +12,9 @@ DecryptionFailed and InvalidLink are deliberately opaque: their message never
 says which check failed, and never carries a passphrase, token or personal
 data. PackageInvalid names the member and the check, since that is what the
 person verifying needs to know; never the member's content.
-Misuse (a hostile file name, a short secret) raises ValueError instead.
+Misuse (a hostile file name, a short secret, a malformed `age1...` recipient
+or identity) raises ValueError instead, with a message that says what to fix
+and never quotes a secret.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class ExportError(Exception):
 class DecryptionFailed(ExportError):
     """The age file could not be decrypted and authenticated."""
 
-    def __init__(self, message: str = "decryption failed: wrong passphrase or damaged file") -> None:
+    def __init__(self, message: str = "decryption failed: wrong passphrase or key, or damaged file") -> None:
         super().__init__(message)
 
 

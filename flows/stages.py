@@ -302,7 +302,7 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
         expires = rt.clock() + timedelta(hours=rt.config.delivery.link_hours)
         tags = {"request_id": request_id, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
         with rt.storage.writer(key, tags) as out:
-            sealed = {"object_key": key, "sha256": seal_to(plain, out, passphrase)}
+            sealed = {"object_key": key, "sha256": seal_to(plain, out, passphrase=passphrase)}
         rt.store.reset_stages(request_id, ["store:sealed"])
         rt.store.complete_stage(request_id, "store:sealed", sealed, rt.clock())
         rt.store.set_status(request_id, "running", rt.clock(), package_ref=rt.storage.ref(key))

@@ -85,3 +85,25 @@ def age_decrypt(path: Path, passphrase: str, timeout: float = 60.0) -> bytes:
 def age_encrypt(src: Path, dst: Path, passphrase: str, timeout: float = 60.0) -> None:
     """Encrypt `src` to `dst` with the real `age -p` (it asks for the passphrase twice)."""
     _run_with_passphrase(["-p", "-o", str(dst), str(src)], passphrase, prompts=2, timeout=timeout)
+
+
+def age_keygen(directory: Path) -> tuple[Path, str]:
+    """A new key pair from the real `age-keygen`: (identity file, its `age1...` recipient)."""
+    keygen = need_command("age-keygen")
+    identity = directory / "identity.txt"
+    subprocess.run([keygen, "-o", str(identity)], check=True, capture_output=True, timeout=30)
+    recipient = subprocess.run([keygen, "-y", str(identity)], check=True, capture_output=True, text=True, timeout=30)
+    return identity, recipient.stdout.strip()
+
+
+def age_decrypt_with_identity(path: Path, identity: Path) -> bytes:
+    """Decrypt the age file at `path` with the real `age -d -i identity`; the plaintext."""
+    age = need_command("age")
+    done = subprocess.run([age, "-d", "-i", str(identity), str(path)], check=True, capture_output=True, timeout=60)
+    return done.stdout
+
+
+def age_encrypt_to_recipient(src: Path, dst: Path, recipient: str) -> None:
+    """Encrypt `src` to `dst` with the real `age -e -r recipient`."""
+    age = need_command("age")
+    subprocess.run([age, "-e", "-r", recipient, "-o", str(dst), str(src)], check=True, capture_output=True, timeout=60)

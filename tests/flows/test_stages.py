@@ -220,7 +220,7 @@ def test_a_resumed_store_keeps_the_one_passphrase_that_opens_the_file(rt, reques
     passphrases = list((rt.config.base_dir / "outbox").glob(f"{request_id}-passphrase*"))
     assert len(passphrases) == 1
     passphrase = rt.mailer.read(passphrases[0].stem).strip().splitlines()[-1].strip()
-    open_file(obj, tmp_path / "p.zip", passphrase)  # raises if the passphrase does not open it
+    open_file(obj, tmp_path / "p.zip", passphrase=passphrase)  # raises if the passphrase does not open it
 
 
 def test_a_lost_plaintext_package_is_built_again_not_encrypted_blind(rt, request_id, company):
