@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from exports.readme import ACTIVITY_FIELDS, ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo
 from flows.config import Text
@@ -17,7 +18,7 @@ def readme_info(
     rt: Runtime,
     request: Request,
     record_counts: Mapping[str, Mapping[str, int]],
-    withheld: list[Mapping],
+    withheld: Sequence[Mapping[str, Any]],
     public_key: str,
     generated_at: datetime | None = None,
 ) -> ReadmeInfo:

@@ -12,18 +12,21 @@ import dataclasses
 import hashlib
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from audit.signing import encode_key
 from exports.encrypt import new_passphrase, seal_to
 from exports.package import Category, PackageInfo, build_package
+from exports.readme import render_readme
 from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
+from flows.readme_info import readme_info
 from flows.runtime import Runtime
 from flows.store import CLOSED, Request
 from flows.sweeper import delete_package, delete_staging
@@ -266,10 +269,15 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
         withheld = [{"source": r.source, **r.data} for path in paths if path.stem == WITHHELD
                     for r in read_jsonl(path)]
-        info = PackageInfo(request_id, rt.config.controller.name, request.language, rt.clock(),
+        now, public_key = rt.clock(), encode_key(rt.package_public_key)
+        info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
                            {k: v for k, v in redaction.items() if k != "sha256"}, withheld)
+
+        def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
+            return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now))
+
         result = build_package(rt.work_dir(request_id) / f"{request_id}.zip", info,
-                               [category(p) for p in paths if p.stem != WITHHELD], rt.package_key)
+                               [category(p) for p in paths if p.stem != WITHHELD], rt.package_key, readme)
         return {"manifest_sha256": result.manifest_sha256, "zip_sha256": result.sha256,
                 "files": len(result.files), "records": result.record_counts, "withheld": len(withheld)}
 

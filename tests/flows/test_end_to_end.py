@@ -64,6 +64,25 @@ def test_the_package_holds_csv_xlsx_mail_and_portability(demo, package):
     assert "id" not in provided and "created_at" not in provided  # the shop made those, not the subject
 
 
+def test_the_readme_tells_a_finnish_reader_what_was_searched_and_found(demo, package):
+    """README.html in the request's language: the Art. 15 information and a coverage line per configured source."""
+    from tests.exports.readme_page import Page, coverage_row
+
+    result, _ = demo
+    root = f"{result.request_id}/"
+    index = json.loads(package.read(root + "index.json"))
+    assert root + "README.html" in {e["path"] for e in index["files"]}
+    page = Page(package.read(root + "README.html"))
+    assert page.tags("html")[0]["lang"] == "fi"
+    text = page.all_text()
+    assert "Tietosuojavaltuutetun toimisto" in text
+    for source, categories in index["record_counts"].items():
+        assert "Haettu – tietoja löytyi" in coverage_row(page, source)
+        for category, count in categories.items():
+            assert f"data/{source}/{category}.json" in text and str(count) in text
+    assert "dsar verify" in text
+
+
 def ground_truth(workdir: Path, email: str) -> dict:
     """What the demo company holds about `email`, read straight from its files."""
     import mailbox
