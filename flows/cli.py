@@ -114,6 +114,44 @@ def request_verify(
     typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
 
 
+class SealWith(StrEnum):
+    """The values of `flows.store.SEALING_METHODS`."""
+
+    # age, with a generated passphrase mailed apart from the link (the default)
+    age_passphrase = "age-passphrase"  # noqa: S105 - names a method, holds no secret
+    age_recipient = "age-recipient"  # age, to the requester's own age1... key: no passphrase is sent
+    zip_aes = "zip-aes"  # a WinZip AES-256 zip with a generated passphrase, for requesters without age
+
+
+@request_app.command("seal")
+def request_seal(
+    request_id: str,
+    seal_with: Annotated[SealWith, typer.Option("--with", help="How the package is encrypted.")],
+    age_recipient: Annotated[str | None, typer.Option(help="The requester's age public key (age1...).")] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Choose how a request's package is encrypted, before it is stored."""
+    from exports.encrypt import check_recipient
+    from flows.errors import InvalidRequest
+    from flows.stages import open_request
+    from flows.store import Sealing
+
+    if (seal_with is SealWith.age_recipient) != (age_recipient is not None):
+        raise InvalidRequest("--age-recipient goes with --with age-recipient, and only with it")
+    if age_recipient is not None:
+        try:
+            check_recipient(age_recipient)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+    rt = _runtime(config)
+    open_request(rt, request_id)
+    if rt.store.stage_done(request_id, "store") is not None:
+        raise InvalidRequest(f"{request_id}: the package is already sealed and stored")
+    rt.store.set_sealing(request_id, Sealing(seal_with.value, age_recipient))
+    rt.ledger.append_event(request_id, "privacy_team", "sealing_chosen", {"method": seal_with.value})
+    typer.echo(f"{request_id}: the package will be sealed with {seal_with.value}.")
+
+
 @request_app.command("resend-code")
 def request_resend_code(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
     """Send a new one-time code (the old one stops working)."""

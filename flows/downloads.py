@@ -18,6 +18,9 @@ from flows.runtime import Runtime
 from flows.store import Link, Request
 from flows.texts import text
 
+# What the link mail says about opening the file, by how it was sealed.
+_LINK_BODY = {"age-passphrase": "link_body", "age-recipient": "link_body_age-recipient", "zip-aes": "link_body_zip-aes"}
+
 
 def link_ref(jti: str) -> str:
     """How the ledger names a link: enough to tell links apart, nothing that goes into a token."""
@@ -43,7 +46,7 @@ def send_link(rt: Runtime, request: Request, jti: str, issued_at: datetime, mail
     url = issue_link(request.id, link.object_key, rt.link_secret, issued_at, lifetime, delivery.public_url, jti=jti)
     rt.mailer.send(
         mail_key, request.email, text("link_subject", request.language),
-        text("link_body", request.language, request_id=request.id, url=url,
+        text(_LINK_BODY[rt.store.sealing(request.id).method], request.language, request_id=request.id, url=url,
              expires=link.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
     )
     return link

@@ -21,6 +21,7 @@ from audit.signing import encode_key
 from exports.encrypt import new_passphrase, seal_to
 from exports.package import Category, PackageInfo, build_package
 from exports.readme import render_readme
+from exports.zip_aes import seal_zip_aes
 from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
@@ -285,39 +286,53 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
 
 def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
-    """Seal the package straight into storage, then send the one passphrase that opens the stored object.
+    """Seal the package as the request asks (see `Sealing`), store it, then send the passphrase, if one opens it.
 
     Order and records make a resume safe: the sealed object is recorded before
     its passphrase goes out, and once the passphrase has gone out the stored
     object is never replaced, so the requester never holds a passphrase that
-    opens nothing. The sealed bytes go from the age writer to storage with no
-    copy on disk; their sha256 is taken on the way.
+    opens nothing. age output goes from the writer to storage with no copy on
+    disk; its sha256 is taken on the way. A WinZip AES zip is written beside
+    the package first (pyzipper writes files), then stored and removed.
     """
 
     def work(request: Request) -> dict[str, Any]:
-        key = f"{request_id}/{request_id}.zip.age"
+        sealing = rt.store.sealing(request_id)
+        key = f"{request_id}/{request_id}.zip" + ("" if sealing.method == "zip-aes" else ".age")
         passphrase_key = f"{request_id}-passphrase"
         sealed = rt.store.stage_done(request_id, "store:sealed")
-        if sealed is not None and rt.mailer.was_sent(passphrase_key):
+        if sealed is not None and (not sealing.passphrase or rt.mailer.was_sent(passphrase_key)):
             return sealed
         plain = rt.work_dir(request_id) / f"{request_id}.zip"
         packaged = rt.store.stage_done(request_id, "package")
         if packaged is None or not plain.is_file() or _file_sha256(plain) != packaged["zip_sha256"]:
             _restage(rt, request_id, "package")
-        passphrase = new_passphrase()
+        passphrase = new_passphrase() if sealing.passphrase else None
         # The tags let the bucket's own tools (lifecycle rules, an operator) tell whose object it is and when
         # it is due to go; the sweeper goes by the request store.
         expires = rt.clock() + timedelta(hours=rt.config.delivery.link_hours)
         tags = {"request_id": request_id, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        with rt.storage.writer(key, tags) as out:
-            sealed = {"object_key": key, "sha256": seal_to(plain, out, passphrase=passphrase)}
+        if sealing.method == "zip-aes":
+            assert passphrase is not None
+            aes = plain.with_name(f"{request_id}.aes.zip")
+            try:
+                seal_zip_aes(plain, aes, passphrase)
+                sealed = {"object_key": key, "sha256": _file_sha256(aes), "sealing": sealing.method}
+                rt.storage.put(aes, key, tags)
+            finally:
+                aes.unlink(missing_ok=True)
+        else:
+            with rt.storage.writer(key, tags) as out:
+                digest = seal_to(plain, out, passphrase=passphrase, recipient=sealing.recipient)
+            sealed = {"object_key": key, "sha256": digest, "sealing": sealing.method}
         rt.store.reset_stages(request_id, ["store:sealed"])
         rt.store.complete_stage(request_id, "store:sealed", sealed, rt.clock())
         rt.store.set_status(request_id, "running", rt.clock(), package_ref=rt.storage.ref(key))
-        rt.mailer.send(  # apart from the link
-            passphrase_key, request.email, text("passphrase_subject", request.language),
-            text("passphrase_body", request.language, request_id=request_id, passphrase=passphrase),
-        )
+        if passphrase is not None:
+            rt.mailer.send(  # apart from the link
+                passphrase_key, request.email, text("passphrase_subject", request.language),
+                text("passphrase_body", request.language, request_id=request_id, passphrase=passphrase),
+            )
         return sealed
 
     return run_stage(rt, request_id, "store", work)

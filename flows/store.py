@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     insert,
     or_,
@@ -96,6 +97,30 @@ links_table = Table(
     Column("downloads_left", Integer, nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
+
+# How a request's package is sealed, when it is not the default (age with a generated passphrase). A table of
+# its own: the requests table gains no columns without migrations.
+sealing_table = Table(
+    "sealing", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("method", String(20), nullable=False),
+    Column("recipient", String(200)),
+)
+SEALING_METHODS = ("age-passphrase", "age-recipient", "zip-aes")
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """`age-passphrase` (the default), `age-recipient` (the requester's own `age1...` key) or `zip-aes`
+    (WinZip AES-256 with a generated passphrase, for requesters without age)."""
+
+    method: str = "age-passphrase"
+    recipient: str | None = None
+
+    @property
+    def passphrase(self) -> bool:
+        """Whether a generated passphrase opens the package (and so goes to the requester)."""
+        return self.method != "age-recipient"
 
 
 @dataclass(frozen=True)
@@ -313,6 +338,22 @@ class RequestStore:
             evidence=None if row["evidence"] is None else json.loads(row["evidence"]),
             package_ref=row["package_ref"], updated_at=_utc(row["updated_at"]), run_until=_utc(row["run_until"]),
         )
+
+    # Sealing ------------------------------------------------------------------------
+
+    def set_sealing(self, request_id: str, sealing: Sealing) -> None:
+        if sealing.method not in SEALING_METHODS or (sealing.recipient is None) != (sealing.method != "age-recipient"):
+            raise InvalidRequest("sealing is age-passphrase, zip-aes, or age-recipient with a recipient")
+        self.get(request_id)  # RequestNotFound names a mistyped id
+        with self.engine.begin() as conn:
+            conn.execute(delete(sealing_table).where(sealing_table.c.request_id == request_id))
+            conn.execute(insert(sealing_table).values(request_id=request_id, method=sealing.method,
+                                                      recipient=sealing.recipient))
+
+    def sealing(self, request_id: str) -> Sealing:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sealing_table).where(sealing_table.c.request_id == request_id)).first()
+        return Sealing() if row is None else Sealing(row.method, row.recipient)
 
     # Download links -------------------------------------------------------------
 

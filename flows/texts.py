@@ -23,6 +23,22 @@ TEXTS = {
               "{url}\n\nOpen it with age (https://age-encryption.org) and the passphrase sent separately:\n"
               "  age -d -o {request_id}.zip {request_id}.zip.age\n",
     },
+    "link_body_age-recipient": {
+        "fi": "Hei,\n\ntietopyyntösi {request_id} on käsitelty. Lataa salattu tiedosto {expires} mennessä:\n{url}\n\n"
+              "Se on salattu antamallesi age-avaimelle. Avaa se omalla avaimellasi:\n"
+              "  age -d -i avain.txt -o {request_id}.zip {request_id}.zip.age\n",
+        "en": "Hello,\n\nyour data request {request_id} is complete. Download the encrypted file before {expires}:\n"
+              "{url}\n\nIt is encrypted to the age key you gave us. Open it with your own key:\n"
+              "  age -d -i key.txt -o {request_id}.zip {request_id}.zip.age\n",
+    },
+    "link_body_zip-aes": {
+        "fi": "Hei,\n\ntietopyyntösi {request_id} on käsitelty. Lataa salattu zip-tiedosto {expires} mennessä:\n"
+              "{url}\n\nAvaa se esimerkiksi 7-Zip-ohjelmalla (https://www.7-zip.org) "
+              "erikseen lähetetyllä salasanalla.\n",
+        "en": "Hello,\n\nyour data request {request_id} is complete. Download the encrypted zip file before "
+              "{expires}:\n{url}\n\nOpen it with 7-Zip (https://www.7-zip.org) or another tool that reads "
+              "AES zip files, and the passphrase sent separately.\n",
+    },
     "passphrase_subject": {
         "fi": "Salasana tietopyyntösi tiedostoon",
         "en": "Passphrase for your data file",

@@ -41,7 +41,7 @@ def config(tmp_path_factory) -> Path:
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
      ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
      ["audit", "replay"], ["audit", "public-key"], ["redact"], ["link", "revoke"], ["link", "reissue"],
-     ["packages", "expire"]],
+     ["packages", "expire"], ["request", "seal"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
@@ -88,6 +88,28 @@ def test_register_verify_show_list_and_duplicate(config):
     rerun = dsar("run", request_id, "--config", str(config))
     assert rerun.returncode == 2
     assert rerun.stderr == f"dsar: error: {request_id} is closed: nothing more runs for it\n"
+
+
+def test_choosing_how_a_package_is_sealed(config, tmp_path):
+    from tests.exports.age_cli import age_keygen
+
+    new = dsar("request", "new", "--email", "seal.test@example.fi", "--config", str(config))
+    request_id = new.stdout.split()[0]
+    bad = dsar("request", "seal", request_id, "--with", "age-recipient", "--age-recipient", "age1notakey",
+               "--config", str(config))
+    assert bad.returncode == 2 and bad.stderr.startswith("dsar: error: ") and bad.stderr.count("\n") == 1
+    lone = dsar("request", "seal", request_id, "--with", "zip-aes", "--age-recipient", "age1x", "--config", str(config))
+    assert lone.returncode == 2 and "--age-recipient goes with --with age-recipient" in lone.stderr
+    _, recipient = age_keygen(tmp_path)
+    good = dsar("request", "seal", request_id, "--with", "age-recipient", "--age-recipient", recipient,
+                "--config", str(config))
+    assert good.returncode == 0, good.stderr
+    with sqlite3.connect(config.parent / "dsar.db") as db:
+        assert db.execute("SELECT method, recipient FROM sealing WHERE request_id = ?", (request_id,)).fetchone() == (
+            "age-recipient", recipient)
+        events = db.execute("SELECT detail FROM audit_events WHERE request_id = ? AND action = 'sealing_chosen'",
+                            (request_id,)).fetchall()
+    assert [json.loads(d) for (d,) in events] == [{"method": "age-recipient"}]
 
 
 def _code_in(mail: Path) -> str:

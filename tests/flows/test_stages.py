@@ -292,3 +292,52 @@ def test_an_older_demo_workdir_gets_the_secrets_it_lacks(tmp_path):
     assert secrets["DSAR_LEDGER_KEY"] == "kept"
     assert {"DSAR_LINK_SECRET", "DSAR_PACKAGE_KEY", "MAILCHIMP_API_KEY"} <= set(secrets)
     assert _demo_secrets(env) == secrets  # made once
+
+
+def sealed_and_delivered(rt, request_id, company, sealing):
+    rt = prepared(rt, request_id, company)
+    rt.store.set_sealing(request_id, sealing)
+    for stage in (stages.redact, stages.package):
+        stage(rt, request_id)
+    plain = (rt.work_dir(request_id) / f"{request_id}.zip").read_bytes()
+    for stage in (stages.encrypt_and_store, stages.deliver):
+        stage(rt, request_id)
+    return rt, plain
+
+
+def test_a_package_sealed_to_the_requesters_age_key_opens_with_it_and_sends_no_passphrase(
+        rt, request_id, company, tmp_path):
+    from flows.store import Sealing
+    from tests.exports.age_cli import age_decrypt_with_identity, age_keygen
+
+    identity, recipient = age_keygen(tmp_path)
+    rt, plain = sealed_and_delivered(rt, request_id, company, Sealing("age-recipient", recipient))
+    stored = rt.store.stage_done(request_id, "store")
+    assert stored["sealing"] == "age-recipient"
+    assert age_decrypt_with_identity(rt.storage.path(stored["object_key"]), identity) == plain
+    outbox = rt.config.base_dir / "outbox"
+    assert not list(outbox.glob(f"{request_id}-passphrase*")), "a passphrase went out for a key-sealed package"
+    assert "age -d -i" in rt.mailer.read(f"{request_id}-link")
+
+
+def test_a_zip_aes_package_opens_in_7zip_with_the_mailed_passphrase(rt, request_id, company, tmp_path):
+    import io
+    import subprocess
+    import zipfile
+
+    from flows.store import Sealing
+    from tests.support import need_command
+
+    rt, plain = sealed_and_delivered(rt, request_id, company, Sealing("zip-aes"))
+    stored = rt.store.stage_done(request_id, "store")
+    assert stored["object_key"] == f"{request_id}/{request_id}.zip"
+    passphrase = rt.mailer.read(f"{request_id}-passphrase").strip().splitlines()[-1].strip()
+    out = tmp_path / "out"
+    done = subprocess.run([need_command("7z"), "x", f"-p{passphrase}", f"-o{out}", "-y",
+                           str(rt.storage.path(stored["object_key"]))], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(io.BytesIO(plain)) as original:
+        for name in original.namelist():
+            assert (out / name).read_bytes() == original.read(name), name
+    assert "7-Zip" in rt.mailer.read(f"{request_id}-link")
+    assert not list((rt.config.base_dir / "work").rglob("*.aes.zip")), "the unstored AES zip was left behind"
