@@ -17,7 +17,7 @@ import random
 import sys
 from pathlib import Path
 
-from exports import seal_stream
+from exports.encrypt import seal_stream
 
 _BLOCK = 1 << 20
 

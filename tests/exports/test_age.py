@@ -4,7 +4,9 @@ import re
 
 import pytest
 
-from exports import DecryptionFailed, _age, new_passphrase, open_file, seal_file
+from exports import _age
+from exports.encrypt import new_passphrase, open_file, seal_file
+from exports.errors import DecryptionFailed
 
 FAST = 10  # scrypt work factor for tests that do not talk to the CLI
 CHUNK = 64 * 1024

@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from exports import DecryptionFailed, new_passphrase, open_file, seal_file
+from exports.encrypt import new_passphrase, open_file, seal_file
+from exports.errors import DecryptionFailed
 from tests.exports.age_cli import (
     age_decrypt,
     age_decrypt_with_identity,

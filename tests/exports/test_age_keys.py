@@ -2,7 +2,8 @@
 
 import pytest
 
-from exports import _age, _bech32, check_recipient, new_identity
+from exports import _age, _bech32
+from exports.encrypt import check_recipient, new_identity
 from tests.exports.age_cli import age_keygen
 
 # A pair made by `age-keygen` (a known answer: our Bech32 and X25519 must give the same public key).

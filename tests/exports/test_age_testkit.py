@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from exports import DecryptionFailed, _age
+from exports import _age
+from exports.errors import DecryptionFailed
 
 VECTORS = sorted(p for p in (Path(__file__).parent / "age_testkit").iterdir() if p.name != "README.md")
 

@@ -6,7 +6,9 @@ import secrets
 
 import pytest
 
-from exports import DecryptionFailed, _age, new_identity, open_file, seal_file, seal_stream
+from exports import _age
+from exports.encrypt import new_identity, open_file, seal_file, seal_stream
+from exports.errors import DecryptionFailed
 
 CHUNK = 64 * 1024
 

@@ -6,7 +6,8 @@ from typing import Any, cast
 import jwt
 import pytest
 
-from exports import InvalidLink, LinkClaims, issue_link, verify_link
+from exports.errors import InvalidLink
+from exports.links import LinkClaims, issue_link, verify_link
 
 SECRET = b"s" * 32
 OTHER = b"o" * 32

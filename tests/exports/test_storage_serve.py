@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from exports import LocalStorage, issue_link, make_server, storage_from_url
-from exports.serve import DEFAULT_HOST
-from exports.storage import StorageSettingError
+from exports.links import issue_link
+from exports.serve import DEFAULT_HOST, make_server
+from exports.storage import LocalStorage, StorageSettingError, storage_from_url
 
 SECRET = b"k" * 32
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)

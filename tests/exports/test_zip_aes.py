@@ -7,7 +7,7 @@ import zipfile
 import pytest
 import pyzipper
 
-from exports import new_passphrase
+from exports.encrypt import new_passphrase
 from exports.zip_aes import seal_zip_aes
 from tests.support import need_command
 

@@ -107,7 +107,7 @@ def test_a_sealed_package_with_a_passphrase_file(config, package_key, tmp_path):
     (tmp_path / "wrong").write_text("wrong passphrase\n")
     wrong = dsar("verify", str(sealed), "--passphrase-file", str(tmp_path / "wrong"), "--config", str(config), env=env)
     assert (wrong.returncode, wrong.stdout) == (
-        1, f"FAILED {sealed.name}: decryption failed: wrong passphrase or damaged file\n")
+        1, f"FAILED {sealed.name}: decryption failed: wrong passphrase or key, or damaged file\n")
     assert list(work.iterdir()) == []
 
     missing = dsar("verify", str(sealed), "--config", str(config))
