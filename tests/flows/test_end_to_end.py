@@ -51,6 +51,22 @@ def test_the_package_opens_with_age_and_its_hashes_match(demo, package):
     verify(public_key(key), package.read(root + "index.json"), base64.b64decode(package.read(root + "index.json.sig")))
 
 
+def test_dsar_verify_passes_on_the_demo_package_and_fails_on_any_one_byte_change(demo):
+    from exports.errors import PackageInvalid
+    from exports.verify import verify_package
+
+    result, _ = demo
+    plain = age_decrypt(Path(result.package_path), result.passphrase)
+    key = load_private_key(read_env_file(Path(result.workdir) / "dsar.env", Path(result.workdir))["DSAR_PACKAGE_KEY"])
+    verified = verify_package(io.BytesIO(plain), public_key(key))
+    assert verified.request_id == result.request_id
+    for offset in range(0, len(plain), max(1, len(plain) // 97)):  # across headers, data and the directory
+        changed = bytearray(plain)
+        changed[offset] ^= 0x01
+        with pytest.raises(PackageInvalid):
+            verify_package(io.BytesIO(bytes(changed)), public_key(key))
+
+
 def test_the_package_holds_csv_xlsx_mail_and_portability(demo, package):
     result, _ = demo
     root = f"{result.request_id}/"
