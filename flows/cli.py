@@ -75,6 +75,8 @@ Passphrase  {result.passphrase}
 
 Open it:    age -d -o {result.request_id}.zip {result.package_path}
             (age asks for the passphrase above), then unzip {result.request_id}.zip
+            and open {result.request_id}/README.html: what it holds and why, in Finnish
+Check it:   {dsar} verify {result.request_id}.zip --config {config}
 History:    {dsar} request show {result.request_id} --config {config}
             {dsar} audit replay {result.request_id} --config {config}""")
 
