@@ -122,7 +122,7 @@ def build_package(
                 provided = _provided(cat)
                 if provided is not None:
                     _write_data(package, f"{root}/portability/{cat.source}/{cat.category}", root, provided)
-            with package.member(f"{root}/report.xlsx") as out:
+            with package.member(f"{root}/report.xlsx", stored=True) as out:
                 write_report(out, sheets, generated_at, date_time, out_path.parent)
             if readme is not None:
                 package.write(f"{root}/README.html", readme(record_counts))
