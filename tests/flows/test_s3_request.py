@@ -9,8 +9,9 @@ import hashlib
 import io
 import json
 import re
+import threading
 import zipfile
-from datetime import timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -21,9 +22,11 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, s3_bucket, tmp_path, monkeypatch):
+    from exports.serve import make_server
     from flows import stages
     from flows.demo.mailchimp_server import serve_mailchimp
     from flows.demo.run import prepare_demo, verify_by_outbox, write_demo_config
+    from flows.downloads import admit
     from flows.fulfil import run_request
     from flows.notify import Outbox
     from flows.runtime import open_runtime
@@ -58,10 +61,23 @@ def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, 
     assert not list(demo.workdir.rglob("*.age"))
     assert not s3_bucket.client.list_multipart_uploads(Bucket=s3_bucket.name).get("Uploads")
 
-    # The requester's side: download (here through a presigned URL) and open with the age CLI.
-    url = rt.storage.presigned_url(stored["object_key"], timedelta(minutes=5))
-    assert url is not None
-    sealed = httpx.get(url)
+    # The requester's side: the mailed link, through `dsar serve`, redirects to a short-lived presigned URL.
+    link = re.search(r"http://\S+/download/\S+", rt.mailer.read(f"{request.id}-link"))
+    assert link is not None
+    server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret, admit=partial(admit, rt))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        path = link.group(0).split("/download/", 1)[1]
+        answer = httpx.get(f"http://127.0.0.1:{port}/download/{path}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith(f"{s3_bucket.endpoint_url}/{s3_bucket.name}/{key}")
+    assert [e.action for e in rt.ledger.events(request.id)].count("download") == 1
+    sealed = httpx.get(answer.headers["location"])
     assert sealed.status_code == 200
     sealed_record = rt.store.stage_done(request.id, "store:sealed")
     assert sealed_record is not None and sealed_record["sha256"] == hashlib.sha256(sealed.content).hexdigest()
