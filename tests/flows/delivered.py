@@ -21,6 +21,15 @@ class Clock:
         return self.now
 
 
+def clocked_runtime(config):
+    """The runtime of `config` with a `Clock` the test moves."""
+    from flows.runtime import open_runtime
+
+    rt = open_runtime(config)
+    rt.clock = Clock()
+    return rt
+
+
 def store(rt, size: int = 100_000) -> tuple[str, bytes]:
     """A registered request whose sealed package (random bytes) is stored but not yet delivered."""
     request = stages.register(rt, f"links-{next(_subjects)}-{os.getpid()}@example.fi", "en", name="Aino Example")

@@ -18,8 +18,7 @@ from exports.storage import LocalStorage
 from flows import downloads, stages
 from flows.demo.run import prepare_demo, write_demo_config
 from flows.errors import NoPackage, RequestClosed
-from flows.runtime import open_runtime
-from tests.flows.delivered import Clock, deliver, mailed_link
+from tests.flows.delivered import clocked_runtime, deliver, mailed_link
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +29,7 @@ def config(tmp_path_factory):
 
 @pytest.fixture
 def rt(config):
-    rt = open_runtime(config)
-    rt.clock = Clock()
-    return rt
+    return clocked_runtime(config)
 
 
 @pytest.fixture

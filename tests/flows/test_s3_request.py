@@ -62,6 +62,7 @@ def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, 
     assert not s3_bucket.client.list_multipart_uploads(Bucket=s3_bucket.name).get("Uploads")
 
     # The requester's side: the mailed link, through `dsar serve`, redirects to a short-lived presigned URL.
+    assert isinstance(rt.mailer, Outbox)
     link = re.search(r"http://\S+/download/\S+", rt.mailer.read(f"{request.id}-link"))
     assert link is not None
     server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret, admit=partial(admit, rt))
@@ -69,8 +70,8 @@ def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, 
     thread.start()
     try:
         port = server.server_address[1]
-        path = link.group(0).split("/download/", 1)[1]
-        answer = httpx.get(f"http://127.0.0.1:{port}/download/{path}")
+        token = link.group(0).split("/download/", 1)[1]
+        answer = httpx.get(f"http://127.0.0.1:{port}/download/{token}")
     finally:
         server.shutdown()
         server.server_close()
@@ -82,7 +83,6 @@ def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, 
     sealed_record = rt.store.stage_done(request.id, "store:sealed")
     assert sealed_record is not None and sealed_record["sha256"] == hashlib.sha256(sealed.content).hexdigest()
     (tmp_path / "package.zip.age").write_bytes(sealed.content)
-    assert isinstance(rt.mailer, Outbox)
     passphrase = rt.mailer.read(f"{request.id}-passphrase").strip().splitlines()[-1].strip()
     package = zipfile.ZipFile(io.BytesIO(age_decrypt(tmp_path / "package.zip.age", passphrase)))
     index = json.loads(package.read(f"{request.id}/index.json"))

@@ -13,7 +13,7 @@ from flows.demo.run import prepare_demo, write_demo_config
 from flows.runtime import open_runtime
 from flows.store import links_table
 from flows.sweeper import SweepCounts, expire_packages
-from tests.flows.delivered import Clock, deliver, store
+from tests.flows.delivered import clocked_runtime, deliver, store
 from tests.flows.privacy import drain_prefect, find_in_database
 
 
@@ -25,9 +25,7 @@ def config(tmp_path):
 
 @pytest.fixture
 def rt(config):
-    rt = open_runtime(config)
-    rt.clock = Clock()
-    return rt
+    return clocked_runtime(config)
 
 
 def stage(rt, request_id: str, files: int = 1) -> None:
