@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine
 
-from audit import Ledger, generate_key
+from audit.ledger import Ledger
+from audit.signing import generate_key
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

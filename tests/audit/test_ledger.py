@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from audit import Ledger, encode_key, generate_key, public_key, verify_ledger
 from audit.event import ZERO_HASH, event_hash
+from audit.ledger import Ledger
+from audit.signing import encode_key, generate_key, public_key
+from audit.verify import verify_ledger
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -229,7 +231,8 @@ def test_chain_continues_across_instances(engine, tmp_path):
 _APPENDER = """
 import sys
 from sqlalchemy import create_engine
-from audit import Ledger, load_private_key
+from audit.ledger import Ledger
+from audit.signing import load_private_key
 ledger = Ledger(create_engine(sys.argv[1], connect_args={"timeout": 30}), load_private_key(sys.argv[2]))
 for i in range(40):
     ledger.append_event("REQ-1", "proc:" + sys.argv[3], "tick", {"i": i})

@@ -3,8 +3,12 @@ import dataclasses
 import pytest
 from sqlalchemy import text
 
-from audit import Ledger, LedgerTampered, generate_key, public_key, signing, verify_ledger
+from audit import signing
+from audit.errors import LedgerTampered
 from audit.event import event_hash
+from audit.ledger import Ledger
+from audit.signing import generate_key, public_key
+from audit.verify import verify_ledger
 
 
 def test_untouched_ledger_verifies(filled, key):

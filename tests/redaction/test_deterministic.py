@@ -11,7 +11,8 @@ SCRIPT = """
 import hashlib, json, sys
 from pathlib import Path
 from extractors.records import Subject
-from redaction import Policy, redact_message
+from redaction.message import redact_message
+from redaction.policy import Policy
 corpus = Path(sys.argv[1])
 digest = hashlib.sha256()
 for line in (corpus / "labels.jsonl").read_text(encoding="utf-8").splitlines():

@@ -6,7 +6,10 @@ import email.policy
 import pytest
 
 from extractors.records import Record, Subject
-from redaction import Lexicon, Policy, Redactor, redact_message
+from redaction.lexicon import Lexicon
+from redaction.message import redact_message
+from redaction.policy import Policy
+from redaction.redactor import Redactor
 
 SUBJECT = Subject("Aino.Makinen@Example.fi", name="Aino Mäkinen", phones=("+358401112222",))
 LEXICON = Lexicon()
