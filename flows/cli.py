@@ -102,18 +102,68 @@ def request_new(
     typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the requester.")
 
 
+class ManualCheck(StrEnum):
+    id_document = "id-document"
+    signed_letter = "signed-letter"
+    in_person = "in-person"
+
+
 @request_app.command("verify")
 def request_verify(
     request_id: str,
+    knowledge: Annotated[bool, typer.Option(
+        "--knowledge", help="Match what the requester stated (--answers) against the customer record.")] = False,
+    answers: Annotated[Path | None, typer.Option(
+        help="With --knowledge: a JSON object of the requester's answers (name, postal_code, phone, "
+        "order_number, birth_date). Never put answers on the command line.", dir_okay=False)] = None,
+    manual: Annotated[bool, typer.Option("--manual", help="Record a check a member of staff made.")] = False,
+    method: Annotated[ManualCheck | None, typer.Option(help="With --manual: what was checked.")] = None,
+    by: Annotated[str | None, typer.Option(help="With --manual: your staff id ([identity] staff_ids).")] = None,
+    note: Annotated[str | None, typer.Option(
+        help="With --manual: what was checked, kept in the request store only; no document numbers.")] = None,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Enter the one-time code the requester received."""
+    """Verify the requester: the one-time code they received (asked for), --knowledge, or --manual."""
     from flows import stages
 
+    if knowledge and manual:
+        raise typer.BadParameter("use one of --knowledge and --manual", param_hint="--knowledge")
+    if answers is not None and not knowledge:
+        raise typer.BadParameter("goes with --knowledge", param_hint="--answers")
+    if (method or by or note is not None) and not manual:
+        raise typer.BadParameter("--method, --by and --note go with --manual", param_hint="--manual")
     rt = _runtime(config)
-    code = typer.prompt("Code", hide_input=True)
-    stages.submit_code(rt, request_id, code)
-    typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
+    if knowledge:
+        from flows.knowledge_check import submit_knowledge
+
+        if answers is None:
+            raise typer.BadParameter("--knowledge needs the requester's answers", param_hint="--answers")
+        evidence = submit_knowledge(rt, request_id, _answers(answers))
+    elif manual:
+        from flows.manual_check import record_manual_check
+
+        if method is None or by is None:
+            raise typer.BadParameter("--manual needs --method and --by", param_hint="--method")
+        evidence = record_manual_check(rt, request_id, method.value, by, note)
+    else:
+        code = typer.prompt("Code", hide_input=True)
+        stages.submit_code(rt, request_id, code)
+        typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
+        return
+    typer.echo(f"{request_id}: identity verified ({evidence.method}, {evidence.level}). "
+               f"Run it with: dsar run {request_id}")
+
+
+def _answers(path: Path) -> dict[str, Any]:
+    """The requester's answers: a JSON object of short texts or numbers (never echoed back)."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(f"{path}: not a readable JSON file ({type(exc).__name__})",
+                                 param_hint="--answers") from None
+    if not isinstance(loaded, dict):
+        raise typer.BadParameter(f"{path}: must hold a JSON object", param_hint="--answers")
+    return loaded
 
 
 class SealWith(StrEnum):

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -20,6 +20,7 @@ from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import NAME
 from extractors.settings import first_problem
 from flows.errors import ConfigError
+from identity.evidence import STAFF_ID
 from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 Text = dict[Literal["fi", "en"], str]
@@ -68,10 +69,50 @@ class Mail(_Strict):
     smtp: Smtp | None = None
 
 
+class OrderNumbers(_Strict):
+    """Where a customer's order numbers are: a category of the knowledge source and the key holding the number.
+    With `date` and `within_days`, only orders placed within that many days count (a recent order)."""
+
+    category: str
+    key: str
+    date: str | None = None
+    within_days: int | None = Field(default=None, ge=1)
+
+
+class Knowledge(_Strict):
+    """Knowledge match against the subject's own records in one source (`identity.knowledge`).
+
+    Each fact names the key of the subject's record (`about_subject`) that holds it; a name may span keys.
+    """
+
+    source: str
+    attempts: int = Field(default=3, ge=1, le=10)
+    name: list[str] = []
+    postal_code: str | None = None
+    phone: str | None = None
+    birth_date: str | None = None
+    order_number: OrderNumbers | None = None
+
+
+Level = Literal["low", "substantial", "high"]
+
+
+class ManualLevels(_Strict):
+    """The level of assurance each manual check gives."""
+
+    id_document: Level = "high"
+    signed_letter: Level = "substantial"
+    in_person: Level = "substantial"  # seen in person, no document checked (a customer staff know)
+
+
 class Identity(_Strict):
     methods: list[Literal["email_code"]] = ["email_code"]
     code_ttl_minutes: int = Field(default=15, ge=1, le=60)
     code_attempts: int = Field(default=5, ge=1, le=10)
+    knowledge: Knowledge | None = None
+    # Who may record a manual check (`dsar request verify --manual --by ID`); ids, not names: they go to the ledger.
+    staff_ids: list[Annotated[str, Field(pattern=STAFF_ID.pattern)]] = []
+    manual_levels: ManualLevels = ManualLevels()
 
 
 class Store(_Strict):
@@ -248,6 +289,9 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     for index, name in enumerate(names):
         if names.index(name) != index:
             raise ConfigError(path, f"sources.{index}.name", f"duplicate source name {name!r}")
+    knowledge = parsed.identity.knowledge
+    if knowledge is not None and knowledge.source not in names:
+        raise ConfigError(path, "identity.knowledge.source", f"no source named {knowledge.source!r}")
     for index, activity in enumerate(parsed.activities):
         for unknown in set(activity.sources) - set(names):
             raise ConfigError(path, f"activities.{index}.sources", f"no source named {unknown!r}")

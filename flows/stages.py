@@ -26,7 +26,7 @@ from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.downloads import link_ref, send_link
-from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
+from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
 from flows.readme_info import readme_info
 from flows.runtime import Runtime
 from flows.store import CLOSED, Request
@@ -34,6 +34,7 @@ from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
+from identity.evidence import LEVELS, IdentityEvidence
 from redaction.redactor import Redactor
 
 
@@ -137,9 +138,23 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
             "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
+    record_evidence(rt, request_id, "requester", evidence)
+
+
+def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: IdentityEvidence) -> None:
+    """Keep `evidence` with the request and put its method, level and kinds on the ledger (never values).
+
+    Evidence already on record is replaced only by a higher level: a weaker method never lowers it.
+    """
+    request = open_request(rt, request_id)
+    if request.evidence and LEVELS.index(evidence.level) <= LEVELS.index(request.evidence["level"]):
+        raise InvalidRequest(f"{request_id} is already verified ({request.evidence['level']}); "
+                             "only a stronger method replaces that")
     rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())
-    rt.ledger.append_event(request_id, "requester", "identity_verified",
-                           {"method": evidence.method, "level": evidence.level})
+    detail: dict[str, Any] = {"method": evidence.method, "level": evidence.level, "kinds": list(evidence.identifiers)}
+    if evidence.method == "manual":
+        detail |= {"check": evidence.check, "by": evidence.checked_by}
+    rt.ledger.append_event(request_id, actor, "identity_verified", detail)
 
 
 def verify_identity(rt: Runtime, request_id: str) -> dict[str, Any]:

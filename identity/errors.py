@@ -2,7 +2,8 @@
 
     IdentityError
     ├── VerificationFailed    a code or token did not verify (opaque: wrong, expired or used up alike)
-    └── IdentityNotVerified   a step needs verified identity the request does not have
+    ├── IdentityNotVerified   a step needs verified identity the request does not have
+    └── UnknownStaff          a manual check names a staff id the controller did not configure
 
 Misuse (naive datetimes, malformed stored challenges) raises ValueError.
 Messages never carry personal data: at most a request id, which is not.
@@ -26,3 +27,12 @@ class IdentityNotVerified(IdentityError):
     def __init__(self, request_id: str) -> None:
         super().__init__(f"identity not verified for {request_id}")
         self.request_id = request_id
+
+
+class UnknownStaff(IdentityError):
+    """A manual check by someone not on the controller's staff list: nothing is recorded."""
+
+    def __init__(self, staff_id: str) -> None:
+        # Not echoed: whatever was typed in its place (a name, a number) stays out of messages.
+        super().__init__("unknown staff id: use one listed in [identity] staff_ids of the config")
+        self.staff_id = staff_id

@@ -44,6 +44,20 @@ origin = {{ fi = "Rekisteröidyltä ja markkinointialustalta.", en = "From the d
 transfers = {{ fi = "Yhdysvallat, EU:n vakiosopimuslausekkeet.", en = "United States, EU standard contractual clauses." }}
 automated_decisions = {{ fi = "Ei automaattista päätöksentekoa.", en = "No automated decision-making." }}
 
+[identity]
+# Who may record a manual check (dsar request verify --manual --by ID).
+staff_ids = ["anna.k", "ville.n"]
+
+[identity.knowledge]
+# Knowledge match (dsar request verify --knowledge): the facts of the customer record a requester may state.
+source = "customers"
+name = ["first_name", "last_name"]
+postal_code = "postal_code"
+phone = "phone"
+birth_date = "birth_date"
+# Any of the customer's orders; with date = "ordered_at", within_days = 730 only those of the last two years.
+order_number = {{ category = "orders", key = "id" }}
+
 [mail]
 sender = "Demo Kauppa Oy <tietosuoja@demokauppa.example>"
 outbox = "outbox"

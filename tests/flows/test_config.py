@@ -43,6 +43,10 @@ def test_the_demo_config_loads(tmp_path, good):
         (lambda t: t.replace('path = "support.mbox"', 'path = "support.mbox"\nprovided_by_subject = "yes"'),
          "sources.1.provided_by_subject", "true, false or a list of keys"),
         (lambda t: t + '[package]\nsigning_key_file = "x"\n', "package.signing_key_file", "unknown key"),
+        (lambda t: t.replace('source = "customers"', 'source = "crm"'), "identity.knowledge.source", "crm"),
+        (lambda t: t.replace('staff_ids = ["anna.k"', 'staff_ids = ["Anna K"'), "identity.staff_ids.0", "pattern"),
+        (lambda t: t.replace('[identity]\n', '[identity]\nmanual_levels = { in_person = "full" }\n'),
+         "identity.manual_levels.in_person", "'low', 'substantial' or 'high'"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):

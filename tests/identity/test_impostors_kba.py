@@ -1,0 +1,203 @@
+"""Impostors against knowledge match and manual checks: each case ends with nothing disclosed.
+
+The demo company's subject (Aino Mäkinen) and her neighbour Pekka, whose name,
+street, postal code and some orders an impostor next door could know. Nothing
+disclosed means: no evidence on the request, the identity stage fails closed,
+nothing is staged or extracted, no link or passphrase is mailed.
+"""
+
+import sqlite3
+import threading
+
+import pytest
+
+from flows import stages
+from flows.demo.run import prepare_demo, write_demo_config
+from flows.errors import InvalidRequest, StageFailed
+from flows.knowledge_check import submit_knowledge
+from flows.manual_check import record_manual_check
+from flows.runtime import open_runtime
+from identity.errors import UnknownStaff, VerificationFailed
+
+HETU = "140587-2386"  # a valid identity code (checksum included) of no real person
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    return prepare_demo(tmp_path_factory.mktemp("impostors-kba") / "demo")
+
+
+@pytest.fixture
+def rt(company):
+    demo, _ = company
+    return open_runtime(write_demo_config(demo, "http://127.0.0.1:9/3.0"))  # never reached
+
+
+@pytest.fixture
+def request_of(rt):
+    """Registers a request for an address; closes it after the test."""
+    made = []
+
+    def register(email):
+        request = stages.register(rt, email, "fi")
+        made.append(request.id)
+        return request.id
+
+    yield register
+    for request_id in made:
+        if rt.store.get(request_id).is_open:
+            rt.store.set_status(request_id, "closed", rt.clock())
+
+
+def orders_of(demo, email) -> list[int]:
+    with sqlite3.connect(demo.customers_db) as db:
+        return [row[0] for row in db.execute(
+            "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE lower(c.email) = ? "
+            "ORDER BY o.id", (email.lower(),))]
+
+
+def assert_nothing_disclosed(rt, request_id):
+    stored = rt.store.get(request_id)
+    assert stored.evidence is None and stored.status != "verified"
+    with pytest.raises(StageFailed, match="identity not verified"):
+        stages.verify_identity(rt, request_id)
+    assert not rt.work_dir(request_id).exists()
+    assert rt.store.stage_done(request_id, "identity") is None
+    for mail in ("link", "passphrase"):
+        assert not rt.mailer.was_sent(f"{request_id}-{mail}")
+    assert "identity_verified" not in [e.action for e in rt.ledger.events(request_id)]
+
+
+def subject_facts(demo) -> dict[str, object]:
+    return {"name": demo.subject_name, "phone": demo.subject_phone,
+            "order_number": orders_of(demo, demo.subject_email)[-1]}
+
+
+def test_public_facts_only_never_verify(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    # Everything on the envelope of a letter to her, in every spelling.
+    for stated in ({"name": demo.subject_name, "postal_code": "33720"},
+                   {"name": demo.subject_name.upper(), "postal_code": " 33 720 "},
+                   {"name": demo.subject_name}):
+        with pytest.raises(VerificationFailed):
+            submit_knowledge(rt, request_id, stated)
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_a_wrong_order_number_fails_despite_the_right_phone(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, {**subject_facts(demo), "order_number": "99999"})
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_an_order_number_of_another_customer_fails(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    neighbours = orders_of(demo, demo.third_party_email)
+    assert neighbours and not set(neighbours) & set(orders_of(demo, demo.subject_email))
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, {**subject_facts(demo), "order_number": f"#{neighbours[0]}"})
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_a_phone_of_another_customer_fails(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, {**subject_facts(demo), "phone": demo.third_party_phone})
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_the_neighbours_own_facts_do_not_open_the_subjects_request(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    # Pekka states his own, true facts on Aino's request: they are checked against her record.
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, {"name": "Pekka Virtanen", "phone": demo.third_party_phone,
+                                          "order_number": orders_of(demo, demo.third_party_email)[0]})
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_brute_forced_answers_lock_the_method(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    attempts = rt.config.identity.knowledge.attempts
+    for guess in range(attempts):
+        with pytest.raises(VerificationFailed):
+            submit_knowledge(rt, request_id, {**subject_facts(demo), "order_number": 90000 + guess})
+    # The right answers after the tries ran out: still no.
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, subject_facts(demo))
+    failures = [e.detail for e in rt.ledger.events(request_id) if e.action == "identity_failed"]
+    assert [d["exhausted"] for d in failures] == [False] * attempts + [True]
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_raced_answers_get_no_more_tries_than_allowed(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    attempts, racers = rt.config.identity.knowledge.attempts, 12
+    start = threading.Barrier(racers)
+    spent: list[int] = []
+
+    def race():
+        start.wait()
+        spent.append(rt.store.spend_try(request_id, "knowledge", attempts))
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(spent, reverse=True) == list(range(attempts, 0, -1)) + [0] * (racers - attempts)
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, subject_facts(demo))
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_an_address_with_no_customer_record_cannot_pass_by_knowledge(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of("aino.makinen@example.com")  # a look-alike address of no customer
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, subject_facts(demo))
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_an_unknown_staff_id_records_nothing(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    for who in ("mallory", "ANNA.K", "anna.k ", ""):
+        with pytest.raises(UnknownStaff) as refused:
+            record_manual_check(rt, request_id, "id-document", who, note="passport checked")
+        assert str(refused.value) == "unknown staff id: use one listed in [identity] staff_ids of the config"
+    assert rt.store.check_notes(request_id) == ()
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_a_manual_check_for_one_request_does_not_verify_another(rt, company, request_of):
+    demo, _ = company
+    checked = request_of(demo.subject_email)
+    other = request_of(demo.third_party_email)
+    record_manual_check(rt, checked, "signed-letter", "ville.n")
+    assert rt.store.get(checked).evidence["level"] == "substantial"
+    assert_nothing_disclosed(rt, other)
+    assert [e.action for e in rt.ledger.events(other)] == ["received", "stage_failed"]
+
+
+def test_a_note_with_an_identity_code_is_refused_and_kept_nowhere(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    for note in (f"passport ok, hetu {HETU}", f"checked ({HETU})", "ｈｅｔｕ １４０５８７－２３８６"):
+        with pytest.raises(InvalidRequest, match="holds an identity code"):
+            record_manual_check(rt, request_id, "id-document", "anna.k", note=note)
+    assert rt.store.check_notes(request_id) == ()
+    assert_nothing_disclosed(rt, request_id)
+    # Neither the ledger nor any table of the store holds it.
+    with sqlite3.connect(rt.config.base_dir / "dsar.db") as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            rows = repr(db.execute(f"SELECT * FROM {table}").fetchall())
+            assert HETU not in rows and "１４０５８７" not in rows, table
