@@ -2,7 +2,9 @@
 
     IdentityError
     ├── VerificationFailed    a code or token did not verify (opaque: wrong, expired or used up alike)
-    └── IdentityNotVerified   a step needs verified identity the request does not have
+    ├── IdentityNotVerified   a step needs verified identity the request does not have
+    ├── AlreadyVerified       a request's identity is verified: a second code or token is not used
+    └── IssuerUnavailable     the identity provider's signing keys could not be fetched
 
 Misuse (naive datetimes, malformed stored challenges) raises ValueError.
 Messages never carry personal data: at most a request id, which is not.
@@ -26,3 +28,18 @@ class IdentityNotVerified(IdentityError):
     def __init__(self, request_id: str) -> None:
         super().__init__(f"identity not verified for {request_id}")
         self.request_id = request_id
+
+
+class AlreadyVerified(IdentityError):
+    """`request_id` is verified already; a replayed code or token changes nothing."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"{request_id}: identity already verified; nothing more was used")
+        self.request_id = request_id
+
+
+class IssuerUnavailable(IdentityError):
+    """The identity provider's keys (JWKS) could not be fetched or read; nobody's fault, try again later."""
+
+    def __init__(self) -> None:
+        super().__init__("the identity provider's signing keys could not be fetched; try again later")
