@@ -103,15 +103,54 @@ def request_new(
 @request_app.command("verify")
 def request_verify(
     request_id: str,
+    id_token: Annotated[Path | None, typer.Option(
+        "--id-token", help="A file holding the requester's OIDC ID token ('-' reads it from stdin), "
+        "from the login `dsar request oidc-start` began. Never the token itself: arguments show in `ps`.",
+        dir_okay=False, show_default=False)] = None,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Enter the one-time code the requester received."""
+    """Enter the one-time code the requester received, or verify their ID token with --id-token."""
     from flows import stages
 
     rt = _runtime(config)
+    if id_token is not None:
+        from flows.oidc import submit_id_token
+
+        evidence = submit_id_token(rt, request_id, _read_token(id_token))
+        typer.echo(f"{request_id}: identity verified ({evidence.method}, level {evidence.level}). "
+                   f"Run it with: dsar run {request_id}")
+        return
     code = typer.prompt("Code", hide_input=True)
     stages.submit_code(rt, request_id, code)
     typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
+
+
+def _read_token(path: Path) -> str:
+    """The one line of a token file or stdin; its text is never echoed."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not an ASCII token"
+        raise typer.BadParameter(f"{path}: cannot be read ({why})", param_hint="--id-token") from None
+    token = text.strip()
+    if not token or len(token.split()) != 1:
+        raise typer.BadParameter(f"{path}: holds no single token", param_hint="--id-token")
+    return token
+
+
+@request_app.command("oidc-start")
+def request_oidc_start(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Begin an OIDC login for a request: print the nonce its ID token must carry (single use).
+
+    An outstanding one-time email code stops working.
+    """
+    from flows.oidc import start_login
+
+    rt = _runtime(config)
+    nonce = start_login(rt, request_id)
+    minutes = rt.config.oidc().nonce_ttl_minutes
+    typer.echo(f"{request_id}: login started; the ID token must carry this nonce, within {minutes} minutes:", err=True)
+    typer.echo(nonce)
 
 
 @request_app.command("resend-code")

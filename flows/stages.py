@@ -33,6 +33,7 @@ from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
+from identity.evidence import IdentityEvidence
 from redaction.redactor import Redactor
 
 
@@ -121,7 +122,7 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
     open_request(rt, request_id)
     stored = rt.store.get_challenge(request_id)
-    if stored is None:
+    if stored is None or "kind" in stored:  # none outstanding, or an OIDC login's nonce
         raise IdentityNotVerified(request_id)
     # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
@@ -136,7 +137,13 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
             "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
-    rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())
+    record_evidence(rt, request_id, evidence)
+
+
+def record_evidence(rt: Runtime, request_id: str, evidence: IdentityEvidence,
+                    extra: Mapping[str, Any] | None = None) -> None:
+    """Mark a request verified by `evidence` (and `extra`, hashes only); the ledger gets method and level only."""
+    rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock())
     rt.ledger.append_event(request_id, "requester", "identity_verified",
                            {"method": evidence.method, "level": evidence.level})
 
