@@ -180,3 +180,10 @@ def test_the_oidc_method_and_its_section_go_together(company, provider):
         load_config(path)
     path.write_text(base + oidc_section(provider), encoding="utf-8")
     assert load_config(path).oidc().settings().level == "high"
+
+
+def test_the_oidc_commands_have_help():
+    started = dsar("request", "oidc-start", "--help")
+    assert started.returncode == 0 and "nonce its ID token must carry" in started.stdout
+    verify = dsar("request", "verify", "--help")
+    assert verify.returncode == 0 and "--id-token" in verify.stdout
