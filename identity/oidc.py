@@ -22,6 +22,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -105,17 +106,18 @@ class JwksCache:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._tried_at: float | None = None
         self._fetched_at: float | None = None
-        self.fetches = 0  # how many times the issuer was asked (failed tries too)
+        self._lock = threading.Lock()  # one fetch at a time when a server verifies tokens in threads
 
     def key(self, kid: str) -> jwt.PyJWK:
         """The allowed key with id `kid`; VerificationFailed when the issuer has none such."""
-        now = self._clock()
-        if self._fetched_at is None or now - self._fetched_at >= self._max_age:
-            self._refresh(now)
-        found = self._keys.get(kid)
-        if found is None and self._may_refresh(now):
-            self._refresh(now)
+        with self._lock:
+            now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at >= self._max_age:
+                self._refresh(now)
             found = self._keys.get(kid)
+            if found is None and self._may_refresh(now):
+                self._refresh(now)
+                found = self._keys.get(kid)
         if found is None:
             raise VerificationFailed()
         return found
@@ -130,7 +132,6 @@ class JwksCache:
             return  # the keys we have are stale but the issuer was asked moments ago
         # A failed try counts too: a down issuer is not asked again for every token.
         self._tried_at = now
-        self.fetches += 1
         try:
             with self._client.stream("GET", self.url, headers={"Accept": "application/json"}) as response:
                 response.raise_for_status()
