@@ -121,9 +121,13 @@ def request_verify(
     by: Annotated[str | None, typer.Option(help="With --manual: your staff id ([identity] staff_ids).")] = None,
     note: Annotated[str | None, typer.Option(
         help="With --manual: what was checked, kept in the request store only; no document numbers.")] = None,
+    id_token: Annotated[Path | None, typer.Option(
+        "--id-token", help="A file holding the requester's OIDC ID token ('-' reads it from stdin), "
+        "from the login `dsar request oidc-start` began. Never the token itself: arguments show in `ps`.",
+        dir_okay=False, show_default=False)] = None,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Verify the requester: the one-time code they received (asked for), --knowledge, or --manual."""
+    """Verify the requester: the one-time code they received (asked for), --id-token, --knowledge or --manual."""
     from flows import stages
 
     if knowledge and manual:
@@ -133,7 +137,11 @@ def request_verify(
     if (method or by or note is not None) and not manual:
         raise typer.BadParameter("--method, --by and --note go with --manual", param_hint="--manual")
     rt = _runtime(config)
-    if knowledge:
+    if id_token is not None:
+        from flows.oidc import submit_id_token
+
+        evidence = submit_id_token(rt, request_id, _read_token(id_token))
+    elif knowledge:
         from flows.knowledge_check import submit_knowledge
 
         if answers is None:
@@ -202,6 +210,34 @@ def request_seal(
     rt.store.set_sealing(request_id, Sealing(seal_with.value, age_recipient))
     rt.ledger.append_event(request_id, "privacy_team", "sealing_chosen", {"method": seal_with.value})
     typer.echo(f"{request_id}: the package will be sealed with {seal_with.value}.")
+
+
+def _read_token(path: Path) -> str:
+    """The one line of a token file or stdin; its text is never echoed."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not an ASCII token"
+        raise typer.BadParameter(f"{path}: cannot be read ({why})", param_hint="--id-token") from None
+    token = text.strip()
+    if not token or len(token.split()) != 1:
+        raise typer.BadParameter(f"{path}: holds no single token", param_hint="--id-token")
+    return token
+
+
+@request_app.command("oidc-start")
+def request_oidc_start(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Begin an OIDC login for a request: print the nonce its ID token must carry (single use).
+
+    An outstanding one-time email code stops working.
+    """
+    from flows.oidc import start_login
+
+    rt = _runtime(config)
+    nonce = start_login(rt, request_id)
+    minutes = rt.config.oidc().nonce_ttl_minutes
+    typer.echo(f"{request_id}: login started; the ID token must carry this nonce, within {minutes} minutes:", err=True)
+    typer.echo(nonce)
 
 
 @request_app.command("resend-code")

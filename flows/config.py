@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import NAME
 from extractors.settings import first_problem
 from flows.errors import ConfigError
 from identity.evidence import STAFF_ID
+from identity.oidc import MAX_LEEWAY_SECONDS, OidcSettings
 from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 Text = dict[Literal["fi", "en"], str]
@@ -105,14 +107,58 @@ class ManualLevels(_Strict):
     in_person: Level = "substantial"  # seen in person, no document checked (a customer staff know)
 
 
+class Oidc(_Strict):
+    """`[identity.oidc]`: the identity provider whose ID tokens verify a request (see identity/oidc.py)."""
+
+    issuer: str = Field(min_length=1)  # compared exactly with the token's `iss`
+    client_id: str = Field(min_length=1)  # our client at the provider: the token's `aud`
+    jwks_url: str
+    algorithms: list[Literal["RS256", "ES256", "EdDSA"]] = Field(default=["RS256", "ES256", "EdDSA"], min_length=1)
+    leeway_seconds: int = Field(default=30, ge=0, le=MAX_LEEWAY_SECONDS)
+    level: Literal["low", "substantial", "high"] = "high"
+    claims_to_match: list[str] = []  # such as name, birthdate, hetu: matched, stored only as salted hashes
+    nonce_ttl_minutes: int = Field(default=15, ge=1, le=60)
+    jwks_refresh_seconds: int = Field(default=60, ge=10, le=600)  # never ask the issuer more often
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        # Keys fetched in clear text could be swapped on the way; only a test provider on this host may use http.
+        url = urlsplit(value)
+        if url.scheme == "https" and url.hostname:
+            return value
+        if url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1"):
+            return value
+        raise ValueError("use an https:// URL (http:// only to 127.0.0.1 or localhost)")
+
+    @field_validator("claims_to_match")
+    @classmethod
+    def _claim_names(cls, value: list[str]) -> list[str]:
+        OidcSettings("issuer", "audience", claims_to_match=tuple(value))
+        return value
+
+    def settings(self) -> OidcSettings:
+        return OidcSettings(issuer=self.issuer, audience=self.client_id, algorithms=tuple(self.algorithms),
+                            leeway_seconds=self.leeway_seconds, level=self.level,
+                            claims_to_match=tuple(self.claims_to_match))
+
+
 class Identity(_Strict):
-    methods: list[Literal["email_code"]] = ["email_code"]
+    methods: list[Literal["email_code", "oidc"]] = ["email_code"]
     code_ttl_minutes: int = Field(default=15, ge=1, le=60)
     code_attempts: int = Field(default=5, ge=1, le=10)
     knowledge: Knowledge | None = None
     # Who may record a manual check (`dsar request verify --manual --by ID`); ids, not names: they go to the ledger.
     staff_ids: list[Annotated[str, Field(pattern=STAFF_ID.pattern)]] = []
     manual_levels: ManualLevels = ManualLevels()
+    oidc: Oidc | None = None
+
+    @model_validator(mode="after")
+    def _oidc_configured(self) -> Identity:
+        if ("oidc" in self.methods) != (self.oidc is not None):
+            raise ValueError("the oidc method and an [identity.oidc] section go together: "
+                             "list 'oidc' in identity.methods and configure [identity.oidc]")
+        return self
 
 
 class Store(_Strict):
@@ -217,6 +263,12 @@ class Config:
         if not value:
             raise ConfigError(self.path, key, f"environment variable {env_name} is not set")
         return value
+
+    def oidc(self) -> Oidc:
+        """The `[identity.oidc]` section; ConfigError when OIDC login is not configured."""
+        if self.identity.oidc is None:
+            raise ConfigError(self.path, "identity.oidc", "missing: OIDC login is not configured")
+        return self.identity.oidc
 
     def sqlalchemy_url(self, url: str) -> str:
         """`url` with a relative SQLite path made relative to the config file."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from flows.config import Config, load_config
 from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
 from flows.store import RequestStore, make_engine
+from identity.oidc import JwksCache
 
 
 def utc_now() -> datetime:
@@ -80,6 +81,13 @@ class Runtime:
     def package_public_key(self) -> bytes:
         """The public half of `package_key`: what `dsar verify` checks packages with, and what to publish."""
         return public_key(self.package_key)
+
+    @cached_property
+    def oidc_keys(self) -> JwksCache:
+        """The OIDC issuer's signing keys, cached for as long as this runtime lives."""
+        oidc = self.config.oidc()
+        return JwksCache(oidc.jwks_url, tuple(oidc.algorithms),
+                         min_refresh=timedelta(seconds=oidc.jwks_refresh_seconds))
 
     def sources(self) -> list[Source]:
         """Every configured source, built: a wrong section or a missing secret fails here, before any flow."""

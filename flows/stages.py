@@ -123,7 +123,7 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
     open_request(rt, request_id)
     stored = rt.store.get_challenge(request_id)
-    if stored is None:
+    if stored is None or "kind" in stored:  # none outstanding, or an OIDC login's nonce
         raise IdentityNotVerified(request_id)
     # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
@@ -141,8 +141,10 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     record_evidence(rt, request_id, "requester", evidence)
 
 
-def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: IdentityEvidence) -> None:
-    """Keep `evidence` with the request and put its method, level and kinds on the ledger (never values).
+def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: IdentityEvidence,
+                    extra: Mapping[str, Any] | None = None) -> None:
+    """Keep `evidence` (and `extra`, hashes only) with the request and put its method, level and kinds on the
+    ledger (never values).
 
     Evidence already on record is replaced only by a higher level: a weaker method never lowers it.
     """
@@ -150,7 +152,7 @@ def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: Identity
     if request.evidence and LEVELS.index(evidence.level) <= LEVELS.index(request.evidence["level"]):
         raise InvalidRequest(f"{request_id} is already verified ({request.evidence['level']}); "
                              "only a stronger method replaces that")
-    rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())
+    rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock())
     detail: dict[str, Any] = {"method": evidence.method, "level": evidence.level, "kinds": list(evidence.identifiers)}
     if evidence.method == "manual":
         detail |= {"check": evidence.check, "by": evidence.checked_by}

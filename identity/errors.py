@@ -3,7 +3,9 @@
     IdentityError
     ├── VerificationFailed    a code or token did not verify (opaque: wrong, expired or used up alike)
     ├── IdentityNotVerified   a step needs verified identity the request does not have
-    └── UnknownStaff          a manual check names a staff id the controller did not configure
+    ├── UnknownStaff          a manual check names a staff id the controller did not configure
+    ├── AlreadyVerified       a request's identity is verified: a second code or token is not used
+    └── IssuerUnavailable     the identity provider's signing keys could not be fetched
 
 Misuse (naive datetimes, malformed stored challenges) raises ValueError.
 Messages never carry personal data: at most a request id, which is not.
@@ -36,3 +38,18 @@ class UnknownStaff(IdentityError):
         # Not echoed: whatever was typed in its place (a name, a number) stays out of messages.
         super().__init__("unknown staff id: use one listed in [identity] staff_ids of the config")
         self.staff_id = staff_id
+
+
+class AlreadyVerified(IdentityError):
+    """`request_id` is verified already; a replayed code or token changes nothing."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"{request_id}: identity already verified; nothing more was used")
+        self.request_id = request_id
+
+
+class IssuerUnavailable(IdentityError):
+    """The identity provider's keys (JWKS) could not be fetched or read; nobody's fault, try again later."""
+
+    def __init__(self) -> None:
+        super().__init__("the identity provider's signing keys could not be fetched; try again later")

@@ -3,15 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from identity import (
-    CodeChallenge,
-    IdentityEvidence,
-    IdentityNotVerified,
-    VerificationFailed,
-    check_code,
-    issue_code,
-    spend_attempt,
-)
+from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
+from identity.errors import IdentityNotVerified, VerificationFailed
+from identity.evidence import IdentityEvidence
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from identity import IdentityEvidence, VerificationFailed, check_knowledge, normalise
-from identity.knowledge import LEVEL_TABLE, PUBLIC, level_for
+from identity.errors import VerificationFailed
+from identity.evidence import IdentityEvidence
+from identity.knowledge import LEVEL_TABLE, PUBLIC, check_knowledge, level_for, normalise
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 

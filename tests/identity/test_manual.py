@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from identity import IdentityEvidence, UnknownStaff, manual_evidence
+from identity.errors import UnknownStaff
+from identity.evidence import IdentityEvidence
+from identity.manual import manual_evidence
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 

@@ -1,0 +1,66 @@
+"""An OIDC login for one request: the nonce it must carry, and the ID token that comes back.
+
+The browser side (authorization code flow with PKCE) belongs to the requester
+portal; the CLI (`dsar request oidc-start`, `dsar request verify --id-token`)
+drives the same two functions for operators and tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import timedelta
+
+from flows.runtime import Runtime
+from flows.stages import open_request, record_evidence
+from identity.errors import AlreadyVerified, IdentityError, IdentityNotVerified, VerificationFailed
+from identity.evidence import IdentityEvidence
+from identity.oidc import OidcChallenge, issue_nonce, verify_id_token
+
+_SALT_BYTES = 16
+
+
+def start_login(rt: Runtime, request_id: str) -> str:
+    """A nonce for the request's next login, stored as its challenge (any outstanding email code stops working)."""
+    request = open_request(rt, request_id)
+    if request.evidence:
+        raise AlreadyVerified(request_id)
+    oidc = rt.config.oidc()
+    nonce, challenge = issue_nonce(rt.clock(), timedelta(minutes=oidc.nonce_ttl_minutes))
+    rt.store.put_challenge(request_id, challenge.to_dict())
+    rt.store.set_status(request_id, "awaiting_identity", rt.clock())
+    rt.ledger.append_event(request_id, "dsar", "identity_login_started", {"method": "oidc"})
+    return nonce
+
+
+def submit_id_token(rt: Runtime, request_id: str, token: str) -> IdentityEvidence:
+    """Verify the ID token of the request's login and record the evidence; VerificationFailed (opaque) if not.
+
+    The token must vouch for the request's own email address. The login's
+    nonce is spent before the token is looked at, whatever the outcome: a
+    token verifies once, and two at the same moment cannot share a nonce. What
+    the provider asserts about the person is kept only as salted hashes.
+    """
+    request = open_request(rt, request_id)
+    if request.evidence:
+        raise AlreadyVerified(request_id)
+    settings = rt.config.oidc().settings()
+    stored = rt.store.get_challenge(request_id)
+    if stored is None or stored.get("kind") != "oidc":
+        raise IdentityNotVerified(request_id)
+    challenge = OidcChallenge.from_dict(stored)
+    try:
+        if not rt.store.swap_challenge(request_id, stored, {"kind": "oidc_spent"}):
+            raise VerificationFailed()  # another token took this nonce at the same moment
+        rt.store.delete_challenge(request_id)
+        identity = verify_id_token(token, settings, rt.oidc_keys, challenge, request.email, rt.clock())
+        if "email" not in identity.evidence.identifiers:
+            raise VerificationFailed()  # nothing ties the login to the address the data goes to
+    except IdentityError as exc:
+        rt.ledger.append_event(request_id, "requester", "identity_failed",
+                               {"method": "oidc", "error": type(exc).__name__})
+        raise
+    salt = secrets.token_bytes(_SALT_BYTES)
+    record_evidence(rt, request_id, "requester", identity.evidence, {"claims": {
+        "salt": base64.b64encode(salt).decode("ascii"), "sha256": identity.claim_digests(salt)}})
+    return identity.evidence
