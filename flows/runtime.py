@@ -20,6 +20,7 @@ from flows.config import Config, load_config
 from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
 from flows.store import RequestStore, make_engine
+from identity.sealing import KEY_INFO, derive_key
 
 
 def utc_now() -> datetime:
@@ -33,12 +34,27 @@ class Runtime:
 
     @cached_property
     def store(self) -> RequestStore:
+        key = self.identity_record_key
         try:
-            return RequestStore(make_engine(self.config.sqlalchemy_url(self.config.store.url)))
+            return RequestStore(make_engine(self.config.sqlalchemy_url(self.config.store.url)), key,
+                                self._record_rejected)
         except (SQLAlchemyError, ImportError) as exc:  # ImportError: the URL names a driver not installed
             # The driver's text may quote the URL and its password: name the error's type only.
             raise ConfigError(self.config.path, "store.url",
                               f"cannot open the request store ({type(exc).__name__})") from None
+
+    @cached_property
+    def identity_record_key(self) -> bytes:
+        """The key that seals stored identity challenges and evidence (see identity.sealing).
+
+        Derived from the ledger key rather than a new secret: whoever runs flows
+        already holds it, it never sits in the database it protects, and HKDF's
+        own info string makes the derived key independent of the signatures.
+        """
+        return derive_key(load_private_key(self._ledger_key), KEY_INFO)
+
+    def _record_rejected(self, request_id: str, kind: str) -> None:
+        self.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": kind})
 
     @cached_property
     def ledger(self) -> Ledger:
