@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.ledger import Ledger
@@ -33,13 +34,23 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
 
     @cached_property
+    def engine(self) -> Engine:
+        """The database of the request store and the ledger; opening it needs no secret (an auditor reads it)."""
+        try:
+            engine = make_engine(self.config.sqlalchemy_url(self.config.store.url))
+            engine.connect().close()
+            return engine
+        except (SQLAlchemyError, ImportError) as exc:  # ImportError: the URL names a driver not installed
+            # The driver's text may quote the URL and its password: name the error's type only.
+            raise ConfigError(self.config.path, "store.url",
+                              f"cannot open the request store ({type(exc).__name__})") from None
+
+    @cached_property
     def store(self) -> RequestStore:
         key = self.identity_record_key
         try:
-            return RequestStore(make_engine(self.config.sqlalchemy_url(self.config.store.url)), key,
-                                self._record_rejected)
-        except (SQLAlchemyError, ImportError) as exc:  # ImportError: the URL names a driver not installed
-            # The driver's text may quote the URL and its password: name the error's type only.
+            return RequestStore(self.engine, key, self._record_rejected)
+        except SQLAlchemyError as exc:
             raise ConfigError(self.config.path, "store.url",
                               f"cannot open the request store ({type(exc).__name__})") from None
 
@@ -58,7 +69,7 @@ class Runtime:
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.store.engine, load_private_key(self._ledger_key))
+        return Ledger(self.engine, load_private_key(self._ledger_key))
 
     @property
     def ledger_public_key(self) -> bytes:

@@ -24,6 +24,7 @@ from exports.readme import render_readme
 from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
+from flows.assurance import evidence_of
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
 from flows.readme_info import readme_info
@@ -32,7 +33,14 @@ from flows.store import CLOSED, Request
 from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
-from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
+from identity.errors import (
+    AlreadyVerified,
+    IdentityError,
+    IdentityNotVerified,
+    StrongerIdentityNeeded,
+    VerificationFailed,
+)
+from identity.policy import meets, skip_reason, stronger_needed
 from redaction.redactor import Redactor
 
 
@@ -119,9 +127,12 @@ def send_code(rt: Runtime, request_id: str) -> str:
 
 def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
-    open_request(rt, request_id)
+    request = open_request(rt, request_id)
     stored = rt.store.get_challenge(request_id)
     if stored is None:
+        # A verified request has no code outstanding: a replayed code gets told so, and gains nothing.
+        if request.evidence is not None:
+            raise AlreadyVerified(request_id)
         raise IdentityNotVerified(request_id)
     # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
@@ -141,12 +152,35 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
                            {"method": evidence.method, "level": evidence.level})
 
 
+def require_minimum_level(rt: Runtime, request_id: str) -> None:
+    """Stop a request whose evidence is below the policy's minimum: it waits for a stronger method.
+
+    Nothing is searched; the request goes to `awaiting_identity` with the level
+    to ask for as its reason, and StrongerIdentityNeeded is raised.
+    """
+    request = open_request(rt, request_id)
+    level = request.evidence.get("level") if request.evidence else None
+    wanted = stronger_needed(level, rt.config.identity_policy()) if level is not None else None
+    if wanted is None:
+        return
+    rt.store.set_status(request_id, "awaiting_identity", rt.clock(), reason=f"stronger identification needed: {wanted}")
+    rt.ledger.append_event(request_id, "dsar", "identity_insufficient", {"level": level, "required": wanted})
+    raise StrongerIdentityNeeded(request_id, wanted)
+
+
 def verify_identity(rt: Runtime, request_id: str) -> dict[str, Any]:
+    """The identity stage: evidence that holds and meets the minimum level, or nothing goes further.
+
+    Raises StrongerIdentityNeeded (the request waits, not failed) when the
+    level is too low, StageFailed when there is no evidence that holds.
+    """
+    if rt.store.stage_done(request_id, "identity") is None:
+        require_minimum_level(rt, request_id)
+
     def work(request: Request) -> dict[str, Any]:
         # Fails closed: no evidence on record, no disclosure (Art. 12(6)).
-        if not request.evidence:
-            raise IdentityNotVerified(request_id)
-        return {"method": request.evidence["method"], "level": request.evidence["level"]}
+        evidence = evidence_of(request)
+        return {"method": evidence.method, "level": evidence.level}
 
     return run_stage(rt, request_id, "identity", work)
 
@@ -165,6 +199,11 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
     spec = next(s for s in rt.config.sources if s.name == source_name)
 
     def work(request: Request) -> dict[str, Any]:
+        # The evidence as it is now, not as the identity stage saw it: a resumed run re-checks it.
+        level = evidence_of(request).level
+        required = rt.config.identity_policy().required(spec.name)
+        if not meets(level, required):
+            return {"source": spec.name, "records": 0, "skipped": skip_reason(level, required)}
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
         path = _extracted(rt, request_id, spec.name)
         count = write_jsonl(path, source.records(Subject(email=request.email)))
@@ -179,6 +218,8 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
         for spec in rt.config.sources:
             path = _extracted(rt, request_id, spec.name)
             done = rt.store.stage_done(request_id, f"extract:{spec.name}")
+            if done is not None and "skipped" in done:
+                continue
             if done is None or not path.is_file() or _file_sha256(path) != done["sha256"]:
                 _restage(rt, request_id, f"extract:{spec.name}")
             paths.append(path)
@@ -254,6 +295,7 @@ def _tree_sha256(root: Path) -> str:
 
 def package(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
+        evidence_of(request)  # the email on record is still the verified one
         staged = rt.work_dir(request_id) / "redacted"
         redaction = rt.store.stage_done(request_id, "redact")
         if redaction is None or not staged.is_dir() or _tree_sha256(staged) != redaction["sha256"]:
@@ -295,6 +337,7 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
     """
 
     def work(request: Request) -> dict[str, Any]:
+        evidence_of(request)  # the passphrase goes only to the address identity was verified for
         key = f"{request_id}/{request_id}.zip.age"
         passphrase_key = f"{request_id}-passphrase"
         sealed = rt.store.stage_done(request_id, "store:sealed")

@@ -51,8 +51,16 @@ outbox = "outbox"
 [store]
 url = "sqlite:///dsar.db"
 
+# Levels of assurance (low < substantial < high). The demo identifies requesters by a one-time email
+# code, which is "low", so every source below needs "low"; a shop that offers bank-ID login would ask
+# "substantial" for its customer database.
+[identity]
+minimum_level = "low"
+other_recipient_level = "high"
+
 [[sources]]
 name = "customers"
+identity_level = "low"
 kind = "sql"
 url = "sqlite:///customers.db"
 # What the customer typed in themselves (Art. 20 portability); orders and their items are the shop's records.
@@ -65,11 +73,13 @@ tables = [
 
 [[sources]]
 name = "support_mail"
+identity_level = "low"
 kind = "mbox"
 path = "support.mbox"
 
 [[sources]]
 name = "marketing"
+identity_level = "low"
 kind = "mailchimp"
 base_url = "{mailchimp_url}"
 api_key_env = "MAILCHIMP_API_KEY"
