@@ -121,8 +121,32 @@ def send_code(rt: Runtime, request_id: str) -> str:
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
     )
     rt.store.set_status(request_id, "awaiting_identity", rt.clock())
-    rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {"method": "email_code"})
+    rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {
+        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left})
     return key
+
+
+def _challenge_ref(challenge: CodeChallenge) -> str:
+    """How the ledger names a challenge: a hash of its random salt, which tells nothing about the code."""
+    return hashlib.sha256(b"dsar challenge\0" + challenge.salt).hexdigest()[:16]
+
+
+def _rolled_back(rt: Runtime, request_id: str, challenge: CodeChallenge) -> bool:
+    """Whether the stored challenge has more tries than the ledger allows it.
+
+    The MAC stops edits but not an older sealed copy put back; the ledger
+    (hash-chained) counts the failures since the code was issued, so a copy
+    from before them is caught.
+    """
+    ref, issued, failed = _challenge_ref(challenge), None, 0
+    for event in rt.ledger.events(request_id):
+        if event.detail.get("challenge") != ref:
+            continue
+        if event.action == "identity_code_sent":
+            issued = event.detail.get("attempts")
+        elif event.action == "identity_failed":
+            failed += 1
+    return not isinstance(issued, int) or challenge.attempts_left > max(issued - failed, 0)
 
 
 def submit_code(rt: Runtime, request_id: str, code: str) -> None:
@@ -136,6 +160,9 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
         raise IdentityNotVerified(request_id)
     # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
+    if _rolled_back(rt, request_id, challenge):
+        rt.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": "challenge"})
+        raise VerificationFailed()
     spent = spend_attempt(challenge)
     if not rt.store.swap_challenge(request_id, stored, spent.to_dict()):
         raise VerificationFailed()  # another guess spent this try at the same moment
@@ -143,7 +170,7 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
         evidence = check_code(challenge, code, rt.clock())
     except IdentityError:
         rt.ledger.append_event(request_id, "requester", "identity_failed", {
-            "method": "email_code", "attempts_left": spent.attempts_left,
+            "method": "email_code", "challenge": _challenge_ref(challenge), "attempts_left": spent.attempts_left,
             "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
@@ -368,6 +395,7 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
 
 def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
+        evidence_of(request)  # first: a changed email on record stops delivery whatever else is amiss
         stored = rt.store.stage_done(request_id, "store")
         assert stored is not None
         # The link's claims are kept before it is sent, so a resumed delivery sends the same link.

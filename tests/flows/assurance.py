@@ -86,13 +86,15 @@ def copy_evidence(rt, source_id: str, target_id: str) -> None:
                           "status = 'verified' WHERE id = :b"), {"a": source_id, "b": target_id})
 
 
-def run_through(rt, request_id: str) -> None:
-    """Every stage after identity, as the flow runs them; stops at the first that raises."""
+def run_through(rt, request_id: str, until: str = "deliver") -> None:
+    """The stages as the flow runs them, up to and including `until`; stops at the first that raises."""
     stages.verify_identity(rt, request_id)
     for spec in rt.config.sources:
         stages.extract(rt, request_id, spec.name)
-    for stage in (stages.redact, stages.package, stages.encrypt_and_store, stages.deliver):
-        stage(rt, request_id)
+    for stage in ("redact", "package", "encrypt_and_store", "deliver"):
+        getattr(stages, stage)(rt, request_id)
+        if stage == until:
+            return
 
 
 def disclosed(rt, request_id: str) -> list[str]:

@@ -9,10 +9,10 @@ import pytest
 from flows import stages
 from flows.demo.run import prepare_demo, verify_by_outbox, write_demo_config
 from flows.errors import StageFailed
-from flows.runtime import open_runtime
+from flows.runtime import Runtime, open_runtime
 from identity.errors import AlreadyVerified, StrongerIdentityNeeded
 from tests.exports.readme_page import Page, coverage_row
-from tests.flows.assurance import counting_server, disclosed, policy_config, run_through, set_email
+from tests.flows.assurance import counting_server, disclosed, policy_config, set_email
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def marketing(company):
 @pytest.fixture
 def opened(company):
     """Requests a test registers for the demo subject, closed after it (a subject has one open request)."""
-    made: list[tuple[object, str]] = []
+    made: list[tuple[Runtime, str]] = []
 
     def register(rt, language="en"):
         request = stages.register(rt, company.subject_email, language, name=company.subject_name)
@@ -127,7 +127,9 @@ def test_a_replayed_code_is_told_the_request_is_already_verified(company, market
     rt = runtime(company, marketing, "dsar-all-low.toml")
     request_id = opened(rt)
     key = stages.send_code(rt, request_id)
-    code = re.search(r"\b(\d{8})\b", rt.mailer.read(key)).group(1)
+    found = re.search(r"\b(\d{8})\b", rt.mailer.read(key))
+    assert found is not None
+    code = found.group(1)
     stages.submit_code(rt, request_id, code)
     verified = rt.store.get(request_id)
     with pytest.raises(AlreadyVerified, match=f"{request_id}: identity is already verified; no code is needed"):
