@@ -47,9 +47,9 @@ class Runtime:
 
     @cached_property
     def store(self) -> RequestStore:
-        key = self.identity_record_key
+        engine = self.engine  # a store that cannot open says so before a missing key does
         try:
-            return RequestStore(self.engine, key, self._record_rejected)
+            return RequestStore(engine, self.identity_record_key, self._record_rejected)
         except SQLAlchemyError as exc:
             raise ConfigError(self.config.path, "store.url",
                               f"cannot open the request store ({type(exc).__name__})") from None

@@ -135,3 +135,16 @@ def test_a_replayed_code_is_told_the_request_is_already_verified(company, market
     with pytest.raises(AlreadyVerified, match=f"{request_id}: identity is already verified; no code is needed"):
         stages.submit_code(rt, request_id, code)
     assert rt.store.get(request_id) == verified  # nothing changed, nothing gained
+
+
+def test_dsar_run_below_the_minimum_says_what_to_ask_for(company, marketing, opened):
+    from tests.flows.test_cli import dsar
+
+    rt = runtime(company, marketing, "dsar-minimum-substantial.toml", minimum="substantial")
+    request_id = opened(rt)
+    verify_by_outbox(rt, request_id)
+    result = dsar("run", request_id, "--config", str(rt.config.path))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"dsar: error: {request_id}: stronger identification needed: substantial\n"
+    assert rt.store.get(request_id).status == "awaiting_identity"
+    assert disclosed(rt, request_id) == []
