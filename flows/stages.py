@@ -131,38 +131,41 @@ def _challenge_ref(challenge: CodeChallenge) -> str:
     return hashlib.sha256(b"dsar challenge\0" + challenge.salt).hexdigest()[:16]
 
 
-def _rolled_back(rt: Runtime, request_id: str, challenge: CodeChallenge) -> bool:
-    """Whether the stored challenge has more tries than the ledger allows it.
+def _tries_allowed(rt: Runtime, request_id: str) -> dict[str, int]:
+    """For each code issued for the request (by its ref), the tries its recorded failures leave it.
 
-    The MAC stops edits but not an older sealed copy put back; the ledger
-    (hash-chained) counts the failures since the code was issued, so a copy
-    from before them is caught.
+    The MAC stops a challenge being edited, not an older sealed copy being put
+    back; the ledger (hash-chained) counts the failures since the code was
+    issued, so a copy from before them has more tries than this allows. Read
+    before the challenge: a spend is stored before its failure is recorded,
+    so honestly the stored tries never exceed what the ledger allowed earlier.
     """
-    ref, issued, failed = _challenge_ref(challenge), None, 0
+    issued: dict[str, int] = {}
+    failed: dict[str, int] = {}
     for event in rt.ledger.events(request_id):
-        if event.detail.get("challenge") != ref:
-            continue
-        if event.action == "identity_code_sent":
-            issued = event.detail.get("attempts")
+        ref = str(event.detail.get("challenge"))
+        if event.action == "identity_code_sent" and isinstance(event.detail.get("attempts"), int):
+            issued[ref] = event.detail["attempts"]
         elif event.action == "identity_failed":
-            failed += 1
-    return not isinstance(issued, int) or challenge.attempts_left > max(issued - failed, 0)
+            failed[ref] = failed.get(ref, 0) + 1
+    return {ref: max(n - failed.get(ref, 0), 0) for ref, n in issued.items()}
 
 
 def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
     request = open_request(rt, request_id)
+    allowed = _tries_allowed(rt, request_id)
     stored = rt.store.get_challenge(request_id)
     if stored is None:
         # A verified request has no code outstanding: a replayed code gets told so, and gains nothing.
         if request.evidence is not None:
             raise AlreadyVerified(request_id)
         raise IdentityNotVerified(request_id)
-    # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
-    if _rolled_back(rt, request_id, challenge):
+    if challenge.attempts_left > allowed.get(_challenge_ref(challenge), -1):  # an older copy put back
         rt.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": "challenge"})
         raise VerificationFailed()
+    # Spend the attempt before checking, so that a crash never grants a free try.
     spent = spend_attempt(challenge)
     if not rt.store.swap_challenge(request_id, stored, spent.to_dict()):
         raise VerificationFailed()  # another guess spent this try at the same moment
