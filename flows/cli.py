@@ -305,9 +305,10 @@ def run(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
     from identity.errors import IdentityNotVerified
 
     rt = _runtime(config)
-    # Clear errors before Prefect starts.
+    # Clear errors before Prefect starts; a level below the minimum leaves the request awaiting identity.
     if not stages.open_request(rt, request_id).evidence:
         raise IdentityNotVerified(request_id)
+    stages.require_minimum_level(rt, request_id)
     rt.sources()
     from flows.fulfil import quiet_console_tracebacks, run_request
 
@@ -392,7 +393,7 @@ def audit_verify(
         key = load_public_key(public_key) if public_key else rt.ledger_public_key
     except ValueError:
         raise typer.BadParameter("not a base64 Ed25519 public key", param_hint="--public-key") from None
-    count = verify_ledger(Ledger(rt.store.engine).events(), key)  # read-only: no signing key needed
+    count = verify_ledger(Ledger(rt.engine).events(), key)  # read-only: no signing key needed
     typer.echo(f"ledger intact: {count} events verified")
 
 

@@ -21,11 +21,14 @@ from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import NAME
 from extractors.settings import first_problem
 from flows.errors import ConfigError
-from identity.evidence import STAFF_ID
+from identity.evidence import LEVELS, STAFF_ID
 from identity.oidc import MAX_LEEWAY_SECONDS, OidcSettings
+from identity.policy import Policy as IdentityPolicy
 from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 Text = dict[Literal["fi", "en"], str]
+# Keys of a source's section that dsar reads itself; the source never sees them.
+_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level")
 
 
 class _Strict(BaseModel):
@@ -147,6 +150,10 @@ class Identity(_Strict):
     methods: list[Literal["email_code", "oidc"]] = ["email_code"]
     code_ttl_minutes: int = Field(default=15, ge=1, le=60)
     code_attempts: int = Field(default=5, ge=1, le=10)
+    # Below this level of assurance nothing is searched: the requester is asked for a stronger method.
+    minimum_level: Level = "low"
+    # Needed to deliver anywhere but the verified address (another address, an X25519 recipient).
+    other_recipient_level: Level = "high"
     knowledge: Knowledge | None = None
     # Who may record a manual check (`dsar request verify --manual --by ID`); ids, not names: they go to the ledger.
     staff_ids: list[Annotated[str, Field(pattern=STAFF_ID.pattern)]] = []
@@ -239,6 +246,7 @@ class SourceSpec:
     kind: str
     settings: Mapping[str, Any]
     provided_by_subject: bool | tuple[str, ...] = False
+    identity_level: str = "low"  # the level of assurance reading this source needs
 
 
 @dataclass(frozen=True)
@@ -256,6 +264,11 @@ class Config:
     delivery: Delivery
     package: Package
     environ: Mapping[str, str]
+
+    def identity_policy(self) -> IdentityPolicy:
+        """The levels of assurance this controller requires, per source and to proceed at all."""
+        return IdentityPolicy({s.name: s.identity_level for s in self.sources}, self.identity.minimum_level,
+                              self.identity.other_recipient_level)
 
     def secret(self, env_name: str, key: str) -> str:
         """The value of the environment variable `env_name` that `key` names."""
@@ -335,8 +348,11 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
             provided = tuple(provided)
         elif not isinstance(provided, bool):
             raise ConfigError(path, f"sources.{index}.provided_by_subject", "use true, false or a list of keys")
-        settings = {k: v for k, v in section.items() if k not in ("name", "kind", "provided_by_subject")}
-        sources.append(SourceSpec(section["name"], section["kind"], settings, provided))
+        level = section.get("identity_level", "low")
+        if level not in LEVELS:
+            raise ConfigError(path, f"sources.{index}.identity_level", f"use one of {', '.join(LEVELS)}")
+        settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS}
+        sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:

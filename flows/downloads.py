@@ -13,6 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from exports.links import LinkClaims, issue_link
+from flows.assurance import evidence_of
 from flows.errors import NoPackage, RequestClosed, RequestNotFound
 from flows.runtime import Runtime
 from flows.store import Link, Request
@@ -31,8 +32,11 @@ def send_link(rt: Runtime, request: Request, jti: str, issued_at: datetime, mail
     """Record a link to the request's stored package, then mail it to the requester.
 
     The row comes first, so a link that reached the requester is always one the
-    store counts. `mail_key` keeps a resumed send from mailing twice.
+    store counts. `mail_key` keeps a resumed send from mailing twice. Nothing
+    is sent unless the request's evidence still holds for the email on record
+    (IdentityChanged, IdentityNotVerified otherwise).
     """
+    evidence_of(request)
     stored = rt.store.stage_done(request.id, "store")
     if stored is None:
         raise NoPackage(request.id, "the package is not stored yet")

@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from flows import stages, sweeper
 from flows.errors import RequestBusy
 from flows.runtime import Runtime, open_runtime
+from identity.errors import StrongerIdentityNeeded
 
 
 @lru_cache(maxsize=4)
@@ -88,12 +89,20 @@ def fulfil_request(request_id: str) -> str:
     holder = str(flow_run.id)
     _hold(request_id, holder)
     try:
-        verify_identity(request_id)
+        try:
+            verify_identity(request_id)
+        except StrongerIdentityNeeded as exc:
+            # Not a failure: the request waits for the requester to identify with a stronger method.
+            logger.info("identity below the minimum level; waiting for %s identification", exc.level)
+            return request_id
         _hold(request_id, holder)
         futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
         for future in futures:
             detail = future.result()
-            logger.info("source %s: %d records", detail["source"], detail["records"])
+            if "skipped" in detail:
+                logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
+            else:
+                logger.info("source %s: %d records", detail["source"], detail["records"])
         _hold(request_id, holder)
         summary = redact(request_id)
         logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})

@@ -24,9 +24,10 @@ def readme_info(
 ) -> ReadmeInfo:
     """The README's content for `request`: `record_counts` is what the package holds (source -> category -> records).
 
-    Every configured source appears: one without a finished extract stage is
-    reported as not searched. `generated_at` should be the package's own time,
-    so that the page and index.json agree; it defaults to the runtime clock.
+    Every configured source appears: one without a finished extract stage, or
+    whose extract stage recorded why it was skipped, is reported as not searched.
+    `generated_at` should be the package's own time, so that the page and
+    index.json agree; it defaults to the runtime clock.
     Raises ConfigError when a text lacks the request's language, and
     ValueError when the redact stage has not finished (its counts are needed).
     """
@@ -53,8 +54,9 @@ def readme_info(
     for spec in config.sources:
         done = rt.store.stage_done(request.id, f"extract:{spec.name}")
         categories = dict(sorted(record_counts.get(spec.name, {}).items()))
-        if done is None:
-            coverage.append(SourceCoverage(spec.name, spec.kind, "skipped", None, {}))
+        if done is None or "skipped" in done:
+            reason = None if done is None else str(done["skipped"])
+            coverage.append(SourceCoverage(spec.name, spec.kind, "skipped", reason, {}))
         else:
             coverage.append(SourceCoverage(spec.name, spec.kind, "found" if done["records"] else "empty", None,
                                            categories))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.ledger import Ledger
@@ -21,6 +22,7 @@ from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
 from flows.store import RequestStore, make_engine
 from identity.oidc import JwksCache
+from identity.sealing import KEY_INFO, derive_key
 
 
 def utc_now() -> datetime:
@@ -33,17 +35,42 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
 
     @cached_property
-    def store(self) -> RequestStore:
+    def engine(self) -> Engine:
+        """The database of the request store and the ledger; opening it needs no secret (an auditor reads it)."""
         try:
-            return RequestStore(make_engine(self.config.sqlalchemy_url(self.config.store.url)))
+            engine = make_engine(self.config.sqlalchemy_url(self.config.store.url))
+            engine.connect().close()
+            return engine
         except (SQLAlchemyError, ImportError) as exc:  # ImportError: the URL names a driver not installed
             # The driver's text may quote the URL and its password: name the error's type only.
             raise ConfigError(self.config.path, "store.url",
                               f"cannot open the request store ({type(exc).__name__})") from None
 
     @cached_property
+    def store(self) -> RequestStore:
+        engine = self.engine  # a store that cannot open says so before a missing key does
+        try:
+            return RequestStore(engine, self.identity_record_key, self._record_rejected)
+        except SQLAlchemyError as exc:
+            raise ConfigError(self.config.path, "store.url",
+                              f"cannot open the request store ({type(exc).__name__})") from None
+
+    @cached_property
+    def identity_record_key(self) -> bytes:
+        """The key that seals stored identity challenges and evidence (see identity.sealing).
+
+        Derived from the ledger key rather than a new secret: whoever runs flows
+        already holds it, it never sits in the database it protects, and HKDF's
+        own info string makes the derived key independent of the signatures.
+        """
+        return derive_key(load_private_key(self._ledger_key), KEY_INFO)
+
+    def _record_rejected(self, request_id: str, kind: str) -> None:
+        self.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": kind})
+
+    @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.store.engine, load_private_key(self._ledger_key))
+        return Ledger(self.engine, load_private_key(self._ledger_key))
 
     @property
     def ledger_public_key(self) -> bytes:

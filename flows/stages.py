@@ -25,6 +25,7 @@ from exports.zip_aes import seal_zip_aes
 from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
+from flows.assurance import evidence_of
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
 from flows.readme_info import readme_info
@@ -33,8 +34,15 @@ from flows.store import CLOSED, Request
 from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
-from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
+from identity.errors import (
+    AlreadyVerified,
+    IdentityError,
+    IdentityNotVerified,
+    StrongerIdentityNeeded,
+    VerificationFailed,
+)
 from identity.evidence import LEVELS, IdentityEvidence
+from identity.policy import may_deliver_elsewhere, meets, skip_reason, stronger_needed
 from redaction.redactor import Redactor
 
 
@@ -115,18 +123,51 @@ def send_code(rt: Runtime, request_id: str) -> str:
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
     )
     rt.store.set_status(request_id, "awaiting_identity", rt.clock())
-    rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {"method": "email_code"})
+    rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {
+        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left})
     return key
+
+
+def _challenge_ref(challenge: CodeChallenge) -> str:
+    """How the ledger names a challenge: a hash of its random salt, which tells nothing about the code."""
+    return hashlib.sha256(b"dsar challenge\0" + challenge.salt).hexdigest()[:16]
+
+
+def _tries_allowed(rt: Runtime, request_id: str) -> dict[str, int]:
+    """For each code issued for the request (by its ref), the tries its recorded failures leave it.
+
+    The MAC stops a challenge being edited, not an older sealed copy being put
+    back; the ledger (hash-chained) counts the failures since the code was
+    issued, so a copy from before them has more tries than this allows. Read
+    before the challenge: a spend is stored before its failure is recorded,
+    so honestly the stored tries never exceed what the ledger allowed earlier.
+    """
+    issued: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for event in rt.ledger.events(request_id):
+        ref = str(event.detail.get("challenge"))
+        if event.action == "identity_code_sent" and isinstance(event.detail.get("attempts"), int):
+            issued[ref] = event.detail["attempts"]
+        elif event.action == "identity_failed":
+            failed[ref] = failed.get(ref, 0) + 1
+    return {ref: max(n - failed.get(ref, 0), 0) for ref, n in issued.items()}
 
 
 def submit_code(rt: Runtime, request_id: str, code: str) -> None:
     """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
-    open_request(rt, request_id)
+    request = open_request(rt, request_id)
+    allowed = _tries_allowed(rt, request_id)
     stored = rt.store.get_challenge(request_id)
     if stored is None or "kind" in stored:  # none outstanding, or an OIDC login's nonce
+        # A verified request has no code outstanding: a replayed code gets told so, and gains nothing.
+        if request.evidence is not None:
+            raise AlreadyVerified(request_id)
         raise IdentityNotVerified(request_id)
-    # Spend the attempt before checking, so that a crash never grants a free try.
     challenge = CodeChallenge.from_dict(stored)
+    if challenge.attempts_left > allowed.get(_challenge_ref(challenge), -1):  # an older copy put back
+        rt.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": "challenge"})
+        raise VerificationFailed()
+    # Spend the attempt before checking, so that a crash never grants a free try.
     spent = spend_attempt(challenge)
     if not rt.store.swap_challenge(request_id, stored, spent.to_dict()):
         raise VerificationFailed()  # another guess spent this try at the same moment
@@ -134,7 +175,7 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
         evidence = check_code(challenge, code, rt.clock())
     except IdentityError:
         rt.ledger.append_event(request_id, "requester", "identity_failed", {
-            "method": "email_code", "attempts_left": spent.attempts_left,
+            "method": "email_code", "challenge": _challenge_ref(challenge), "attempts_left": spent.attempts_left,
             "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
@@ -159,12 +200,35 @@ def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: Identity
     rt.ledger.append_event(request_id, actor, "identity_verified", detail)
 
 
+def require_minimum_level(rt: Runtime, request_id: str) -> None:
+    """Stop a request whose evidence is below the policy's minimum: it waits for a stronger method.
+
+    Nothing is searched; the request goes to `awaiting_identity` with the level
+    to ask for as its reason, and StrongerIdentityNeeded is raised.
+    """
+    request = open_request(rt, request_id)
+    level = request.evidence.get("level") if request.evidence else None
+    wanted = stronger_needed(level, rt.config.identity_policy()) if level is not None else None
+    if wanted is None:
+        return
+    rt.store.set_status(request_id, "awaiting_identity", rt.clock(), reason=f"stronger identification needed: {wanted}")
+    rt.ledger.append_event(request_id, "dsar", "identity_insufficient", {"level": level, "required": wanted})
+    raise StrongerIdentityNeeded(request_id, wanted)
+
+
 def verify_identity(rt: Runtime, request_id: str) -> dict[str, Any]:
+    """The identity stage: evidence that holds and meets the minimum level, or nothing goes further.
+
+    Raises StrongerIdentityNeeded (the request waits, not failed) when the
+    level is too low, StageFailed when there is no evidence that holds.
+    """
+    if rt.store.stage_done(request_id, "identity") is None:
+        require_minimum_level(rt, request_id)
+
     def work(request: Request) -> dict[str, Any]:
         # Fails closed: no evidence on record, no disclosure (Art. 12(6)).
-        if not request.evidence:
-            raise IdentityNotVerified(request_id)
-        return {"method": request.evidence["method"], "level": request.evidence["level"]}
+        evidence = evidence_of(request)
+        return {"method": evidence.method, "level": evidence.level}
 
     return run_stage(rt, request_id, "identity", work)
 
@@ -183,6 +247,11 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
     spec = next(s for s in rt.config.sources if s.name == source_name)
 
     def work(request: Request) -> dict[str, Any]:
+        # The evidence as it is now, not as the identity stage saw it: a resumed run re-checks it.
+        level = evidence_of(request).level
+        required = rt.config.identity_policy().required(spec.name)
+        if not meets(level, required):
+            return {"source": spec.name, "records": 0, "skipped": skip_reason(level, required)}
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
         path = _extracted(rt, request_id, spec.name)
         count = write_jsonl(path, source.records(Subject(email=request.email)))
@@ -197,6 +266,8 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
         for spec in rt.config.sources:
             path = _extracted(rt, request_id, spec.name)
             done = rt.store.stage_done(request_id, f"extract:{spec.name}")
+            if done is not None and "skipped" in done:
+                continue
             if done is None or not path.is_file() or _file_sha256(path) != done["sha256"]:
                 _restage(rt, request_id, f"extract:{spec.name}")
             paths.append(path)
@@ -272,6 +343,7 @@ def _tree_sha256(root: Path) -> str:
 
 def package(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
+        evidence_of(request)  # the email on record is still the verified one
         staged = rt.work_dir(request_id) / "redacted"
         redaction = rt.store.stage_done(request_id, "redact")
         if redaction is None or not staged.is_dir() or _tree_sha256(staged) != redaction["sha256"]:
@@ -314,7 +386,11 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
     """
 
     def work(request: Request) -> dict[str, Any]:
+        evidence = evidence_of(request)  # the passphrase goes only to the address identity was verified for
         sealing = rt.store.sealing(request_id)
+        policy = rt.config.identity_policy()
+        if sealing.recipient and not may_deliver_elsewhere(evidence.level, policy):
+            raise StrongerIdentityNeeded(request_id, policy.other_recipient_level)
         key = f"{request_id}/{request_id}.zip" + ("" if sealing.method == "zip-aes" else ".age")
         passphrase_key = f"{request_id}-passphrase"
         sealed = rt.store.stage_done(request_id, "store:sealed")
@@ -357,6 +433,7 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
 
 def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
+        evidence_of(request)  # first: a changed email on record stops delivery whatever else is amiss
         stored = rt.store.stage_done(request_id, "store")
         assert stored is not None
         # The link's claims are kept before it is sent, so a resumed delivery sends the same link.

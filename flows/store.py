@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
@@ -38,6 +38,8 @@ from sqlalchemy.exc import IntegrityError
 
 from flows.deadlines import add_months
 from flows.errors import InvalidRequest, RequestNotFound
+from identity.errors import RecordRejected
+from identity.sealing import email_digest, seal, unseal
 
 # A request is open until it reaches one of these; a subject has one open request at a time.
 CLOSED = frozenset({"delivered", "duplicate", "closed"})
@@ -224,9 +226,34 @@ def make_engine(url: str) -> Engine:
 
 
 class RequestStore:
-    def __init__(self, engine: Engine) -> None:
+    """Requests and what belongs to them.
+
+    Identity challenges and evidence are kept sealed by `record_key` (see
+    identity.sealing): a record edited in the database, or copied from another
+    request, reads as absent, and `on_rejected(request_id, kind)` is told.
+    """
+
+    def __init__(
+        self, engine: Engine, record_key: bytes, on_rejected: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self._record_key = record_key
+        self._on_rejected = on_rejected
         metadata.create_all(engine)
+
+    def _unseal(self, data: str, request_id: str, kind: str) -> dict[str, Any] | None:
+        try:
+            stored = json.loads(data)
+            if not isinstance(stored, dict):
+                raise RecordRejected(kind)
+            return unseal(stored, request_id, kind, self._record_key)
+        except (ValueError, RecordRejected):  # JSONDecodeError is a ValueError
+            if self._on_rejected is not None:
+                self._on_rejected(request_id, kind)
+            return None
+
+    def _sealed(self, record: Mapping[str, Any], request_id: str, kind: str) -> str:
+        return json.dumps(seal(record, request_id, kind, self._record_key), sort_keys=True)
 
     def create(
         self, email: str, language: str, now: datetime, name: str | None = None, phone: str | None = None,
@@ -294,12 +321,19 @@ class RequestStore:
                          .values(run_holder=None, run_until=None))
 
     def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime) -> None:
-        self.set_status(request_id, "verified", now, evidence=json.dumps(evidence, sort_keys=True))
+        """Keep `evidence` bound to this request and to the email on record now, and mark the request verified.
+
+        The stored form adds `request_id` and `email_sha256`; readers compare
+        the latter with the email on record before anything is delivered.
+        """
+        email = self.get(request_id).email
+        bound = {**evidence, "request_id": request_id, "email_sha256": email_digest(email)}
+        self.set_status(request_id, "verified", now, evidence=self._sealed(bound, request_id, "evidence"))
 
     # Identity challenges -------------------------------------------------
 
     def put_challenge(self, request_id: str, challenge: Mapping[str, Any]) -> None:
-        data = json.dumps(challenge, sort_keys=True)
+        data = self._sealed(challenge, request_id, "challenge")
         with self.engine.begin() as conn:
             conn.execute(challenges_table.delete().where(challenges_table.c.request_id == request_id))
             conn.execute(insert(challenges_table).values(request_id=request_id, challenge=data))
@@ -309,8 +343,8 @@ class RequestStore:
         with self.engine.begin() as conn:
             result = conn.execute(update(challenges_table).where(
                 challenges_table.c.request_id == request_id,
-                challenges_table.c.challenge == json.dumps(old, sort_keys=True),
-            ).values(challenge=json.dumps(new, sort_keys=True)))
+                challenges_table.c.challenge == self._sealed(old, request_id, "challenge"),
+            ).values(challenge=self._sealed(new, request_id, "challenge")))
         return result.rowcount == 1
 
     def delete_challenge(self, request_id: str) -> None:
@@ -322,7 +356,7 @@ class RequestStore:
             data = conn.execute(
                 select(challenges_table.c.challenge).where(challenges_table.c.request_id == request_id)
             ).scalar_one_or_none()
-        return None if data is None else json.loads(data)
+        return None if data is None else self._unseal(data, request_id, "challenge")
 
     def spend_try(self, request_id: str, method: str, allowed: int) -> int:
         """Spend one try of an identity method; how many were left before it (0: the method is locked).
@@ -378,14 +412,13 @@ class RequestStore:
             conn.execute(insert(stages_table).values(
                 request_id=request_id, stage=stage, completed_at=now, detail=json.dumps(detail, sort_keys=True)))
 
-    @staticmethod
-    def _request(row: RowMapping) -> Request:
+    def _request(self, row: RowMapping) -> Request:
         return Request(
             id=row["id"], received_at=_utc(row["received_at"]), due_at=_utc(row["due_at"]),
             extended_to=_utc(row["extended_to"]), status=row["status"], reason=row["reason"],
             language=row["language"], email=row["email"], name=row["name"], phone=row["phone"],
             duplicate_of=row["duplicate_of"],
-            evidence=None if row["evidence"] is None else json.loads(row["evidence"]),
+            evidence=None if row["evidence"] is None else self._unseal(row["evidence"], row["id"], "evidence"),
             package_ref=row["package_ref"], updated_at=_utc(row["updated_at"]), run_until=_utc(row["run_until"]),
         )
 

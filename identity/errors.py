@@ -5,7 +5,10 @@
     ├── IdentityNotVerified   a step needs verified identity the request does not have
     ├── UnknownStaff          a manual check names a staff id the controller did not configure
     ├── AlreadyVerified       a request's identity is verified: a second code or token is not used
-    └── IssuerUnavailable     the identity provider's signing keys could not be fetched
+    ├── IssuerUnavailable     the identity provider's signing keys could not be fetched
+    ├── StrongerIdentityNeeded  the evidence's level is below what the policy needs to proceed
+    ├── IdentityChanged       the email on record is not the one identity was verified for
+    └── RecordRejected        a stored challenge or evidence failed its MAC: treated as absent
 
 Misuse (naive datetimes, malformed stored challenges) raises ValueError.
 Messages never carry personal data: at most a request id, which is not.
@@ -53,3 +56,28 @@ class IssuerUnavailable(IdentityError):
 
     def __init__(self) -> None:
         super().__init__("the identity provider's signing keys could not be fetched; try again later")
+
+
+class StrongerIdentityNeeded(IdentityError):
+    """The evidence is below the policy's minimum level: ask for a stronger method, search nothing."""
+
+    def __init__(self, request_id: str, level: str) -> None:
+        super().__init__(f"{request_id}: stronger identification needed: {level}")
+        self.request_id = request_id
+        self.level = level
+
+
+class IdentityChanged(IdentityError):
+    """The email on record changed after identity was verified: nothing is delivered to it."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"{request_id}: the email on record changed after identity was verified; verify again")
+        self.request_id = request_id
+
+
+class RecordRejected(IdentityError):
+    """A stored identity record did not verify (edited, or copied from another request)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"stored identity {kind} failed its integrity check")
+        self.kind = kind

@@ -45,6 +45,11 @@ transfers = {{ fi = "Yhdysvallat, EU:n vakiosopimuslausekkeet.", en = "United St
 automated_decisions = {{ fi = "Ei automaattista päätöksentekoa.", en = "No automated decision-making." }}
 
 [identity]
+# Levels of assurance (low < substantial < high). The demo identifies requesters by a one-time email
+# code, which is "low", so every source below needs "low"; a shop that offers bank-ID login would ask
+# "substantial" for its customer database.
+minimum_level = "low"
+other_recipient_level = "high"
 # Who may record a manual check (dsar request verify --manual --by ID).
 staff_ids = ["anna.k", "ville.n"]
 
@@ -67,6 +72,7 @@ url = "sqlite:///dsar.db"
 
 [[sources]]
 name = "customers"
+identity_level = "low"
 kind = "sql"
 url = "sqlite:///customers.db"
 # What the customer typed in themselves (Art. 20 portability); orders and their items are the shop's records.
@@ -79,11 +85,13 @@ tables = [
 
 [[sources]]
 name = "support_mail"
+identity_level = "low"
 kind = "mbox"
 path = "support.mbox"
 
 [[sources]]
 name = "marketing"
+identity_level = "low"
 kind = "mailchimp"
 base_url = "{mailchimp_url}"
 api_key_env = "MAILCHIMP_API_KEY"

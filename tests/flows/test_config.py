@@ -47,6 +47,10 @@ def test_the_demo_config_loads(tmp_path, good):
         (lambda t: t.replace('staff_ids = ["anna.k"', 'staff_ids = ["Anna K"'), "identity.staff_ids.0", "pattern"),
         (lambda t: t.replace('[identity]\n', '[identity]\nmanual_levels = { in_person = "full" }\n'),
          "identity.manual_levels.in_person", "'low', 'substantial' or 'high'"),
+        (lambda t: t.replace('identity_level = "low"\nkind = "mbox"', 'identity_level = "medium"\nkind = "mbox"'),
+         "sources.1.identity_level", "use one of low, substantial, high"),
+        (lambda t: t.replace('minimum_level = "low"', 'minimum_level = "strong"'), "identity.minimum_level",
+         "'low', 'substantial' or 'high'"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):
@@ -67,6 +71,15 @@ def test_provided_by_subject_stays_out_of_the_source_settings(tmp_path, good):
     assert customers.provided_by_subject[:3] == ("first_name", "last_name", "email")
     assert (mail.provided_by_subject, marketing.provided_by_subject) == (True, False)
     assert all("provided_by_subject" not in s.settings for s in config.sources)
+
+
+def test_identity_levels_stay_out_of_the_source_settings_and_make_the_policy(tmp_path, good):
+    changed = good.replace('identity_level = "low"\nkind = "sql"', 'identity_level = "substantial"\nkind = "sql"')
+    config = load_config(write(tmp_path, changed.replace('minimum_level = "low"\n', "")), environ={})
+    assert all("identity_level" not in s.settings for s in config.sources)
+    policy = config.identity_policy()
+    assert dict(policy.source_levels) == {"customers": "substantial", "support_mail": "low", "marketing": "low"}
+    assert (policy.minimum_level, policy.other_recipient_level) == ("low", "high")
 
 
 def test_the_package_key_comes_from_the_named_variable(tmp_path, good):

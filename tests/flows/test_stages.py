@@ -305,13 +305,28 @@ def sealed_and_delivered(rt, request_id, company, sealing):
     return rt, plain
 
 
-def test_a_package_sealed_to_the_requesters_age_key_opens_with_it_and_sends_no_passphrase(
+def test_a_package_sealed_to_the_requesters_age_key_needs_the_policys_level_then_opens_with_it(
         rt, request_id, company, tmp_path):
     from flows.store import Sealing
     from tests.exports.age_cli import age_decrypt_with_identity, age_keygen
 
     identity, recipient = age_keygen(tmp_path)
-    rt, plain = sealed_and_delivered(rt, request_id, company, Sealing("age-recipient", recipient))
+    rt = prepared(rt, request_id, company)
+    rt.store.set_sealing(request_id, Sealing("age-recipient", recipient))
+    for stage in (stages.redact, stages.package):
+        stage(rt, request_id)
+    plain = (rt.work_dir(request_id) / f"{request_id}.zip").read_bytes()
+    # The email code is "low"; a package for a key other than the verified address needs "high" by default.
+    with pytest.raises(StageFailed, match="stronger identification needed: high"):
+        stages.encrypt_and_store(rt, request_id)
+    assert not list(rt.storage.keys(request_id)), "something was stored for a recipient the level does not allow"
+    # A controller that accepts the email code for it says so in its policy.
+    config = rt.config.path.read_text(encoding="utf-8")
+    rt.config.path.write_text(config.replace('other_recipient_level = "high"', 'other_recipient_level = "low"'),
+                              encoding="utf-8")
+    rt = open_runtime(rt.config.path)
+    for stage in (stages.encrypt_and_store, stages.deliver):
+        stage(rt, request_id)
     stored = rt.store.stage_done(request_id, "store")
     assert stored["sealing"] == "age-recipient"
     assert age_decrypt_with_identity(rt.storage.path(stored["object_key"]), identity) == plain

@@ -1,24 +1,33 @@
 """The request store on a real SQLite file and on a real PostgreSQL server (as in production)."""
 
+import hashlib
+import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from flows.deadlines import add_months
 from flows.errors import InvalidRequest, RequestNotFound
 from flows.store import Link, RequestStore, make_engine
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+RECORD_KEY = bytes(range(32))
+
+
+@pytest.fixture
+def rejected() -> list[tuple[str, str]]:
+    return []
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
+def store(request, tmp_path, rejected):
     # On PostgreSQL a fresh database of its own, whose time zone is Europe/Helsinki.
     url = f"sqlite:///{tmp_path / 'dsar.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_db")
     engine = make_engine(url)
-    yield RequestStore(engine)
+    yield RequestStore(engine, RECORD_KEY, lambda request_id, kind: rejected.append((request_id, kind)))
     engine.dispose()
 
 
@@ -170,6 +179,58 @@ def test_concurrent_guesses_spend_one_try_each(store):
         t.join()
     assert won.count(True) == 1
     assert store.get_challenge(request.id) == {"tries": 2}
+
+
+def _edit(store, table: str, column: str, request_id: str, change) -> None:
+    """What someone with write access to the database does: rewrite a stored JSON value."""
+    key = "id" if table == "requests" else "request_id"
+    with store.engine.begin() as conn:
+        value = conn.execute(text(f"SELECT {column} FROM {table} WHERE {key} = :id"), {"id": request_id}).scalar_one()
+        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE {key} = :id"),
+                     {"v": json.dumps(change(json.loads(value))), "id": request_id})
+
+
+def test_evidence_is_bound_to_its_request_and_the_email_on_record(store, rejected):
+    request = store.create("a@example.fi", "fi", NOW)
+    store.save_evidence(request.id, {"method": "email_code", "level": "low"}, NOW)
+    evidence = store.get(request.id).evidence
+    assert evidence == {"method": "email_code", "level": "low", "request_id": request.id,
+                        "email_sha256": hashlib.sha256(b"a@example.fi").hexdigest()}
+    assert rejected == []
+
+
+@pytest.mark.parametrize("edit", [
+    lambda e: {**e, "level": "high"},
+    lambda e: {**e, "email_sha256": "0" * 64},
+    lambda e: {k: v for k, v in e.items() if k != "mac"},
+])
+def test_edited_evidence_reads_as_none_and_is_reported(store, rejected, edit):
+    request = store.create("a@example.fi", "fi", NOW)
+    store.save_evidence(request.id, {"method": "email_code", "level": "low"}, NOW)
+    _edit(store, "requests", "evidence", request.id, edit)
+    assert store.get(request.id).evidence is None
+    assert rejected == [(request.id, "evidence")]
+
+
+def test_evidence_copied_to_another_request_reads_as_none(store, rejected):
+    a = store.create("a@example.fi", "fi", NOW)
+    b = store.create("b@example.fi", "fi", NOW)
+    store.save_evidence(a.id, {"method": "email_code", "level": "low"}, NOW)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE requests SET evidence = (SELECT evidence FROM requests WHERE id = :a) "
+                          "WHERE id = :b"), {"a": a.id, "b": b.id})
+    assert store.get(b.id).evidence is None
+    assert store.get(a.id).evidence is not None
+    assert rejected == [(b.id, "evidence")]
+
+
+def test_a_challenge_with_its_tries_reset_reads_as_none(store, rejected):
+    request = store.create("a@example.fi", "fi", NOW)
+    store.put_challenge(request.id, {"attempts_left": 1})
+    _edit(store, "identity_challenges", "challenge", request.id, lambda c: {**c, "attempts_left": 5})
+    assert store.get_challenge(request.id) is None
+    assert not store.swap_challenge(request.id, {"attempts_left": 5}, {"attempts_left": 4})
+    assert rejected == [(request.id, "challenge")]
 
 
 def test_one_run_at_a_time_holds_a_request(store):
