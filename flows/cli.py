@@ -94,7 +94,10 @@ def request_new(
     rt.sources()  # a broken source section fails now, not after the requester has proved who they are
     request = stages.register(rt, email, language, name=name, phone=phone)
     if request.duplicate_of:
-        typer.echo(f"{request.id} is a duplicate of open request {request.duplicate_of}; no flow started.")
+        # Neutral: whoever typed the address has proved nothing yet, so the other request's id stays
+        # with the privacy team (`dsar request show`).
+        typer.echo(f"{request.id} recorded as a duplicate: this requester already has a verified request "
+                   "in progress; no code was sent.")
         return
     stages.send_code(rt, request.id)
     typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the requester.")
@@ -110,7 +113,10 @@ def request_verify(
 
     rt = _runtime(config)
     code = typer.prompt("Code", hide_input=True)
-    stages.submit_code(rt, request_id, code)
+    if stages.submit_code(rt, request_id, code).duplicate_of:
+        typer.echo(f"{request_id}: identity verified; the requester's earlier verified request is already "
+                   "in progress, so this one is closed as its duplicate.")
+        return
     typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
 
 
@@ -243,11 +249,13 @@ def link_reissue(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
 
 @packages_app.command("expire")
 def packages_expire(config: ConfigOption = Path("dsar.toml")) -> None:
-    """Delete stored packages no link can download any more, and staging no run will use."""
+    """Delete stored packages no link can download any more, and staging no run will use; close unverified
+    requests past `[identity] unverified_lapse_days`."""
     from flows.sweeper import expire_packages
 
     counts = expire_packages(_runtime(config))
-    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted.")
+    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted; "
+               f"{counts.requests_lapsed} unverified request(s) lapsed.")
 
 
 @audit_app.command("verify")

@@ -26,11 +26,13 @@ from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_na
 from extractors.registry import make_source
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, RequestClosed, StageFailed, StagingLost
+from flows.lapse import refuse_if_lapsed
 from flows.readme_info import readme_info
 from flows.runtime import Runtime
 from flows.store import CLOSED, Request
 from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
+from identity.address import canonical_address
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import IdentityError, IdentityNotVerified, VerificationFailed
 from redaction.redactor import Redactor
@@ -74,8 +76,10 @@ def open_request(rt: Runtime, request_id: str) -> Request:
 # Registration and identity ---------------------------------------------------
 
 def register(rt: Runtime, email: str, language: str, name: str | None = None, phone: str | None = None) -> Request:
-    """Record a new request; one for a subject with an open request is kept as a duplicate."""
-    request = rt.store.create(email, language, rt.clock(), name=name, phone=phone)
+    """Record a new request under its canonical address; one for a subject with a verified open request is
+    kept as a duplicate. InvalidAddress (nothing recorded) for anything but one plain address."""
+    address = canonical_address(email, allow_smtputf8=rt.config.identity.allow_smtputf8)
+    request = rt.store.create(address, language, rt.clock(), name=name, phone=phone)
     if request.duplicate_of:
         rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
     else:
@@ -104,12 +108,16 @@ def close(rt: Runtime, request_id: str, reason: str) -> None:
 def send_code(rt: Runtime, request_id: str) -> str:
     """Issue a one-time code and mail it to the address on record; returns the message's key."""
     request = open_request(rt, request_id)
+    refuse_if_lapsed(rt, request)
     identity = rt.config.identity
+    # The very address sources are matched with; re-parsed so a row stored before parsing existed
+    # (a list, a CR/LF) is refused rather than mailed.
+    to = canonical_address(request.email, allow_smtputf8=identity.allow_smtputf8)
     code, challenge = issue_code(rt.clock(), timedelta(minutes=identity.code_ttl_minutes), identity.code_attempts)
     rt.store.put_challenge(request_id, challenge.to_dict())
     key = f"{request_id}-code-{challenge.issued_at:%Y%m%dT%H%M%S%f}"
     rt.mailer.send(
-        key, request.email, text("code_subject", request.language),
+        key, to, text("code_subject", request.language),
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
     )
     rt.store.set_status(request_id, "awaiting_identity", rt.clock())
@@ -117,9 +125,12 @@ def send_code(rt: Runtime, request_id: str) -> str:
     return key
 
 
-def submit_code(rt: Runtime, request_id: str, code: str) -> None:
-    """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
-    open_request(rt, request_id)
+def submit_code(rt: Runtime, request_id: str, code: str) -> Request:
+    """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong.
+
+    The request as verified: `duplicate` when its subject's other request was verified first.
+    """
+    refuse_if_lapsed(rt, open_request(rt, request_id))
     stored = rt.store.get_challenge(request_id)
     if stored is None:
         raise IdentityNotVerified(request_id)
@@ -136,9 +147,12 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
             "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
-    rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())
+    verified = rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())
     rt.ledger.append_event(request_id, "requester", "identity_verified",
                            {"method": evidence.method, "level": evidence.level})
+    if verified.duplicate_of:
+        rt.ledger.append_event(request_id, "dsar", "duplicate", {"duplicate_of": verified.duplicate_of})
+    return verified
 
 
 def verify_identity(rt: Runtime, request_id: str) -> dict[str, Any]:

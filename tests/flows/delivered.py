@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 
 from flows import stages
+from identity.evidence import IdentityEvidence
 
 _subjects = itertools.count(1)
 
@@ -22,8 +23,11 @@ class Clock:
 
 
 def store(rt, size: int = 100_000) -> tuple[str, bytes]:
-    """A registered request whose sealed package (random bytes) is stored but not yet delivered."""
+    """A registered, verified request whose sealed package (random bytes) is stored but not yet delivered."""
     request = stages.register(rt, f"links-{next(_subjects)}-{os.getpid()}@example.fi", "en", name="Aino Example")
+    # Verified as the flow would have it: an unverified request lapses and never has a package.
+    evidence = IdentityEvidence("email_code", ("email",), "low", rt.clock())
+    rt.store.save_evidence(request.id, evidence.to_dict(), rt.clock())
     key = f"{request.id}/{request.id}.zip.age"
     data = os.urandom(size)
     src = rt.config.base_dir / f"{request.id}.bin"
