@@ -254,8 +254,8 @@ def packages_expire(config: ConfigOption = Path("dsar.toml")) -> None:
     from flows.sweeper import expire_packages
 
     counts = expire_packages(_runtime(config))
-    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted; "
-               f"{counts.requests_lapsed} unverified request(s) lapsed.")
+    lapsed = f" {counts.requests_lapsed} unverified request(s) lapsed." if counts.requests_lapsed else ""
+    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted.{lapsed}")
 
 
 @audit_app.command("verify")

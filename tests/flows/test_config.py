@@ -28,6 +28,7 @@ def test_the_demo_config_loads(tmp_path, good):
     assert config.controller.name == "Demo Kauppa Oy"
     assert config.environ["X"] == "1"
     assert config.sqlalchemy_url("sqlite:///dsar.db") == f"sqlite:///{tmp_path / 'dsar.db'}"
+    assert (config.identity.allow_smtputf8, config.identity.unverified_lapse_days) == (False, 7)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,8 @@ def test_the_demo_config_loads(tmp_path, good):
         (lambda t: t.replace('path = "support.mbox"', 'path = "support.mbox"\nprovided_by_subject = "yes"'),
          "sources.1.provided_by_subject", "true, false or a list of keys"),
         (lambda t: t + '[package]\nsigning_key_file = "x"\n', "package.signing_key_file", "unknown key"),
+        (lambda t: t + "[identity]\nunverified_lapse_days = 0\n", "identity.unverified_lapse_days", "greater than"),
+        (lambda t: t + '[identity]\nallow_smtputf8 = "maybe"\n', "identity.allow_smtputf8", "bool"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):
