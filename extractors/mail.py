@@ -33,6 +33,7 @@ from pydantic import Field
 from extractors.errors import SourceUnavailable
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
+from identity.address import ascii_lower
 
 # The category of mail records: the package also writes each as an .eml file.
 MESSAGES = "messages"
@@ -111,7 +112,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
         "body": _body(msg),
         "attachments": _attachments(msg),
     }
-    return data, {name: [addr.lower() for _, addr in pairs] for name, pairs in addresses.items()}
+    return data, {name: [ascii_lower(addr) for _, addr in pairs] for name, pairs in addresses.items()}
 
 
 def _record(source: str, raw: bytes, subject: Subject) -> Record | None:

@@ -22,6 +22,7 @@ from pydantic import Field, StringConstraints
 from extractors.errors import SourceConfigError, SourceUnavailable
 from extractors.records import Record, Subject
 from extractors.settings import SourceSettings, parse_settings
+from identity.address import ascii_lower
 
 PAGE = 1000  # Mailchimp's largest `count`
 
@@ -35,7 +36,7 @@ class MailchimpSettings(SourceSettings):
 
 def subscriber_hash(email: str) -> str:
     """Mailchimp's member id: the MD5 of the lower-cased address."""
-    return hashlib.md5(email.strip().lower().encode("utf-8"), usedforsecurity=False).hexdigest()
+    return hashlib.md5(ascii_lower(email.strip()).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 class MailchimpSource:

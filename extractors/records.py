@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from identity.address import ascii_lower
+
 # Source and category names become directory and file names in the package.
 NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}\Z")
 
@@ -29,7 +31,9 @@ WITHHELD = "withheld"
 class Subject:
     """The data subject whose records are gathered.
 
-    `email` is stored lower-cased; sources match on it case-insensitively.
+    `email` is stored with A-Z lower-cased and nothing else folded; sources match on it
+    ASCII-case-insensitively. Never `str.lower()`: it turns a Kelvin sign (U+212A) into `k`,
+    so a look-alike address would match the real one.
     `phones` hold E.164 numbers the subject is known to use (their own data,
     kept by redaction).
     """
@@ -39,7 +43,7 @@ class Subject:
     phones: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "email", self.email.strip().lower())
+        object.__setattr__(self, "email", ascii_lower(self.email.strip()))
 
 
 @dataclass(frozen=True)

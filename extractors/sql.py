@@ -1,6 +1,6 @@
 """A relational database read through a declared graph of tables.
 
-The first table is matched on the subject's email (case-insensitively); every
+The first table is matched on the subject's email (ASCII case only: no Unicode folding); every
 later table hangs off an earlier one through a foreign key. Any SQLAlchemy URL
 works; a relative SQLite path is resolved against the config's directory.
 
@@ -46,6 +46,7 @@ from sqlalchemy.exc import (
 from extractors.errors import SourceConfigError, SourceUnavailable
 from extractors.records import NAME, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
+from identity.address import ascii_lower
 
 CHUNK = 500  # parent keys per IN (...) and rows per fetch
 
@@ -190,7 +191,10 @@ class SqlSource:
             collect = [(col, keys[(conf.table, col)]) for (t, col) in wanted if t == conf.table]
             if conf.parent is None:
                 assert conf.match_column is not None
-                queries = [select(table).where(func.lower(table.c[conf.match_column]) == subject.email)]
+                # The database narrows (its lower() may fold more than ASCII, on both sides alike); the
+                # exact ASCII-case comparison below decides.
+                column = table.c[conf.match_column]
+                queries = [select(table).where(func.lower(column) == func.lower(subject.email))]
             else:
                 assert conf.foreign_key is not None
                 fk = table.c[conf.foreign_key]
@@ -198,8 +202,12 @@ class SqlSource:
                 queries = [
                     select(table).where(fk.in_(parents[i : i + CHUNK])) for i in range(0, len(parents), CHUNK)
                 ]
+            match = conf.match_column if conf.parent is None else None
             for query in queries:
                 for row in streaming.execute(query.order_by(*pk)).mappings():
+                    if match is not None and ascii_lower(str(row[match])) != subject.email:
+                        # PostgreSQL's lower() folds by locale (a Kelvin sign to k): only ASCII case may differ.
+                        continue
                     for col, found in collect:
                         if row[col] is not None:
                             found.add(row[col])

@@ -96,7 +96,10 @@ def request_new(
     rt.sources()  # a broken source section fails now, not after the requester has proved who they are
     request = stages.register(rt, email, language, name=name, phone=phone)
     if request.duplicate_of:
-        typer.echo(f"{request.id} is a duplicate of open request {request.duplicate_of}; no flow started.")
+        # Neutral: whoever typed the address has proved nothing yet, so the other request's id stays
+        # with the privacy team (`dsar request show`).
+        typer.echo(f"{request.id} recorded as a duplicate: this requester already has a verified request "
+                   "in progress; no code was sent.")
         return
     stages.send_code(rt, request.id)
     typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the requester.")
@@ -156,10 +159,14 @@ def request_verify(
     else:
         code = typer.prompt("Code", hide_input=True)
         stages.submit_code(rt, request_id, code)
-        typer.echo(f"{request_id}: identity verified. Run it with: dsar run {request_id}")
+        evidence = None
+    if rt.store.get(request_id).duplicate_of:
+        # Neutral: the other request's id is for the privacy team (`dsar request show`), not the requester.
+        typer.echo(f"{request_id}: identity verified; the requester's earlier verified request is already "
+                   "in progress, so this one is closed as its duplicate.")
         return
-    typer.echo(f"{request_id}: identity verified ({evidence.method}, {evidence.level}). "
-               f"Run it with: dsar run {request_id}")
+    how = "" if evidence is None else f" ({evidence.method}, {evidence.level})"
+    typer.echo(f"{request_id}: identity verified{how}. Run it with: dsar run {request_id}")
 
 
 def _answers(path: Path) -> dict[str, Any]:
@@ -370,11 +377,13 @@ def link_reissue(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
 
 @packages_app.command("expire")
 def packages_expire(config: ConfigOption = Path("dsar.toml")) -> None:
-    """Delete stored packages no link can download any more, and staging no run will use."""
+    """Delete stored packages no link can download any more, and staging no run will use; close unverified
+    requests past `[identity] unverified_lapse_days`."""
     from flows.sweeper import expire_packages
 
     counts = expire_packages(_runtime(config))
-    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted.")
+    lapsed = f" {counts.requests_lapsed} unverified request(s) lapsed." if counts.requests_lapsed else ""
+    typer.echo(f"{counts.packages_deleted} package(s) and {counts.staging_deleted} staging folder(s) deleted.{lapsed}")
 
 
 @audit_app.command("verify")

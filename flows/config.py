@@ -150,6 +150,10 @@ class Identity(_Strict):
     methods: list[Literal["email_code", "oidc"]] = ["email_code"]
     code_ttl_minutes: int = Field(default=15, ge=1, le=60)
     code_attempts: int = Field(default=5, ge=1, le=10)
+    # Non-ASCII local parts (RFC 6531) are refused unless the controller's mail system takes them.
+    allow_smtputf8: bool = False
+    # An open request nobody verified is closed (reason "lapsed") after this many days.
+    unverified_lapse_days: int = Field(default=7, ge=1, le=30)
     # Below this level of assurance nothing is searched: the requester is asked for a stronger method.
     minimum_level: Level = "low"
     # Needed to deliver anywhere but the verified address (another address, an X25519 recipient).

@@ -86,7 +86,8 @@ class SmtpMailer:
                 client.starttls(context=ssl.create_default_context())
             if self.username and self.password:
                 client.login(self.username, self.password)
-            client.send_message(_message(self.sender, to, subject, body, key))
+            # The envelope names the one address given, whatever the To header could be parsed into.
+            client.send_message(_message(self.sender, to, subject, body, key), to_addrs=[to])
         marker.touch()
         return True
 

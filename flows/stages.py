@@ -28,11 +28,13 @@ from extractors.registry import make_source
 from flows.assurance import evidence_of
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
+from flows.lapse import refuse_if_lapsed
 from flows.readme_info import readme_info
 from flows.runtime import Runtime
 from flows.store import CLOSED, Request
 from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
+from identity.address import canonical_address
 from identity.email_code import CodeChallenge, check_code, issue_code, spend_attempt
 from identity.errors import (
     AlreadyVerified,
@@ -84,8 +86,10 @@ def open_request(rt: Runtime, request_id: str) -> Request:
 # Registration and identity ---------------------------------------------------
 
 def register(rt: Runtime, email: str, language: str, name: str | None = None, phone: str | None = None) -> Request:
-    """Record a new request; one for a subject with an open request is kept as a duplicate."""
-    request = rt.store.create(email, language, rt.clock(), name=name, phone=phone)
+    """Record a new request under its canonical address; one for a subject with a verified open request is
+    kept as a duplicate. InvalidAddress (nothing recorded) for anything but one plain address."""
+    address = canonical_address(email, allow_smtputf8=rt.config.identity.allow_smtputf8)
+    request = rt.store.create(address, language, rt.clock(), name=name, phone=phone)
     if request.duplicate_of:
         rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
     else:
@@ -114,12 +118,16 @@ def close(rt: Runtime, request_id: str, reason: str) -> None:
 def send_code(rt: Runtime, request_id: str) -> str:
     """Issue a one-time code and mail it to the address on record; returns the message's key."""
     request = open_request(rt, request_id)
+    refuse_if_lapsed(rt, request)
     identity = rt.config.identity
+    # The very address sources are matched with; re-parsed so a row stored before parsing existed
+    # (a list, a CR/LF) is refused rather than mailed.
+    to = canonical_address(request.email, allow_smtputf8=identity.allow_smtputf8)
     code, challenge = issue_code(rt.clock(), timedelta(minutes=identity.code_ttl_minutes), identity.code_attempts)
     rt.store.put_challenge(request_id, challenge.to_dict())
     key = f"{request_id}-code-{challenge.issued_at:%Y%m%dT%H%M%S%f}"
     rt.mailer.send(
-        key, request.email, text("code_subject", request.language),
+        key, to, text("code_subject", request.language),
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
     )
     rt.store.set_status(request_id, "awaiting_identity", rt.clock())
@@ -153,9 +161,13 @@ def _tries_allowed(rt: Runtime, request_id: str) -> dict[str, int]:
     return {ref: max(n - failed.get(ref, 0), 0) for ref, n in issued.items()}
 
 
-def submit_code(rt: Runtime, request_id: str, code: str) -> None:
-    """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong."""
+def submit_code(rt: Runtime, request_id: str, code: str) -> Request:
+    """Check a code the requester typed; raises VerificationFailed (one opaque error) when it is wrong.
+
+    The request as verified: `duplicate` when its subject's other request was verified first.
+    """
     request = open_request(rt, request_id)
+    refuse_if_lapsed(rt, request)
     allowed = _tries_allowed(rt, request_id)
     stored = rt.store.get_challenge(request_id)
     if stored is None or "kind" in stored:  # none outstanding, or an OIDC login's nonce
@@ -179,25 +191,31 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> None:
             "exhausted": challenge.attempts_left <= 0})
         raise
     rt.store.delete_challenge(request_id)
-    record_evidence(rt, request_id, "requester", evidence)
+    return record_evidence(rt, request_id, "requester", evidence)
 
 
 def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: IdentityEvidence,
-                    extra: Mapping[str, Any] | None = None) -> None:
+                    extra: Mapping[str, Any] | None = None) -> Request:
     """Keep `evidence` (and `extra`, hashes only) with the request and put its method, level and kinds on the
-    ledger (never values).
+    ledger (never values); the request as verified, `duplicate` when its subject's other request was verified
+    first. Every method of verification ends here.
 
-    Evidence already on record is replaced only by a higher level: a weaker method never lowers it.
+    Evidence already on record is replaced only by a higher level: a weaker method never lowers it. A lapsed
+    request takes no evidence.
     """
     request = open_request(rt, request_id)
+    refuse_if_lapsed(rt, request)
     if request.evidence and LEVELS.index(evidence.level) <= LEVELS.index(request.evidence["level"]):
         raise InvalidRequest(f"{request_id} is already verified ({request.evidence['level']}); "
                              "only a stronger method replaces that")
-    rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock())
+    verified = rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock())
     detail: dict[str, Any] = {"method": evidence.method, "level": evidence.level, "kinds": list(evidence.identifiers)}
     if evidence.method == "manual":
         detail |= {"check": evidence.check, "by": evidence.checked_by}
     rt.ledger.append_event(request_id, actor, "identity_verified", detail)
+    if verified.duplicate_of:
+        rt.ledger.append_event(request_id, "dsar", "duplicate", {"duplicate_of": verified.duplicate_of})
+    return verified
 
 
 def require_minimum_level(rt: Runtime, request_id: str) -> None:

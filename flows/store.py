@@ -37,11 +37,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from flows.deadlines import add_months
-from flows.errors import InvalidRequest, RequestNotFound
+from flows.errors import InvalidRequest, RequestClosed, RequestNotFound
+from identity.address import ascii_lower
 from identity.errors import RecordRejected
 from identity.sealing import email_digest, seal, unseal
 
-# A request is open until it reaches one of these; a subject has one open request at a time.
+# A request is open until it reaches one of these; a subject has one VERIFIED open request at a time.
 CLOSED = frozenset({"delivered", "duplicate", "closed"})
 LANGUAGES = ("fi", "en")
 
@@ -59,8 +60,9 @@ requests_table = Table(
     Column("email", String(320), nullable=False),
     Column("name", String(200)),
     Column("phone", String(40)),
-    # sha256 of the normalised email while the request is open, NULL once closed:
-    # the unique index makes "one open request per subject" hold under races.
+    # sha256 of the email (ASCII case folded) while the request is open AND verified, NULL otherwise:
+    # the unique index makes "one verified open request per subject" hold under races. Unverified
+    # requests never hold it, so nobody can block a subject by asking in their name first.
     Column("open_key", String(64), unique=True),
     Column("duplicate_of", String(40)),
     Column("evidence", Text),
@@ -194,7 +196,7 @@ def new_request_id() -> str:
 
 
 def _subject_key(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+    return hashlib.sha256(ascii_lower(email.strip()).encode("utf-8")).hexdigest()
 
 
 @overload
@@ -258,27 +260,27 @@ class RequestStore:
     def create(
         self, email: str, language: str, now: datetime, name: str | None = None, phone: str | None = None,
     ) -> Request:
-        """Register a request; a subject who already has an open request gets a `duplicate` one."""
+        """Register a request; a subject who already has a verified open request gets a `duplicate` one.
+
+        `email` is the canonical address (identity.canonical_address). An unverified
+        request of the same subject does not count: each gets its own code.
+        """
         if language not in LANGUAGES:
             raise InvalidRequest(f"language must be one of {', '.join(LANGUAGES)}")
         if "@" not in email:
             raise InvalidRequest("the requester's email address is not valid")
-        key = _subject_key(email)
         row: dict[str, Any] = {
             "id": new_request_id(), "received_at": now, "due_at": add_months(now, 1), "status": "received",
-            "language": language, "email": email.strip(), "name": name, "phone": phone,
-            "open_key": key, "updated_at": now,
+            "language": language, "email": email.strip(), "name": name, "phone": phone, "updated_at": now,
         }
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(requests_table).values(row))
-        except IntegrityError:
-            with self.engine.begin() as conn:
-                first = conn.execute(
-                    select(requests_table.c.id).where(requests_table.c.open_key == key)
-                ).scalar_one()
-                row |= {"status": "duplicate", "open_key": None, "duplicate_of": first}
-                conn.execute(insert(requests_table).values(row))
+        with self.engine.begin() as conn:
+            # A verified request that appears after this read is caught when this one verifies (save_evidence).
+            verified = conn.execute(select(requests_table.c.id).where(
+                requests_table.c.open_key == _subject_key(email), requests_table.c.evidence.is_not(None),
+            )).scalar_one_or_none()
+            if verified is not None:
+                row |= {"status": "duplicate", "duplicate_of": verified}
+            conn.execute(insert(requests_table).values(row))
         return self.get(row["id"])
 
     def get(self, request_id: str) -> Request:
@@ -320,15 +322,57 @@ class RequestStore:
             conn.execute(update(table).where(table.c.id == request_id, table.c.run_holder == holder)
                          .values(run_holder=None, run_until=None))
 
-    def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime) -> None:
-        """Keep `evidence` bound to this request and to the email on record now, and mark the request verified.
+    def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime) -> Request:
+        """Mark an open request verified and make it its subject's one open request; the request as it is now.
 
-        The stored form adds `request_id` and `email_sha256`; readers compare
-        the latter with the email on record before anything is delivered.
+        The evidence is kept bound to this request and to the email on record now
+        (`request_id`, `email_sha256`, under the store's MAC); readers compare the
+        latter with the email on record before anything is delivered. If the
+        subject already has a verified open request (two of theirs verified at
+        once), this one becomes its `duplicate`. RequestClosed if it closed
+        (lapsed) meanwhile: evidence never reopens a request.
         """
-        email = self.get(request_id).email
-        bound = {**evidence, "request_id": request_id, "email_sha256": email_digest(email)}
-        self.set_status(request_id, "verified", now, evidence=self._sealed(bound, request_id, "evidence"))
+        table = requests_table
+        request = self.get(request_id)
+        key = _subject_key(request.email)
+        bound = {**evidence, "request_id": request_id, "email_sha256": email_digest(request.email)}
+        changes = {"status": "verified", "reason": None, "updated_at": now,
+                   "evidence": self._sealed(bound, request_id, "evidence")}
+        try:
+            with self.engine.begin() as conn:
+                # Stores written before verified-only keys let unverified requests hold one: free it.
+                conn.execute(update(table).where(table.c.open_key == key, table.c.evidence.is_(None))
+                             .values(open_key=None))
+                result = conn.execute(update(table).where(table.c.id == request_id, table.c.status.not_in(CLOSED))
+                                      .values({**changes, "open_key": key}))
+        except IntegrityError:
+            with self.engine.begin() as conn:
+                holder = conn.execute(select(table.c.id).where(table.c.open_key == key)).scalar_one_or_none()
+                duplicate = {**changes, "status": "duplicate", "duplicate_of": holder, "open_key": None}
+                result = conn.execute(update(table).where(table.c.id == request_id, table.c.status.not_in(CLOSED))
+                                      .values(duplicate))
+        if result.rowcount != 1:
+            raise RequestClosed(request_id, self.get(request_id).status)
+        return self.get(request_id)
+
+    def lapse_unverified(self, received_before: datetime, now: datetime) -> tuple[str, ...]:
+        """Close every open request received before `received_before` that nobody verified; their ids.
+
+        Each is closed by one conditional UPDATE, so a code checked at the same moment
+        either verifies the request first or finds it closed, never both.
+        """
+        table = requests_table
+        unverified = (table.c.evidence.is_(None), table.c.status.not_in(CLOSED), table.c.received_at < received_before)
+        with self.engine.connect() as conn:
+            ids = conn.execute(select(table.c.id).where(*unverified).order_by(table.c.received_at)).scalars().all()
+        lapsed: tuple[str, ...] = ()
+        for request_id in ids:
+            with self.engine.begin() as conn:
+                result = conn.execute(update(table).where(table.c.id == request_id, *unverified).values(
+                    status="closed", reason="lapsed", open_key=None, updated_at=now))
+            if result.rowcount == 1:
+                lapsed += (request_id,)
+        return lapsed
 
     # Identity challenges -------------------------------------------------
 

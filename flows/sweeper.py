@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flows.lapse import lapse_unverified
 from flows.runtime import Runtime
 from flows.store import Request
 
@@ -30,10 +31,13 @@ _ENDED = frozenset({"closed", "duplicate"})
 class SweepCounts:
     packages_deleted: int
     staging_deleted: int
+    requests_lapsed: int = 0
 
 
 def expire_packages(rt: Runtime, staging_grace: timedelta = STAGING_GRACE) -> SweepCounts:
-    """Delete every stored package and staging folder that is no longer needed; how many of each."""
+    """Close lapsed unverified requests, delete every stored package and staging folder no longer needed;
+    how many of each."""
+    lapsed = lapse_unverified(rt)
     now = rt.clock()
     packages = staging = 0
     for request in rt.store.list():
@@ -43,7 +47,7 @@ def expire_packages(rt: Runtime, staging_grace: timedelta = STAGING_GRACE) -> Sw
         why = _staging_unneeded(request, now, staging_grace)
         if why is not None:
             staging += delete_staging(rt, request.id, why)
-    return SweepCounts(packages_deleted=packages, staging_deleted=staging)
+    return SweepCounts(packages_deleted=packages, staging_deleted=staging, requests_lapsed=lapsed)
 
 
 def delete_package(rt: Runtime, request_id: str, why: str) -> bool:

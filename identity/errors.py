@@ -2,6 +2,7 @@
 
     IdentityError
     ├── VerificationFailed    a code or token did not verify (opaque: wrong, expired or used up alike)
+    ├── InvalidAddress        a requester's email address is refused (says why, never repeats it)
     ├── IdentityNotVerified   a step needs verified identity the request does not have
     ├── UnknownStaff          a manual check names a staff id the controller did not configure
     ├── AlreadyVerified       a request's identity is verified: a second code or token is not used
@@ -81,3 +82,14 @@ class RecordRejected(IdentityError):
     def __init__(self, kind: str) -> None:
         super().__init__(f"stored identity {kind} failed its integrity check")
         self.kind = kind
+
+
+class InvalidAddress(IdentityError):
+    """A requester's address is not one plain, unambiguous address; `reason` names what to fix.
+
+    The address itself is never part of the message: the CLI prints it and logs may keep it.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the email address is not accepted: {reason}")
+        self.reason = reason

@@ -32,7 +32,7 @@ def clocked_runtime(config):
 
 
 def store(rt, size: int = 100_000) -> tuple[str, bytes]:
-    """A registered request whose sealed package (random bytes) is stored but not yet delivered."""
+    """A registered, verified request whose sealed package (random bytes) is stored but not yet delivered."""
     request = stages.register(rt, f"links-{next(_subjects)}-{os.getpid()}@example.fi", "en", name="Aino Example")
     # Verified, as every request that gets this far is: nothing is delivered without evidence that holds.
     evidence = IdentityEvidence("email_code", ("email",), "low", rt.clock())

@@ -73,7 +73,11 @@ def test_register_verify_show_list_and_duplicate(config):
     assert code.rstrip(".") not in right.stdout + right.stderr
 
     again = dsar("request", "new", "--email", "aino.makinen@EXAMPLE.fi", "--config", str(config))
-    assert f"is a duplicate of open request {request_id}" in again.stdout
+    assert "recorded as a duplicate" in again.stdout and "no code was sent" in again.stdout
+    assert request_id not in again.stdout + again.stderr, "whoever typed the address proved nothing yet"
+    again_id = again.stdout.split()[0]
+    assert not list((config.parent / "outbox").glob(f"{again_id}-*"))
+    assert f"duplicate   {request_id}" in dsar("request", "show", again_id, "--config", str(config)).stdout
 
     show = dsar("request", "show", request_id, "--config", str(config))
     assert "verified" in show.stdout and "email_code" in show.stdout

@@ -28,6 +28,7 @@ def test_the_demo_config_loads(tmp_path, good):
     assert config.controller.name == "Demo Kauppa Oy"
     assert config.environ["X"] == "1"
     assert config.sqlalchemy_url("sqlite:///dsar.db") == f"sqlite:///{tmp_path / 'dsar.db'}"
+    assert (config.identity.allow_smtputf8, config.identity.unverified_lapse_days) == (False, 7)
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,10 @@ def test_the_demo_config_loads(tmp_path, good):
          "sources.1.identity_level", "use one of low, substantial, high"),
         (lambda t: t.replace('minimum_level = "low"', 'minimum_level = "strong"'), "identity.minimum_level",
          "'low', 'substantial' or 'high'"),
+        (lambda t: t.replace("[identity]\n", "[identity]\nunverified_lapse_days = 0\n"),
+         "identity.unverified_lapse_days", "greater than"),
+        (lambda t: t.replace("[identity]\n", '[identity]\nallow_smtputf8 = "maybe"\n'),
+         "identity.allow_smtputf8", "bool"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):

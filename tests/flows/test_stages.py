@@ -160,6 +160,7 @@ def test_redaction_trusts_the_customer_row_not_what_the_requester_typed(rt, comp
 
 def test_a_duplicate_or_closed_request_runs_nothing(rt, request_id, company):
     demo, _ = company
+    verify_by_outbox(rt, request_id)  # only a verified request makes another a duplicate
     duplicate = stages.register(rt, demo.subject_email, "en")
     assert duplicate.duplicate_of == request_id
     with pytest.raises(RequestClosed, match="is duplicate"):

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from flows.deadlines import add_months
-from flows.errors import InvalidRequest, RequestNotFound
+from flows.errors import InvalidRequest, RequestClosed, RequestNotFound
 from flows.store import Link, RequestStore, make_engine
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
@@ -58,11 +58,38 @@ def test_ids_are_unguessable(store):
     assert len(ids) == 50
 
 
-def test_a_second_open_request_for_the_same_subject_is_a_duplicate(store):
+EVIDENCE = {"method": "email_code", "identifiers": ["email"], "level": "low",
+            "verified_at": "2026-01-31T09:30:00.000000Z"}
+
+
+def test_an_unverified_request_never_makes_another_a_duplicate(store):
+    # Anyone can type Aino's address; her own request must still get its own code.
+    squatter = store.create("aino@example.fi", "fi", NOW)
+    own = store.create("aino@example.fi", "fi", NOW + timedelta(hours=1))
+    assert own.status == "received" and own.duplicate_of is None and own.is_open
+    assert store.get(squatter.id).is_open
+
+
+def test_only_a_verified_open_request_makes_a_new_one_a_duplicate(store):
     first = store.create("aino@example.fi", "fi", NOW)
-    second = store.create(" AINO@example.FI", "en", NOW)
+    assert store.save_evidence(first.id, EVIDENCE, NOW).status == "verified"
+    second = store.create(" AINO@example.FI", "en", NOW)  # ASCII case is the same subject
     assert second.status == "duplicate" and second.duplicate_of == first.id
     assert not second.is_open
+
+
+def test_a_look_alike_address_is_another_subject(store):
+    first = store.create("aino.makinen@example.fi", "fi", NOW)
+    store.save_evidence(first.id, EVIDENCE, NOW)
+    kelvin = store.create("aino.ma\u212ainen@example.fi", "fi", NOW)  # str.lower() would make it the same
+    assert kelvin.status == "received" and kelvin.duplicate_of is None
+
+
+def test_a_request_verified_while_another_of_the_subject_is_verified_becomes_its_duplicate(store):
+    first, second = (store.create("aino@example.fi", "fi", NOW) for _ in range(2))
+    store.save_evidence(first.id, EVIDENCE, NOW)
+    again = store.save_evidence(second.id, EVIDENCE, NOW)
+    assert again.status == "duplicate" and again.duplicate_of == first.id and again.evidence == EVIDENCE
 
 
 def test_once_delivered_the_subject_may_ask_again(store):
@@ -72,20 +99,54 @@ def test_once_delivered_the_subject_may_ask_again(store):
     assert again.status == "received" and again.duplicate_of is None
 
 
-def test_concurrent_requests_for_one_subject_open_exactly_one(store):
+def test_concurrent_verifications_for_one_subject_leave_exactly_one_verified(store):
+    requests = [store.create("race@example.fi", "fi", NOW) for _ in range(8)]
+    assert {r.status for r in requests} == {"received"}
     results = []
 
-    def ask():
-        results.append(store.create("race@example.fi", "fi", NOW))
+    def verify(request_id):
+        results.append(store.save_evidence(request_id, EVIDENCE, NOW))
 
-    threads = [threading.Thread(target=ask) for _ in range(8)]
+    threads = [threading.Thread(target=verify, args=(r.id,)) for r in requests]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(r.status for r in results).count("received") == 1
-    opened = next(r.id for r in results if r.status == "received")
+    assert sorted(r.status for r in results).count("verified") == 1
+    opened = next(r.id for r in results if r.status == "verified")
     assert {r.duplicate_of for r in results if r.status == "duplicate"} == {opened}
+
+
+def test_unverified_requests_lapse_and_verified_ones_do_not(store):
+    old = store.create("old@example.fi", "fi", NOW - timedelta(days=8))
+    old_verified = store.create("kept@example.fi", "fi", NOW - timedelta(days=8))
+    store.save_evidence(old_verified.id, EVIDENCE, NOW - timedelta(days=7, hours=23))
+    recent = store.create("new@example.fi", "fi", NOW - timedelta(days=6))
+    assert store.lapse_unverified(NOW - timedelta(days=7), NOW) == (old.id,)
+    lapsed = store.get(old.id)
+    assert (lapsed.status, lapsed.reason, lapsed.is_open) == ("closed", "lapsed", False)
+    assert store.get(old_verified.id).status == "verified" and store.get(recent.id).status == "received"
+    assert store.lapse_unverified(NOW - timedelta(days=7), NOW) == ()  # once
+
+
+def test_evidence_never_reopens_a_lapsed_request(store):
+    old = store.create("old@example.fi", "fi", NOW - timedelta(days=8))
+    store.lapse_unverified(NOW - timedelta(days=7), NOW)
+    with pytest.raises(RequestClosed):
+        store.save_evidence(old.id, EVIDENCE, NOW)
+    assert store.get(old.id).evidence is None and store.get(old.id).status == "closed"
+
+
+def test_an_unverified_request_from_an_older_store_does_not_block(store):
+    # Before verified-only keys, every open request held its subject's key.
+    from flows.store import _subject_key, requests_table
+
+    squatter = store.create("aino@example.fi", "fi", NOW)
+    with store.engine.begin() as conn:
+        conn.execute(requests_table.update().where(requests_table.c.id == squatter.id)
+                     .values(open_key=_subject_key("aino@example.fi")))
+    own = store.create("aino@example.fi", "fi", NOW)
+    assert store.save_evidence(own.id, EVIDENCE, NOW).status == "verified"
 
 
 def test_bad_input_is_refused(store):
@@ -131,6 +192,7 @@ def test_times_read_back_are_in_utc(store):
 
 def test_a_failed_or_verified_request_still_holds_the_subject(store):
     first = store.create("aino@example.fi", "fi", NOW)
+    store.save_evidence(first.id, EVIDENCE, NOW)
     store.set_status(first.id, "failed", NOW, reason="source marketing unreachable")
     assert store.create("aino@example.fi", "fi", NOW).duplicate_of == first.id
     assert store.get(first.id).reason == "source marketing unreachable"
