@@ -89,7 +89,8 @@ def test_a_request_verified_while_another_of_the_subject_is_verified_becomes_its
     first, second = (store.create("aino@example.fi", "fi", NOW) for _ in range(2))
     store.save_evidence(first.id, EVIDENCE, NOW)
     again = store.save_evidence(second.id, EVIDENCE, NOW)
-    assert again.status == "duplicate" and again.duplicate_of == first.id and again.evidence == EVIDENCE
+    assert again.status == "duplicate" and again.duplicate_of == first.id
+    assert again.evidence is not None and {k: again.evidence[k] for k in EVIDENCE} == EVIDENCE
 
 
 def test_once_delivered_the_subject_may_ask_again(store):
