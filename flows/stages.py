@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,6 +26,7 @@ from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
 from flows.assurance import evidence_of
+from flows.config import SourceSpec
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
 from flows.lapse import refuse_if_lapsed
@@ -280,12 +281,13 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
 
 def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
-        paths = []
+        paths, searched = [], []
         for spec in rt.config.sources:
             path = _extracted(rt, request_id, spec.name)
             done = rt.store.stage_done(request_id, f"extract:{spec.name}")
             if done is not None and "skipped" in done:
                 continue
+            searched.append(spec)
             if done is None or not path.is_file() or _file_sha256(path) != done["sha256"]:
                 _restage(rt, request_id, f"extract:{spec.name}")
             paths.append(path)
@@ -298,7 +300,8 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
         # requester typed: keeping a typed number would reveal whichever third party's number was typed.
         subject = Subject(email=request.email, name=request.name)
         policy = rt.config.redaction.policy(rt.config.controller)
-        redactor = Redactor(subject, dataclasses.replace(policy, known_people=tuple(_known_people(rt))))
+        known = tuple(_known_people(rt, searched))
+        redactor = Redactor(subject, dataclasses.replace(policy, known_people=known))
         redactor.learn_all(records)
         out_dir = rt.work_dir(request_id) / "redacted"
         _write_by_category(out_dir, (redactor.redact(r) for r in records()))
@@ -307,9 +310,10 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
     return run_stage(rt, request_id, "redact", work)
 
 
-def _known_people(rt: Runtime) -> Iterator[str]:
-    """The names of everyone the sources hold (other customers): redaction finds them anywhere."""
-    for spec in rt.config.sources:
+def _known_people(rt: Runtime, sources: Iterable[SourceSpec]) -> Iterator[str]:
+    """The names of everyone the searched sources hold (other customers): redaction finds them anywhere. A source
+    the identity level did not allow is not opened even for this."""
+    for spec in sources:
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
         if isinstance(source, PeopleSource):
             yield from source.people()

@@ -76,6 +76,33 @@ def test_a_source_above_the_achieved_level_is_never_read_and_the_readme_says_why
     assert skipped == [{"source": "marketing", "records": 0, "skipped": "identity level low below substantial"}]
 
 
+def test_a_customer_table_above_the_level_is_not_opened_even_for_redactions_people(company, marketing, opened,
+                                                                                  monkeypatch):
+    from extractors.sql import SqlSource
+
+    rt = runtime(company, marketing, "dsar-customers-substantial.toml", {"customers": "substantial"})
+    request_id = opened(rt)
+    verify_by_outbox(rt, request_id)  # an email code: level low
+    opened_tables: list[str] = []
+    for method in ("records", "people"):
+        original = getattr(SqlSource, method)
+
+        def counted(self, *args, _original=original, _method=method):
+            opened_tables.append(_method)
+            return _original(self, *args)
+
+        monkeypatch.setattr(SqlSource, method, counted)
+    stages.verify_identity(rt, request_id)
+    for spec in rt.config.sources:
+        if spec.name != "marketing":  # unreachable here, and not what this test is about
+            stages.extract(rt, request_id, spec.name)
+    rt.store.complete_stage(request_id, "extract:marketing", {"source": "marketing", "records": 0,
+                                                              "skipped": "not part of this test"}, rt.clock())
+    stages.redact(rt, request_id)
+    assert rt.store.stage_done(request_id, "extract:customers")["skipped"] == "identity level low below substantial"
+    assert opened_tables == [], "the customer database was read although the level was too low"
+
+
 def test_below_the_minimum_level_the_flow_asks_for_more_and_searches_nothing(
         company, marketing, opened, prefect_api, monkeypatch):
     rt = runtime(company, marketing, "dsar-minimum-substantial.toml", minimum="substantial")
