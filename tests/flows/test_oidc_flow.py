@@ -19,7 +19,7 @@ from flows.oidc import start_login, submit_id_token
 from flows.runtime import open_runtime
 from identity.errors import AlreadyVerified, IdentityNotVerified
 from tests.flows.oidc_demo import with_oidc, with_oidc_method, write_oidc_config
-from tests.flows.privacy import find_in_database
+from tests.flows.privacy import drain_prefect, find_in_database
 from tests.identity.oidc_provider import Provider, serve_jwks
 
 DSAR = [str(Path(sys.executable).with_name("dsar"))]
@@ -38,7 +38,7 @@ def provider():
         yield idp
 
 
-def test_a_demo_request_is_verified_by_an_id_token_and_delivered(company, provider, caplog):
+def test_a_demo_request_is_verified_by_an_id_token_and_delivered(company, provider, caplog, prefect_api, monkeypatch):
     demo, secrets = company
     caplog.set_level(logging.DEBUG)
     data = json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))
@@ -52,11 +52,10 @@ def test_a_demo_request_is_verified_by_an_id_token_and_delivered(company, provid
         assert (evidence.method, evidence.level) == ("oidc", "high")
         assert rt.store.get(request.id).status == "verified"
 
-        stages.verify_identity(rt, request.id)
-        for source in rt.config.sources:
-            stages.extract(rt, request.id, source.name)
-        for stage in (stages.redact, stages.package, stages.encrypt_and_store, stages.deliver):
-            stage(rt, request.id)
+        monkeypatch.setenv("DSAR_CONFIG", str(rt.config.path))
+        from flows.fulfil import run_request
+
+        run_request(request.id)  # the Prefect flow, as `dsar run` starts it
     assert rt.store.get(request.id).status == "delivered"
     assert (rt.config.base_dir / "outbox" / f"{request.id}-link.eml").is_file()
 
@@ -71,6 +70,8 @@ def test_a_demo_request_is_verified_by_an_id_token_and_delivered(company, provid
     secrets_of_the_login = [token, nonce, token.split(".")[2], "290284-922B", "1984-02-29", "user-8f2c"]
     assert not [s for s in secrets_of_the_login if s in caplog.text]
     assert find_in_database(Path(rt.store.engine.url.database or ""), secrets_of_the_login) == []
+    drain_prefect()
+    assert find_in_database(Path(prefect_api), secrets_of_the_login) == []
 
 
 def test_the_same_token_again_is_refused_as_already_verified(company, provider):
