@@ -82,7 +82,12 @@ def submit_knowledge(rt: Runtime, request_id: str, stated: Mapping[str, object])
                              + (f" ({len(unknown)} unknown key(s))" if unknown else ""))
     request = open_request(rt, request_id)
     known = known_facts(rt, settings, request.email)
-    left = rt.store.spend_try(request_id, METHOD, settings.attempts)
+    # The store counts tries under concurrency; the ledger (hash-chained, signed) has every failure, so
+    # resetting the store's count by editing the database gains nothing. Read before spending, as a
+    # failure is recorded only after its try was spent.
+    failed = sum(1 for e in rt.ledger.events(request_id)
+                 if e.action == "identity_failed" and e.detail.get("method") == METHOD)
+    left = min(rt.store.spend_try(request_id, METHOD, settings.attempts), max(settings.attempts - failed, 0))
     try:
         evidence = check_knowledge(stated, known, rt.clock(), tries_left=left)
     except IdentityError:

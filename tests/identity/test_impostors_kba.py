@@ -10,6 +10,7 @@ import sqlite3
 import threading
 
 import pytest
+from sqlalchemy import text
 
 from flows import stages
 from flows.demo.run import prepare_demo, write_demo_config
@@ -133,6 +134,20 @@ def test_brute_forced_answers_lock_the_method(rt, company, request_of):
         submit_knowledge(rt, request_id, subject_facts(demo))
     failures = [e.detail for e in rt.ledger.events(request_id) if e.action == "identity_failed"]
     assert [d["exhausted"] for d in failures] == [False] * attempts + [True]
+    assert_nothing_disclosed(rt, request_id)
+
+
+def test_tries_reset_by_editing_the_store_give_no_new_tries(rt, company, request_of):
+    demo, _ = company
+    request_id = request_of(demo.subject_email)
+    for guess in range(rt.config.identity.knowledge.attempts):
+        with pytest.raises(VerificationFailed):
+            submit_knowledge(rt, request_id, {**subject_facts(demo), "order_number": 90000 + guess})
+    with rt.store.engine.begin() as conn:  # someone with write access to the database gives the tries back
+        conn.execute(text("UPDATE identity_tries SET tries_left = 99 WHERE request_id = :id"), {"id": request_id})
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, request_id, subject_facts(demo))
+    assert rt.store.get(request_id).evidence is None
     assert_nothing_disclosed(rt, request_id)
 
 
