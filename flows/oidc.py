@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
+from flows.knowledge_check import known_facts
 from flows.runtime import Runtime
 from flows.stages import open_request, record_evidence
 from identity.errors import AlreadyVerified, IdentityError, IdentityNotVerified, VerificationFailed
 from identity.evidence import IdentityEvidence
+from identity.knowledge import matched_kinds
 from identity.oidc import OidcChallenge, issue_nonce, verify_id_token
 
 _SALT_BYTES = 16
+# Standard OIDC claims and the facts of the customer record (identity.knowledge.KINDS) they are checked against.
+_CLAIM_FACTS = {"name": "name", "birthdate": "birth_date"}
 
 
 def start_login(rt: Runtime, request_id: str) -> str:
@@ -56,11 +61,26 @@ def submit_id_token(rt: Runtime, request_id: str, token: str) -> IdentityEvidenc
         identity = verify_id_token(token, settings, rt.oidc_keys, challenge, request.email, rt.clock())
         if "email" not in identity.evidence.identifiers:
             raise VerificationFailed()  # nothing ties the login to the address the data goes to
+        on_record = _claims_on_record(rt, request.email, identity.claims)
     except IdentityError as exc:
         rt.ledger.append_event(request_id, "requester", "identity_failed",
                                {"method": "oidc", "error": type(exc).__name__})
         raise
     salt = secrets.token_bytes(_SALT_BYTES)
     record_evidence(rt, request_id, "requester", identity.evidence, {"claims": {
-        "salt": base64.b64encode(salt).decode("ascii"), "sha256": identity.claim_digests(salt)}})
+        "salt": base64.b64encode(salt).decode("ascii"), "sha256": identity.claim_digests(salt),
+        "on_record": on_record}})
     return identity.evidence
+
+
+def _claims_on_record(rt: Runtime, email: str, claims: Mapping[str, str]) -> list[str]:
+    """The facts the provider asserts that the customer record holds too, each checked; one that differs
+    fails the login (the provider vouches for someone other than the customer this address belongs to).
+
+    Only with knowledge match configured (`[identity.knowledge]` names the customer source and its keys).
+    """
+    settings = rt.config.identity.knowledge
+    stated = {fact: claims[claim] for claim, fact in _CLAIM_FACTS.items() if claim in claims}
+    if settings is None or not stated:
+        return []
+    return sorted(matched_kinds(stated, known_facts(rt, settings, email)))

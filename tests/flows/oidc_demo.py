@@ -1,5 +1,6 @@
 """The demo company with OIDC login through a test identity provider whose JWKS is served on 127.0.0.1."""
 
+import sqlite3
 from pathlib import Path
 
 from flows.demo.company import DemoCompany
@@ -35,3 +36,12 @@ def write_oidc_config(company: DemoCompany, mailchimp_url: str, provider: Provid
     path = write_demo_config(company, mailchimp_url)
     path.write_text(with_oidc(path.read_text(encoding="utf-8"), provider), encoding="utf-8")
     return path
+
+
+def claims_on_record(company: DemoCompany, email: str) -> dict[str, str]:
+    """The name and birth date the demo's customer record holds for `email`: what a bank would assert for that
+    customer (their login's claims are checked against the record)."""
+    with sqlite3.connect(company.customers_db) as db:
+        row = db.execute("SELECT first_name, last_name, birth_date FROM customers WHERE lower(email) = ?",
+                         (email.lower(),)).fetchone()
+    return {} if row is None else {"name": f"{row[0]} {row[1]}", "birthdate": row[2]}

@@ -18,7 +18,7 @@ from flows.errors import ConfigError
 from flows.oidc import start_login, submit_id_token
 from flows.runtime import open_runtime
 from identity.errors import AlreadyVerified, IdentityNotVerified
-from tests.flows.oidc_demo import with_oidc, with_oidc_method, write_oidc_config
+from tests.flows.oidc_demo import claims_on_record, with_oidc, with_oidc_method, write_oidc_config
 from tests.flows.privacy import drain_prefect, find_in_database
 from tests.identity.oidc_provider import Provider, serve_jwks
 
@@ -47,7 +47,8 @@ def test_a_demo_request_is_verified_by_an_id_token_and_delivered(company, provid
         request = stages.register(rt, demo.subject_email, "fi", name=demo.subject_name)
         nonce = start_login(rt, request.id)
         assert rt.store.get(request.id).status == "awaiting_identity"
-        token = provider.token(nonce, datetime.now(UTC), next(iter(provider.keys)), email=demo.subject_email)
+        token = provider.token(nonce, datetime.now(UTC), next(iter(provider.keys)), email=demo.subject_email,
+                               **claims_on_record(demo, demo.subject_email))
         evidence = submit_id_token(rt, request.id, token)
         assert (evidence.method, evidence.level) == ("oidc", "high")
         assert rt.store.get(request.id).status == "verified"
@@ -79,7 +80,7 @@ def test_the_same_token_again_is_refused_as_already_verified(company, provider):
     rt = open_runtime(write_oidc_config(demo, "http://127.0.0.1:9/3.0", provider))
     request = stages.register(rt, "aino.makinen@example.fi", "en")
     token = provider.token(start_login(rt, request.id), datetime.now(UTC), next(iter(provider.keys)),
-                           email="aino.makinen@example.fi")
+                           email="aino.makinen@example.fi", **claims_on_record(demo, "aino.makinen@example.fi"))
     submit_id_token(rt, request.id, token)
     with pytest.raises(AlreadyVerified, match=f"{request.id}: identity already verified"):
         submit_id_token(rt, request.id, token)

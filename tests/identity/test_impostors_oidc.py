@@ -22,7 +22,7 @@ from flows.errors import StageFailed
 from flows.oidc import start_login, submit_id_token
 from flows.runtime import open_runtime
 from identity.errors import AlreadyVerified, IdentityError, IdentityNotVerified, VerificationFailed
-from tests.flows.oidc_demo import write_oidc_config
+from tests.flows.oidc_demo import claims_on_record, write_oidc_config
 from tests.identity.oidc_provider import Provider, public_jwk, serve_jwks
 
 ASSERTED = ["290284-922B", "1984-02-29", "user-8f2c"]
@@ -304,7 +304,7 @@ def test_a_failed_token_spends_the_login_so_no_second_guess_uses_it(rt, victim, 
 def test_a_replayed_token(rt, victim, provider, company, caplog):
     """The subject's own good token, captured: it verified its request once and never verifies another."""
     request_id, nonce, email = victim
-    token = provider.token(nonce, now(), "rsa-1", email=email)
+    token = provider.token(nonce, now(), "rsa-1", email=email, **claims_on_record(company[0], email))
     submit_id_token(rt, request_id, token)
     with pytest.raises(AlreadyVerified):
         submit_id_token(rt, request_id, token)
@@ -317,6 +317,16 @@ def test_a_replayed_token(rt, victim, provider, company, caplog):
     later_nonce = start_login(rt, later.id)
     refused(rt, later.id, token, caplog, nonce, later_nonce)
     stages.close(rt, later.id, "withdrawn")
+
+
+@pytest.mark.parametrize("claim", ["name", "birthdate"])
+def test_a_login_for_someone_else_than_the_customer_of_this_address(rt, victim, provider, company, caplog, claim):
+    """The provider vouches for the address, but the person it identified is not the customer on record
+    (another family member who reads the same mailbox, say)."""
+    request_id, nonce, email = victim
+    someone_else = {"name": "Matti Meikäläinen", "birthdate": "1970-01-01"}
+    other = {**claims_on_record(company[0], email), claim: someone_else[claim]}
+    refused(rt, request_id, provider.token(nonce, now(), "rsa-1", email=email, **other), caplog, nonce)
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token", "a.b.c", "x" * 20_000, "..", "e30.e30.", "e30.e30"])
