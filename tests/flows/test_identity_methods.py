@@ -4,6 +4,7 @@ import dataclasses
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from flows.demo.run import prepare_demo, write_demo_config
 from flows.knowledge_check import submit_knowledge
 from flows.runtime import open_runtime
 from identity.errors import VerificationFailed
+from tests.flows.privacy import drain_prefect, find_in_database
 from tests.flows.test_cli import dsar
 
 pytestmark = pytest.mark.e2e
@@ -97,6 +99,8 @@ def test_a_request_verified_by_knowledge_is_delivered(prefect_api, rt, company, 
     recorded = ledger_text(rt, request.id)
     for value in (demo.subject_name, "4567", str(order_id), "33720"):
         assert value not in recorded
+    drain_prefect()
+    assert find_in_database(Path(prefect_api), [demo.subject_name.upper(), "040 123 4567", f"#{order_id}"]) == []
 
 
 def test_a_request_verified_by_a_manual_check_is_delivered(prefect_api, rt, subject_request, monkeypatch):
@@ -118,6 +122,8 @@ def test_a_request_verified_by_a_manual_check_is_delivered(prefect_api, rt, subj
         "method": "manual", "level": "high", "kinds": ["person"], "check": "id_document", "by": "anna.k"})
     shown = dsar("request", "show", request.id, "--config", str(rt.config.path))
     assert "identity    manual (high)" in shown.stdout
+    drain_prefect()
+    assert find_in_database(Path(prefect_api), [note, "passport"]) == []
 
 
 def test_only_recent_orders_count_when_the_config_says_so(rt, company, subject_request):
