@@ -1,17 +1,22 @@
 """`<category>.csv`: the same records for spreadsheets, safe to open in one.
 
 UTF-8 with a byte-order mark, so that Excel reads ä and ö; RFC 4180 line
-ends. The header is every key the records hold, in the order first seen.
+ends; every field quoted. The header is every key the records hold, in the
+order first seen.
 Nested values are written as JSON text. A text field that begins with `=`,
 `+`, `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice on
 CSV injection) so that no spreadsheet evaluates it; numbers stay numbers,
-since a number cannot hold a formula.
+since a number cannot hold a formula. A spreadsheet that splits on `;`
+(Excel in Finnish) starts fields inside ours, after any `;` or `,`: a formula
+character there gets the same `'` ("x;=1+1" is written "x;'=1+1"). The JSON
+files keep every value exactly.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +24,8 @@ from exports.package._zip import MemberWriter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
+# Where a reader that splits on the other separator would start a field inside ours.
+_INNER_FORMULA = re.compile(r"([;,][ \t]*)(?=[=+\-@\r])")
 
 
 def text_of(value: Any) -> str | None:
@@ -38,6 +45,7 @@ def csv_field(value: Any) -> str:
     text = text_of(value)
     if text is None:
         return json.dumps(value)  # a number, written as JSON writes it
+    text = _INNER_FORMULA.sub(r"\1'", text)
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
@@ -55,7 +63,7 @@ def write_csv(out: MemberWriter, header: Sequence[str], records: Iterable[Mappin
     """Stream `records` as CSV rows under `header` into `out`; returns how many."""
     text = _Text(out)
     text.write(BOM)
-    writer = csv.writer(text, lineterminator="\r\n")
+    writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow([csv_field(key) for key in header])
     count = 0
     for record in records:

@@ -91,7 +91,8 @@ def test_golden_manifest(tmp_path):
     listed = {f["path"].removeprefix(f"{REQ}/"): f["sha256"] for f in json.loads(files[f"{REQ}/index.json"])["files"]}
     data = json.dumps([{"email": "x@example.fi", "n": 1, "name": "Äijä"}], ensure_ascii=False, indent=1).encode()
     assert listed["data/crm/customer.json"] == listed["portability/crm/customer.json"] == sha256(data)
-    assert listed["data/crm/customer.csv"] == sha256("\ufeffemail,name,n\r\nx@example.fi,Äijä,1\r\n".encode())
+    csv_text = '\ufeff"email","name","n"\r\n"x@example.fi","Äijä","1"\r\n'
+    assert listed["data/crm/customer.csv"] == sha256(csv_text.encode())
     assert listed["README.html"] == sha256(b"<!doctype html><p>README</p>\n")
 
 

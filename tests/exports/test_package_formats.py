@@ -31,7 +31,17 @@ def test_csv_header_is_every_key_in_first_seen_order(tmp_path):
     records: list[dict[str, Any]] = [{"b": 1}, {"a": 2, "b": 3}, {"c": "x"}]
     files = members(build(tmp_path / "p.zip", [Category("crm", "mixed", rows(records))]))
     text = files[f"{REQ}/data/crm/mixed.csv"].decode("utf-8-sig")
-    assert text == "b,a,c\r\n1,,\r\n3,2,\r\n,,x\r\n"
+    assert text == '"b","a","c"\r\n"1","",""\r\n"3","2",""\r\n"","","x"\r\n'
+
+
+def test_a_spreadsheet_that_splits_on_semicolons_finds_no_formula_either(tmp_path):
+    """Excel in Finnish splits CSV on `;`: "x;=41+1" must stay one quoted field, not give a field "=41+1"."""
+    records = [{"note": "x;=41+1", "other": 'a;@SUM(1);"b"'}, {"note": "=1;+2", "other": "-3;4"}]
+    files = members(build(tmp_path / "p.zip", [Category("crm", "notes", rows(records))]))
+    text = files[f"{REQ}/data/crm/notes.csv"].decode("utf-8-sig")
+    for delimiter in (",", ";"):
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            assert not [field for field in row if field.startswith(("=", "+", "-", "@"))], (delimiter, row)
 
 
 def test_csv_fields_that_start_a_formula_get_a_quote(tmp_path):

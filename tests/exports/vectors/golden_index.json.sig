@@ -1,1 +1,1 @@
-krqXERNPohcULXYbtMd+xspvfflHo/BacH/KfJ7lO8mY++U7DeLKIIF68PoLCXsEBfIRPCgdhHEXa8XaqIw3Cg==
+1OKvjXxQzGTZXKtDF4jAnst2+lMR2UUj/qbJ9wDDnAqhgGAYg+ijvII58zENCKyGf0Y7iibBudEx+IdAbbg7Bg==
