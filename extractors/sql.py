@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import math
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -266,6 +267,8 @@ def _sorted(values: set[Any]) -> list[Any]:
 
 def _json_value(value: Any) -> Any:
     """A JSON-safe form of a column value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf": JSON has no number for them, and strict parsers refuse NaN
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dt.datetime | dt.date | dt.time):

@@ -212,7 +212,8 @@ def request_seal(
             raise InvalidRequest(str(exc)) from None
     rt = _runtime(config)
     open_request(rt, request_id)
-    if rt.store.stage_done(request_id, "store") is not None:
+    # Once sealed, the stored object (and a passphrase that may be on its way) belongs to that choice.
+    if rt.store.stage_done(request_id, "store:sealed") is not None:
         raise InvalidRequest(f"{request_id}: the package is already sealed and stored")
     rt.store.set_sealing(request_id, Sealing(seal_with.value, age_recipient))
     rt.ledger.append_event(request_id, "privacy_team", "sealing_chosen", {"method": seal_with.value})

@@ -115,6 +115,14 @@ def test_choosing_how_a_package_is_sealed(config, tmp_path):
                             (request_id,)).fetchall()
     assert [json.loads(d) for (d,) in events] == [{"method": "age-recipient"}]
 
+    # Sealed (its passphrase may be on its way, a resume reuses the object): the choice can no longer change.
+    from flows.runtime import open_runtime
+
+    rt = open_runtime(config)
+    rt.store.complete_stage(request_id, "store:sealed", {"object_key": "x", "sha256": "0" * 64}, rt.clock())
+    late = dsar("request", "seal", request_id, "--with", "zip-aes", "--config", str(config))
+    assert late.returncode == 2 and "already sealed" in late.stderr
+
 
 def _code_in(mail: Path) -> str:
     found = re.search(rb"\b(\d{8})\b", mail.read_bytes())
