@@ -296,9 +296,9 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
             for path in paths:
                 yield from read_jsonl(path)
 
-        # The subject's own phone numbers come from the records that describe them, never from what a
-        # requester typed: keeping a typed number would reveal whichever third party's number was typed.
-        subject = Subject(email=request.email, name=request.name)
+        # The subject's own names and phone numbers come from the records that describe them, never from what
+        # a requester typed: keeping a typed name or number would reveal whichever third party's was typed.
+        subject = Subject(email=request.email)
         policy = rt.config.redaction.policy(rt.config.controller)
         known = tuple(_known_people(rt, searched))
         redactor = Redactor(subject, dataclasses.replace(policy, known_people=known))

@@ -154,6 +154,7 @@ def test_redaction_trusts_the_customer_row_not_what_the_requester_typed(rt, comp
         messages = (redacted / "support_mail" / "messages.jsonl").read_text()
         local = demo.third_party_phone.removeprefix("+358")
         assert local not in re.sub(r"[ -]", "", messages), "a typed number let a third party through"
+        assert "Virtanen" not in messages and not re.search(r"\bPekka\b", messages), "a typed name let him through"
     finally:
         rt.store.set_status(request.id, "closed", rt.clock())
 
