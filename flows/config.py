@@ -119,7 +119,9 @@ class Oidc(_Strict):
     algorithms: list[Literal["RS256", "ES256", "EdDSA"]] = Field(default=["RS256", "ES256", "EdDSA"], min_length=1)
     leeway_seconds: int = Field(default=30, ge=0, le=MAX_LEEWAY_SECONDS)
     level: Literal["low", "substantial", "high"] = "high"
-    claims_to_match: list[str] = []  # such as name, birthdate, hetu: matched, stored only as salted hashes
+    # What the provider asserts and dsar checks: name and birthdate against the customer record (with knowledge
+    # match configured), every one kept only as a salted hash.
+    claims_to_match: list[str] = ["name", "birthdate"]
     nonce_ttl_minutes: int = Field(default=15, ge=1, le=60)
     jwks_refresh_seconds: int = Field(default=60, ge=10, le=600)  # never ask the issuer more often
 

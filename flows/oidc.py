@@ -15,8 +15,9 @@ from datetime import timedelta
 from flows.knowledge_check import known_facts
 from flows.runtime import Runtime
 from flows.stages import open_request, record_evidence
+from flows.store import Request
 from identity.errors import AlreadyVerified, IdentityError, IdentityNotVerified, VerificationFailed
-from identity.evidence import IdentityEvidence
+from identity.evidence import LEVELS, IdentityEvidence
 from identity.knowledge import matched_kinds
 from identity.oidc import OidcChallenge, issue_nonce, verify_id_token
 
@@ -28,9 +29,8 @@ _CLAIM_FACTS = {"name": "name", "birthdate": "birth_date"}
 def start_login(rt: Runtime, request_id: str) -> str:
     """A nonce for the request's next login, stored as its challenge (any outstanding email code stops working)."""
     request = open_request(rt, request_id)
-    if request.evidence:
-        raise AlreadyVerified(request_id)
     oidc = rt.config.oidc()
+    _refuse_unless_stronger(request, oidc.level)
     nonce, challenge = issue_nonce(rt.clock(), timedelta(minutes=oidc.nonce_ttl_minutes))
     rt.store.put_challenge(request_id, challenge.to_dict())
     rt.store.set_status(request_id, "awaiting_identity", rt.clock())
@@ -47,9 +47,8 @@ def submit_id_token(rt: Runtime, request_id: str, token: str) -> IdentityEvidenc
     the provider asserts about the person is kept only as salted hashes.
     """
     request = open_request(rt, request_id)
-    if request.evidence:
-        raise AlreadyVerified(request_id)
     settings = rt.config.oidc().settings()
+    _refuse_unless_stronger(request, settings.level)
     stored = rt.store.get_challenge(request_id)
     if stored is None or stored.get("kind") != "oidc":
         raise IdentityNotVerified(request_id)
@@ -71,6 +70,13 @@ def submit_id_token(rt: Runtime, request_id: str, token: str) -> IdentityEvidenc
         "salt": base64.b64encode(salt).decode("ascii"), "sha256": identity.claim_digests(salt),
         "on_record": on_record}})
     return identity.evidence
+
+
+def _refuse_unless_stronger(request: Request, level: str) -> None:
+    """A login can raise a request's level (an email code is "low", and the policy may ask for more), never
+    repeat or lower it."""
+    if request.evidence and LEVELS.index(level) <= LEVELS.index(request.evidence["level"]):
+        raise AlreadyVerified(request.id)
 
 
 def _claims_on_record(rt: Runtime, email: str, claims: Mapping[str, str]) -> list[str]:

@@ -75,6 +75,26 @@ def test_a_demo_request_is_verified_by_an_id_token_and_delivered(company, provid
     assert find_in_database(Path(prefect_api), secrets_of_the_login) == []
 
 
+def test_a_login_raises_an_email_codes_level_when_the_policy_asks_for_more(company, provider):
+    from flows.demo.run import verify_by_outbox
+
+    demo, _ = company
+    rt = open_runtime(write_oidc_config(demo, "http://127.0.0.1:9/3.0", provider))
+    request = stages.register(rt, demo.subject_email, "fi")
+    try:
+        verify_by_outbox(rt, request.id)
+        assert rt.store.get(request.id).evidence["level"] == "low"
+        nonce = start_login(rt, request.id)  # not "already verified": the email code is weaker than the login
+        token = provider.token(nonce, datetime.now(UTC), next(iter(provider.keys)), email=demo.subject_email,
+                               **claims_on_record(demo, demo.subject_email))
+        assert submit_id_token(rt, request.id, token).level == "high"
+        assert rt.store.get(request.id).evidence["level"] == "high"
+        with pytest.raises(AlreadyVerified):
+            start_login(rt, request.id)  # high already: a second login adds nothing
+    finally:
+        stages.close(rt, request.id, "withdrawn")
+
+
 def test_the_same_token_again_is_refused_as_already_verified(company, provider):
     demo, _ = company
     rt = open_runtime(write_oidc_config(demo, "http://127.0.0.1:9/3.0", provider))
