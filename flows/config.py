@@ -91,7 +91,8 @@ class Knowledge(_Strict):
     """
 
     source: str
-    attempts: int = Field(default=3, ge=1, le=10)
+    attempts: int = Field(default=3, ge=1, le=10)  # per subject, over all their requests of `lockout_days`
+    lockout_days: int = Field(default=30, ge=1, le=365)
     name: list[str] = []
     postal_code: str | None = None
     phone: str | None = None

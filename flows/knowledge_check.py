@@ -83,9 +83,12 @@ def submit_knowledge(rt: Runtime, request_id: str, stated: Mapping[str, object])
     request = open_request(rt, request_id)
     known = known_facts(rt, settings, request.email)
     # The store counts tries under concurrency; the ledger (hash-chained, signed) has every failure, so
-    # resetting the store's count by editing the database gains nothing. Read before spending, as a
+    # resetting the store's count by editing the database gains nothing. The failures are the subject's, over
+    # all their requests of the window: a new request must not bring new guesses. Read before spending, as a
     # failure is recorded only after its try was spent.
-    failed = sum(1 for e in rt.ledger.events(request_id)
+    since = rt.clock() - timedelta(days=settings.lockout_days)
+    failed = sum(1 for other in rt.store.requests_of_subject(request.email, since)
+                 for e in rt.ledger.events(other)
                  if e.action == "identity_failed" and e.detail.get("method") == METHOD)
     left = min(rt.store.spend_try(request_id, METHOD, settings.attempts), max(settings.attempts - failed, 0))
     try:

@@ -6,8 +6,10 @@ disclosed means: no evidence on the request, the identity stage fails closed,
 nothing is staged or extracted, no link or passphrase is mailed.
 """
 
+import itertools
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -28,10 +30,20 @@ def company(tmp_path_factory):
     return prepare_demo(tmp_path_factory.mktemp("impostors-kba") / "demo")
 
 
+_windows = itertools.count()
+
+
 @pytest.fixture
 def rt(company):
     demo, _ = company
-    return open_runtime(write_demo_config(demo, "http://127.0.0.1:9/3.0"))  # never reached
+    rt = open_runtime(write_demo_config(demo, "http://127.0.0.1:9/3.0"))  # never reached
+    # Knowledge tries are the subject's over a window of days, and every test here asks for the same subject:
+    # each test lives in a window of its own, so the tries one spends are not another's.
+    knowledge = rt.config.identity.knowledge
+    assert knowledge is not None
+    start = datetime.now(UTC) + next(_windows) * timedelta(days=knowledge.lockout_days + 1)
+    rt.clock = lambda: start
+    return rt
 
 
 @pytest.fixture
@@ -135,6 +147,21 @@ def test_brute_forced_answers_lock_the_method(rt, company, request_of):
     failures = [e.detail for e in rt.ledger.events(request_id) if e.action == "identity_failed"]
     assert [d["exhausted"] for d in failures] == [False] * attempts + [True]
     assert_nothing_disclosed(rt, request_id)
+
+
+def test_a_new_request_brings_no_new_guesses(rt, company, request_of):
+    """Tries are the subject's over every request of the window: registering again does not reset them."""
+    demo, _ = company
+    first = request_of(demo.subject_email)
+    for guess in range(rt.config.identity.knowledge.attempts):
+        with pytest.raises(VerificationFailed):
+            submit_knowledge(rt, first, {**subject_facts(demo), "order_number": 80000 + guess})
+    rt.store.set_status(first, "closed", rt.clock())
+    again = request_of(demo.subject_email)
+    with pytest.raises(VerificationFailed):
+        submit_knowledge(rt, again, subject_facts(demo))
+    assert rt.store.get(again).evidence is None
+    assert_nothing_disclosed(rt, again)
 
 
 def test_tries_reset_by_editing_the_store_give_no_new_tries(rt, company, request_of):
