@@ -68,6 +68,7 @@ class Member:
     compressed: int
     size: int
     data_offset: int
+    date_time: tuple[int, int, int, int, int, int]  # as zipfile.ZipInfo.date_time: DOS time, seconds even
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def _local_entry(f: BinaryIO, e: _Entry, offset: int) -> tuple[Member, int]:
         end += descriptor.size
     elif (crc, compressed, size) != (e.crc, e.compressed, e.size):
         raise PackageInvalid(e.name, "local header differs from the central directory")
-    return Member(e.name, e.method, e.crc, e.compressed, e.size, data), end
+    return Member(e.name, e.method, e.crc, e.compressed, e.size, data, _dos_date_time(e.date, e.time)), end
 
 
 def read_structure(f: BinaryIO) -> list[Member]:
@@ -288,3 +289,7 @@ def member_chunks(f: BinaryIO, m: Member) -> Iterator[bytes]:
         raise PackageInvalid(m.name, "compressed data is corrupt") from None
     if produced != m.size or crc != m.crc:
         raise PackageInvalid(m.name, "content does not match its size and CRC")
+
+
+def _dos_date_time(date: int, time: int) -> tuple[int, int, int, int, int, int]:
+    return ((date >> 9) + 1980, (date >> 5) & 0xF, date & 0x1F, time >> 11, (time >> 5) & 0x3F, (time & 0x1F) * 2)

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -76,6 +77,12 @@ def verify_package(package: Path | str | BinaryIO, public_key: bytes) -> Verifie
         except InvalidSignature:
             raise PackageInvalid(sig_name, "signature does not match index.json under this public key") from None
         listed = _files(manifest, request_id, index_name)
+        # The builder stamps every member with the manifest's time: any other time would be bytes that no hash
+        # covers, free to carry something, and a file that is not the one delivered.
+        stamp = _stamp(manifest, index_name)
+        for member in members.values():
+            if member.date_time != stamp:
+                raise PackageInvalid(member.name, "its time is not index.json's generated_at")
         by_path = {file.path: file for file in listed}
         for name in sorted(set(members) - {index_name, sig_name} | set(by_path)):
             if name not in members:
@@ -169,6 +176,18 @@ def _files(manifest: bytes, request_id: str, index_name: str) -> tuple[VerifiedF
         if file.schema is not None and file.schema not in paths:
             raise PackageInvalid(index_name, f"schema {file.schema} of {file.path} is not listed")
     return listed
+
+
+def _stamp(manifest: bytes, index_name: str) -> tuple[int, int, int, int, int, int]:
+    """index.json's generated_at as a zip member's time (UTC, whole seconds rounded down to even ones)."""
+    value = json.loads(manifest.decode("utf-8")).get("generated_at")
+    try:
+        moment = datetime.fromisoformat(value.removesuffix("Z") + "+00:00") if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or not value.endswith("Z"):
+        raise PackageInvalid(index_name, "generated_at is not a UTC time such as 2026-01-02T03:04:05Z")
+    return moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second - moment.second % 2
 
 
 def _file(item: dict[str, Any], request_id: str, index_name: str) -> VerifiedFile:

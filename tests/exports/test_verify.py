@@ -40,6 +40,19 @@ def test_a_good_package_verifies(tmp_path, streamed):
     assert verify_package(io.BytesIO(path.read_bytes()), PUBLIC) == verified
 
 
+def test_a_package_rewritten_with_other_member_times_fails(tmp_path):
+    """The same contents and signature, every member re-stamped (and re-deflated): another file, refused."""
+    good = write_package(tmp_path / "p.zip", KEY)
+    rewritten = tmp_path / "rewritten.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(rewritten, "w") as dst:
+        for entry in src.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=(2099, 12, 31, 23, 59, 58))
+            info.compress_type, info.create_system, info.external_attr = entry.compress_type, 3, entry.external_attr
+            dst.writestr(info, src.read(entry), compresslevel=1)
+    assert rewritten.read_bytes() != good.read_bytes()
+    assert "time is not index.json's generated_at" in str(invalid(rewritten))
+
+
 @pytest.mark.parametrize(("streamed", "flip"), [(False, 0xFF), (False, 0x01), (False, 0x80), (True, 0xFF)])
 def test_a_one_byte_change_at_every_offset_fails(tmp_path, streamed, flip):
     good = write_package(tmp_path / "p.zip", KEY, streamed=streamed).read_bytes()
