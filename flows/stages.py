@@ -209,7 +209,8 @@ def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: Identity
     if request.evidence and LEVELS.index(evidence.level) <= LEVELS.index(request.evidence["level"]):
         raise InvalidRequest(f"{request_id} is already verified ({request.evidence['level']}); "
                              "only a stronger method replaces that")
-    verified = rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock())
+    verified = rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock(),
+                                      replaces=request.evidence)
     detail: dict[str, Any] = {"method": evidence.method, "level": evidence.level, "kinds": list(evidence.identifiers)}
     if evidence.method == "manual":
         detail |= {"check": evidence.check, "by": evidence.checked_by}

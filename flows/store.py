@@ -331,8 +331,13 @@ class RequestStore:
             conn.execute(update(table).where(table.c.id == request_id, table.c.run_holder == holder)
                          .values(run_holder=None, run_until=None))
 
-    def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime) -> Request:
+    def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime,
+                      replaces: Mapping[str, Any] | None = None) -> Request:
         """Mark an open request verified and make it its subject's one open request; the request as it is now.
+
+        `replaces` is the evidence the caller decided on (None: there was none). The write happens only if
+        that is still what the request holds, so two methods finishing at once cannot have the weaker one
+        overwrite the stronger: the later gets InvalidRequest and may try again.
 
         The evidence is kept bound to this request and to the email on record now
         (`request_id`, `email_sha256`, under the store's MAC); readers compare the
@@ -342,7 +347,14 @@ class RequestStore:
         (lapsed) meanwhile: evidence never reopens a request.
         """
         table = requests_table
-        request = self.get(request_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.id == request_id)).mappings().first()
+        if row is None:
+            raise RequestNotFound(request_id)
+        request, held = self._request(row), row["evidence"]
+        if request.evidence != (dict(replaces) if replaces is not None else None):
+            raise InvalidRequest(f"{request_id}: its identity evidence changed meanwhile; try again")
+        unchanged = table.c.evidence.is_(None) if held is None else table.c.evidence == held
         key = _subject_key(request.email)
         bound = {**evidence, "request_id": request_id, "email_sha256": email_digest(request.email)}
         changes = {"status": "verified", "reason": None, "updated_at": now,
@@ -352,16 +364,19 @@ class RequestStore:
                 # Stores written before verified-only keys let unverified requests hold one: free it.
                 conn.execute(update(table).where(table.c.open_key == key, table.c.evidence.is_(None))
                              .values(open_key=None))
-                result = conn.execute(update(table).where(table.c.id == request_id, table.c.status.not_in(CLOSED))
-                                      .values({**changes, "open_key": key}))
+                result = conn.execute(update(table).where(table.c.id == request_id, table.c.status.not_in(CLOSED),
+                                                          unchanged).values({**changes, "open_key": key}))
         except IntegrityError:
             with self.engine.begin() as conn:
                 holder = conn.execute(select(table.c.id).where(table.c.open_key == key)).scalar_one_or_none()
                 duplicate = {**changes, "status": "duplicate", "duplicate_of": holder, "open_key": None}
-                result = conn.execute(update(table).where(table.c.id == request_id, table.c.status.not_in(CLOSED))
-                                      .values(duplicate))
+                result = conn.execute(update(table).where(table.c.id == request_id, table.c.status.not_in(CLOSED),
+                                                          unchanged).values(duplicate))
         if result.rowcount != 1:
-            raise RequestClosed(request_id, self.get(request_id).status)
+            now_held = self.get(request_id)
+            if now_held.is_open:
+                raise InvalidRequest(f"{request_id}: its identity evidence changed meanwhile; try again")
+            raise RequestClosed(request_id, now_held.status)
         return self.get(request_id)
 
     def lapse_unverified(self, received_before: datetime, now: datetime) -> tuple[str, ...]:

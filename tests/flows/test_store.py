@@ -93,6 +93,19 @@ def test_a_request_verified_while_another_of_the_subject_is_verified_becomes_its
     assert again.evidence is not None and {k: again.evidence[k] for k in EVIDENCE} == EVIDENCE
 
 
+def test_evidence_decided_on_an_old_read_never_overwrites_what_landed_meanwhile(store):
+    """Two methods finishing at once: the weaker one, checked against the request as it was, must not win."""
+    request = store.create("race@example.fi", "fi", NOW)
+    strong = {**EVIDENCE, "method": "manual", "level": "high"}
+    store.save_evidence(request.id, strong, NOW)
+    with pytest.raises(InvalidRequest, match="changed meanwhile"):
+        store.save_evidence(request.id, EVIDENCE, NOW, replaces=None)  # decided before the strong one landed
+    held = store.get(request.id).evidence
+    assert held is not None and held["level"] == "high"
+    upgraded = store.save_evidence(request.id, {**EVIDENCE, "level": "high", "method": "oidc"}, NOW, replaces=held)
+    assert upgraded.evidence is not None and upgraded.evidence["method"] == "oidc"
+
+
 def test_once_delivered_the_subject_may_ask_again(store):
     first = store.create("aino@example.fi", "fi", NOW)
     store.set_status(first.id, "delivered", NOW)
