@@ -15,7 +15,9 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Iterator
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +28,7 @@ from audit.errors import InvalidSignature
 from audit.signing import verify
 from exports._zipcheck import Member, member_chunks, read_structure
 from exports.encrypt import open_file
-from exports.errors import PackageInvalid
+from exports.errors import DecryptionFailed, PackageInvalid
 from exports.package import check_request_id
 
 MANIFEST_VERSION = 2
@@ -93,16 +95,77 @@ def verify_package(package: Path | str | BinaryIO, public_key: bytes) -> Verifie
     return VerifiedPackage(request_id, hashlib.sha256(manifest).hexdigest(), listed)
 
 
-def verify_sealed_package(package: Path, public_key: bytes, passphrase: str) -> VerifiedPackage:
-    """Decrypt the age file `package` into a private temporary file, verify it as `verify_package`, remove it.
+def verify_sealed_package(package: Path, public_key: bytes, *, passphrase: str | None = None,
+                          identity: str | None = None) -> VerifiedPackage:
+    """Decrypt the age file `package` (with a passphrase, or the text of an age identity file) into a private
+    temporary file, verify it as `verify_package`, remove it.
 
-    Raises `DecryptionFailed` for a wrong passphrase or a damaged age file.
+    Raises `DecryptionFailed` for a wrong passphrase or key, or a damaged age file.
     """
     # mkdtemp makes the directory owner-only, and atomic_write's file inside it is owner-only too.
     with tempfile.TemporaryDirectory(prefix="dsar-verify-") as tmp:
         plain = Path(tmp) / "package.zip"
-        open_file(Path(package), plain, passphrase=passphrase)
+        open_file(Path(package), plain, passphrase=passphrase, identity=identity)
         return verify_package(plain, public_key)
+
+
+def verify_aes_package(package: Path, public_key: bytes, passphrase: str) -> VerifiedPackage:
+    """Verify a WinZip AES zip (a package sealed `--with zip-aes`): the signature and every member's contents,
+    as `verify_package`. The zip around them is the AES writer's, not the builder's, so what is checked is what
+    it holds, not its bytes. Raises `DecryptionFailed` for a wrong passphrase, PackageInvalid otherwise.
+    """
+    import pyzipper
+
+    try:
+        zf = pyzipper.AESZipFile(package)
+    except (OSError, zipfile.BadZipFile):
+        raise PackageInvalid("(zip)", "not a zip file") from None
+    with zf:
+        zf.setpassword(passphrase.encode("utf-8"))
+        names = zf.namelist()
+        if len(set(names)) != len(names):
+            raise PackageInvalid(next(n for n in names if names.count(n) > 1), "in the zip twice")
+        request_id = _request_id(names)
+        index_name, sig_name = f"{request_id}/index.json", f"{request_id}/index.json.sig"
+        for name in names:
+            _check_path(name, request_id)
+        if sig_name not in names:
+            raise PackageInvalid(sig_name, "missing: the package is not signed")
+        manifest = _read_limited(zf, index_name, _MAX_MANIFEST)
+        try:
+            verify(public_key, manifest, _signature(_read_limited(zf, sig_name, _MAX_SIGNATURE), sig_name))
+        except InvalidSignature:
+            raise PackageInvalid(sig_name, "signature does not match index.json under this public key") from None
+        listed = _files(manifest, request_id, index_name)
+        by_path = {file.path: file for file in listed}
+        for name in sorted(set(names) - {index_name, sig_name} | set(by_path)):
+            if name not in names:
+                raise PackageInvalid(name, "listed in index.json but missing from the zip")
+            if name not in by_path:
+                raise PackageInvalid(name, "in the zip but not listed in index.json")
+            _check_digest(_chunks(zf, name, by_path[name].bytes), name, by_path[name])
+    return VerifiedPackage(request_id, hashlib.sha256(manifest).hexdigest(), listed)
+
+
+def _chunks(zf: zipfile.ZipFile, name: str, limit: int) -> Iterator[bytes]:
+    """A member's contents, decrypted, 64 KiB at a time, never more than `limit` + 1 bytes (a zip bomb stops)."""
+    read = 0
+    try:
+        with zf.open(name) as member:
+            while read <= limit and (chunk := member.read(min(1 << 16, limit + 1 - read))):
+                read += len(chunk)
+                yield chunk
+    except RuntimeError:  # pyzipper's word for a wrong password
+        raise DecryptionFailed() from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise PackageInvalid(name, "damaged: it does not decrypt and inflate") from None
+
+
+def _read_limited(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    data = b"".join(_chunks(zf, name, limit))
+    if len(data) > limit:
+        raise PackageInvalid(name, f"larger than {limit} bytes")
+    return data
 
 
 @contextmanager
@@ -114,9 +177,9 @@ def _opened(package: Path | str | BinaryIO) -> Iterator[BinaryIO]:
         yield package
 
 
-def _request_id(members: dict[str, Member]) -> str:
+def _request_id(names: Iterable[str]) -> str:
     """The REQ-ID of the one `REQ-ID/index.json` in the zip."""
-    indexes = [name for name in members if name.count("/") == 1 and name.endswith("/index.json")]
+    indexes = [name for name in names if name.count("/") == 1 and name.endswith("/index.json")]
     if not indexes:
         raise PackageInvalid("index.json", "missing: no REQ-ID/index.json in the zip")
     if len(indexes) > 1:
@@ -206,9 +269,16 @@ def _file(item: dict[str, Any], request_id: str, index_name: str) -> VerifiedFil
 def _check_member(f: BinaryIO, member: Member, listed: VerifiedFile) -> None:
     if member.size != listed.bytes:
         raise PackageInvalid(member.name, f"{member.size} bytes, index.json says {listed.bytes}")
-    digest = hashlib.sha256()
-    for chunk in member_chunks(f, member):
+    _check_digest(member_chunks(f, member), member.name, listed)
+
+
+def _check_digest(chunks: Iterable[bytes], name: str, listed: VerifiedFile) -> None:
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
         digest.update(chunk)
+        size += len(chunk)
+    if size != listed.bytes:
+        raise PackageInvalid(name, f"{size} bytes, index.json says {listed.bytes}")
     if digest.hexdigest() != listed.sha256:
-        raise PackageInvalid(member.name, "sha256 differs from index.json")
+        raise PackageInvalid(name, "sha256 differs from index.json")
 

@@ -428,30 +428,46 @@ def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
 @app.command("verify")
 def verify_package(
     package: Annotated[Path, typer.Argument(
-        help="REQ-ID.zip, or REQ-ID.zip.age with --passphrase-file.", exists=True, dir_okay=False,
-        metavar="PACKAGE", show_default=False)],
+        help="REQ-ID.zip; REQ-ID.zip.age with --passphrase-file or --identity; a password-protected (AES) "
+        "REQ-ID.zip with --passphrase-file.", exists=True, dir_okay=False, metavar="PACKAGE", show_default=False)],
     public_key: Annotated[str | None, typer.Option(
         help="The controller's published package key (base64), or a file holding it; "
         "by default the key of the controller in --config. Never a key found in the package.")] = None,
     passphrase_file: Annotated[Path | None, typer.Option(
-        help="A file holding the passphrase of a .age package.", exists=True, dir_okay=False)] = None,
+        help="A file holding the passphrase of a .age package or a password-protected zip.", exists=True,
+        dir_okay=False)] = None,
+    identity: Annotated[Path | None, typer.Option(
+        help="Your age identity file (age-keygen's), for a .age package sealed to your key.", exists=True,
+        dir_okay=False)] = None,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
     """Check a package's signature and every file's hash; exit 1 naming the first bad file."""
     from exports.errors import DecryptionFailed, PackageInvalid
-    from exports.verify import verify_package, verify_sealed_package
+    from exports.verify import verify_aes_package, verify_package, verify_sealed_package
 
+    if passphrase_file is not None and identity is not None:
+        raise typer.BadParameter("give one of them", param_hint="--passphrase-file / --identity")
+    sealed = package.name.endswith(".age")
+    if sealed and passphrase_file is None and identity is None:
+        raise typer.BadParameter("a .age package needs it", param_hint="--passphrase-file or --identity")
+    if identity is not None and not sealed:
+        raise typer.BadParameter("only a .age package opens with an age identity", param_hint="--identity")
     key = _package_public_key(public_key) if public_key else _runtime(config).package_public_key
     try:
-        if passphrase_file is None:
-            if package.name.endswith(".age"):
-                raise typer.BadParameter("a .age package needs it", param_hint="--passphrase-file")
+        if identity is not None:
+            try:
+                keys = identity.read_text(encoding="utf-8")
+                verified = verify_sealed_package(package, key, identity=keys)
+            except (UnicodeDecodeError, ValueError):  # never echoed: the file holds a secret key
+                raise typer.BadParameter("not an age identity file", param_hint="--identity") from None
+        elif passphrase_file is None:
             verified = verify_package(package, key)
         else:
             passphrase = passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
             if not passphrase:
                 raise typer.BadParameter(f"{passphrase_file} is empty", param_hint="--passphrase-file")
-            verified = verify_sealed_package(package, key, passphrase)
+            verified = (verify_sealed_package(package, key, passphrase=passphrase) if sealed
+                        else verify_aes_package(package, key, passphrase))
     except (PackageInvalid, DecryptionFailed) as exc:
         typer.echo(f"FAILED {package.name}: {exc}")
         raise typer.Exit(1) from None

@@ -208,15 +208,15 @@ def test_a_sealed_package_made_with_the_age_cli_verifies(tmp_path, monkeypatch):
         return real(package, key)
 
     monkeypatch.setattr(verify_module, "verify_package", spy)
-    assert verify_sealed_package(sealed, PUBLIC, "correct horse battery staple").request_id == REQUEST_ID
+    assert verify_sealed_package(sealed, PUBLIC, passphrase="correct horse battery staple").request_id == REQUEST_ID
     assert seen == [(0o600, 0o700)]  # the decrypted package was private to its owner
     assert list(work.iterdir()) == []  # and is gone
 
     with pytest.raises(DecryptionFailed):
-        verify_sealed_package(sealed, PUBLIC, "wrong passphrase")
+        verify_sealed_package(sealed, PUBLIC, passphrase="wrong passphrase")
     changed = bytearray(sealed.read_bytes())
     changed[len(changed) // 2] ^= 0x01
     sealed.write_bytes(bytes(changed))
     with pytest.raises(DecryptionFailed):
-        verify_sealed_package(sealed, PUBLIC, "correct horse battery staple")
+        verify_sealed_package(sealed, PUBLIC, passphrase="correct horse battery staple")
     assert list(work.iterdir()) == []

@@ -112,3 +112,47 @@ def test_a_sealed_package_with_a_passphrase_file(config, package_key, tmp_path):
 
     missing = dsar("verify", str(sealed), "--config", str(config))
     assert missing.returncode == 2 and "--passphrase-file" in missing.stderr
+
+
+def test_a_package_sealed_to_the_requesters_age_key_with_identity(config, package_key, tmp_path):
+    from exports.encrypt import seal_file
+    from tests.exports.age_cli import age_keygen
+
+    identity, recipient = age_keygen(tmp_path)
+    sealed = tmp_path / f"{REQUEST_ID}.zip.age"
+    seal_file(write_package(tmp_path / "p.zip", package_key), sealed, recipient=recipient)
+    ok = dsar("verify", str(sealed), "--identity", str(identity), "--config", str(config))
+    assert (ok.returncode, ok.stdout) == (0, f"OK {REQUEST_ID}: 4 files verified\n"), ok.stderr
+    (tmp_path / "other").mkdir()
+    other, _ = age_keygen(tmp_path / "other")
+    wrong = dsar("verify", str(sealed), "--identity", str(other), "--config", str(config))
+    assert wrong.returncode == 1 and "decryption failed" in wrong.stdout
+    assert "AGE-SECRET-KEY" not in ok.stdout + ok.stderr + wrong.stdout + wrong.stderr
+
+
+def test_a_password_protected_zip_with_a_passphrase_file(config, package_key, tmp_path):
+    """A package sealed `--with zip-aes`: checked inside the AES zip, member by member."""
+    import pyzipper
+
+    from exports.zip_aes import seal_zip_aes
+
+    aes = tmp_path / f"{REQUEST_ID}.zip"
+    seal_zip_aes(write_package(tmp_path / "p.zip", package_key), aes, PASSPHRASE)
+    (tmp_path / "pass").write_text(PASSPHRASE + "\n")
+    ok = dsar("verify", str(aes), "--passphrase-file", str(tmp_path / "pass"), "--config", str(config))
+    assert (ok.returncode, ok.stdout) == (0, f"OK {REQUEST_ID}: 4 files verified\n"), ok.stderr
+    (tmp_path / "wrong").write_text("wrong passphrase\n")
+    wrong = dsar("verify", str(aes), "--passphrase-file", str(tmp_path / "wrong"), "--config", str(config))
+    assert wrong.returncode == 1 and "decryption failed" in wrong.stdout
+    # The same members, one of them changed, re-zipped with the same passphrase: the digest names it.
+    changed = tmp_path / "changed.zip"
+    with pyzipper.AESZipFile(aes) as src, pyzipper.AESZipFile(changed, "w", compression=pyzipper.ZIP_DEFLATED,
+                                                               encryption=pyzipper.WZ_AES) as dst:
+        src.setpassword(PASSPHRASE.encode())
+        dst.setpassword(PASSPHRASE.encode())
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, data.replace(b"Hello", b"Hallo") if name.endswith("README.html") else data)
+    bad = dsar("verify", str(changed), "--passphrase-file", str(tmp_path / "pass"), "--config", str(config))
+    assert bad.returncode == 1 and f"{REQUEST_ID}/README.html: sha256 differs" in bad.stdout
+    assert PASSPHRASE not in ok.stdout + ok.stderr + bad.stdout + bad.stderr
