@@ -74,12 +74,29 @@ def admit(rt: Runtime, claims: LinkClaims) -> bool:
         return False
     if request.status == "closed":  # closing (and erasure, which closes) ends every link at once
         return False
+    if not _ledger_allows(rt, request.id, claims.jti):
+        return False
     taken = rt.store.take_download(claims.jti, rt.clock())
     if taken is None:
         return False
     rt.ledger.append_event(request.id, "requester", "download",
                            {"link": link_ref(taken.jti), "downloads_left": taken.downloads_left})
     return True
+
+
+def _ledger_allows(rt: Runtime, request_id: str, jti: str) -> bool:
+    """What the ledger (hash-chained, signed) says of a link, which an edit of the links table cannot change:
+    issued, not revoked since (a revocation, a reissue, the request closed), and downloads left."""
+    ref, issued, allowed, downloads = link_ref(jti), False, 0, 0
+    for event in rt.ledger.events(request_id):
+        detail = event.detail
+        if event.action in ("deliver_done", "link_reissued") and detail.get("link") == ref:
+            issued, allowed, downloads = True, detail.get("downloads_left", 0), 0
+        elif issued and event.action in ("links_revoked", "link_reissued", "closed"):
+            return False
+        elif issued and event.action == "download" and detail.get("link") == ref:
+            downloads += 1
+    return issued and isinstance(allowed, int) and downloads < allowed
 
 
 def revoke(rt: Runtime, request_id: str) -> int:

@@ -95,6 +95,25 @@ def test_a_revoked_link_is_404(rt, base):
     assert [e.detail for e in rt.ledger.events(request_id) if e.action == "links_revoked"] == [{"count": 1}]
 
 
+def test_editing_the_links_table_brings_no_link_back(rt, base):
+    """Someone who can write the database un-revokes a link, or gives a used-up one more downloads: the ledger,
+    which they cannot rewrite unseen, still says no."""
+    from sqlalchemy import text
+
+    revoked_id, _ = deliver(rt)
+    revoked = mailed_link(rt, f"{revoked_id}-link", base)
+    downloads.revoke(rt, revoked_id)
+    used_id, _ = deliver(rt)
+    used = mailed_link(rt, f"{used_id}-link", base)
+    assert [get(used)[0] for _ in range(3)] == [200] * 3
+    with rt.store.engine.begin() as conn:
+        conn.execute(text("UPDATE links SET revoked_at = NULL, downloads_left = 1000 "
+                          "WHERE request_id IN (:a, :b)"), {"a": revoked_id, "b": used_id})
+    assert get(revoked) == NOT_FOUND
+    assert get(used) == NOT_FOUND
+    assert len(downloads_of(rt, used_id)) == 3 and downloads_of(rt, revoked_id) == []
+
+
 def test_a_reissued_link_works_and_the_old_one_is_dead(rt, base):
     request_id, data = deliver(rt)
     old = mailed_link(rt, f"{request_id}-link", base)
