@@ -17,7 +17,7 @@ import re
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,31 +67,16 @@ def verify_package(package: Path | str | BinaryIO, public_key: bytes) -> Verifie
     """
     with _opened(package) as f:
         members = {m.name: m for m in read_structure(f)}
-        request_id = _request_id(members)
-        index_name, sig_name = f"{request_id}/index.json", f"{request_id}/index.json.sig"
-        for name in members:
-            _check_path(name, request_id)
-        if sig_name not in members:
-            raise PackageInvalid(sig_name, "missing: the package is not signed")
-        manifest = _read_small(f, members[index_name], _MAX_MANIFEST)
-        try:
-            verify(public_key, manifest, _signature(_read_small(f, members[sig_name], _MAX_SIGNATURE), sig_name))
-        except InvalidSignature:
-            raise PackageInvalid(sig_name, "signature does not match index.json under this public key") from None
-        listed = _files(manifest, request_id, index_name)
+        request_id, manifest, listed = _signed_manifest(
+            list(members), public_key, lambda name, limit: _read_small(f, members[name], limit))
         # The builder stamps every member with the manifest's time: any other time would be bytes that no hash
         # covers, free to carry something, and a file that is not the one delivered.
-        stamp = _stamp(manifest, index_name)
+        stamp = _stamp(manifest, f"{request_id}/index.json")
         for member in members.values():
             if member.date_time != stamp:
                 raise PackageInvalid(member.name, "its time is not index.json's generated_at")
-        by_path = {file.path: file for file in listed}
-        for name in sorted(set(members) - {index_name, sig_name} | set(by_path)):
-            if name not in members:
-                raise PackageInvalid(name, "listed in index.json but missing from the zip")
-            if name not in by_path:
-                raise PackageInvalid(name, "in the zip but not listed in index.json")
-            _check_member(f, members[name], by_path[name])
+        for name, file in _listed_members(list(members), request_id, listed):
+            _check_member(f, members[name], file)
     return VerifiedPackage(request_id, hashlib.sha256(manifest).hexdigest(), listed)
 
 
@@ -125,26 +110,42 @@ def verify_aes_package(package: Path, public_key: bytes, passphrase: str) -> Ver
         names = zf.namelist()
         if len(set(names)) != len(names):
             raise PackageInvalid(next(n for n in names if names.count(n) > 1), "in the zip twice")
-        request_id = _request_id(names)
-        index_name, sig_name = f"{request_id}/index.json", f"{request_id}/index.json.sig"
-        for name in names:
-            _check_path(name, request_id)
-        if sig_name not in names:
-            raise PackageInvalid(sig_name, "missing: the package is not signed")
-        manifest = _read_limited(zf, index_name, _MAX_MANIFEST)
-        try:
-            verify(public_key, manifest, _signature(_read_limited(zf, sig_name, _MAX_SIGNATURE), sig_name))
-        except InvalidSignature:
-            raise PackageInvalid(sig_name, "signature does not match index.json under this public key") from None
-        listed = _files(manifest, request_id, index_name)
-        by_path = {file.path: file for file in listed}
-        for name in sorted(set(names) - {index_name, sig_name} | set(by_path)):
-            if name not in names:
-                raise PackageInvalid(name, "listed in index.json but missing from the zip")
-            if name not in by_path:
-                raise PackageInvalid(name, "in the zip but not listed in index.json")
-            _check_digest(_chunks(zf, name, by_path[name].bytes), name, by_path[name])
+        request_id, manifest, listed = _signed_manifest(
+            names, public_key, lambda name, limit: _read_limited(zf, name, limit))
+        for name, file in _listed_members(names, request_id, listed):
+            _check_digest(_chunks(zf, name, file.bytes), name, file)
     return VerifiedPackage(request_id, hashlib.sha256(manifest).hexdigest(), listed)
+
+
+def _signed_manifest(names: list[str], public_key: bytes, read: Callable[[str, int], bytes],
+                     ) -> tuple[str, bytes, tuple[VerifiedFile, ...]]:
+    """The request id, index.json and the files it lists, once every name is a plain path under the request's
+    folder and the signature holds; `read(name, limit)` gives a member's bytes."""
+    request_id = _request_id(names)
+    index_name, sig_name = f"{request_id}/index.json", f"{request_id}/index.json.sig"
+    for name in names:
+        _check_path(name, request_id)
+    if sig_name not in names:
+        raise PackageInvalid(sig_name, "missing: the package is not signed")
+    manifest = read(index_name, _MAX_MANIFEST)
+    try:
+        verify(public_key, manifest, _signature(read(sig_name, _MAX_SIGNATURE), sig_name))
+    except InvalidSignature:
+        raise PackageInvalid(sig_name, "signature does not match index.json under this public key") from None
+    return request_id, manifest, _files(manifest, request_id, index_name)
+
+
+def _listed_members(names: list[str], request_id: str, listed: tuple[VerifiedFile, ...],
+                    ) -> Iterator[tuple[str, VerifiedFile]]:
+    """Each member with its manifest entry, in path order; PackageInvalid for one missing or not listed."""
+    by_path, present = {file.path: file for file in listed}, set(names)
+    signed = {f"{request_id}/index.json", f"{request_id}/index.json.sig"}
+    for name in sorted(present - signed | set(by_path)):
+        if name not in present:
+            raise PackageInvalid(name, "listed in index.json but missing from the zip")
+        if name not in by_path:
+            raise PackageInvalid(name, "in the zip but not listed in index.json")
+        yield name, by_path[name]
 
 
 def _chunks(zf: zipfile.ZipFile, name: str, limit: int) -> Iterator[bytes]:
