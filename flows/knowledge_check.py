@@ -10,6 +10,8 @@ the kinds of facts that matched.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +21,7 @@ from flows.config import Knowledge
 from flows.errors import InvalidRequest
 from flows.runtime import Runtime
 from flows.stages import open_request, record_evidence
+from identity.address import ascii_lower
 from identity.errors import IdentityError
 from identity.evidence import IdentityEvidence
 from identity.knowledge import KINDS, KnownFacts, check_knowledge, normalise
@@ -82,15 +85,7 @@ def submit_knowledge(rt: Runtime, request_id: str, stated: Mapping[str, object])
                              + (f" ({len(unknown)} unknown key(s))" if unknown else ""))
     request = open_request(rt, request_id)
     known = known_facts(rt, settings, request.email)
-    # The store counts tries under concurrency; the ledger (hash-chained, signed) has every failure, so
-    # resetting the store's count by editing the database gains nothing. The failures are the subject's, over
-    # all their requests of the window: a new request must not bring new guesses. Read before spending, as a
-    # failure is recorded only after its try was spent.
-    since = rt.clock() - timedelta(days=settings.lockout_days)
-    failed = sum(1 for other in rt.store.requests_of_subject(request.email, since)
-                 for e in rt.ledger.events(other)
-                 if e.action == "identity_failed" and e.detail.get("method") == METHOD)
-    left = min(rt.store.spend_try(request_id, METHOD, settings.attempts), max(settings.attempts - failed, 0))
+    left = _take_try(rt, settings, request_id, request.email)
     try:
         evidence = check_knowledge(stated, known, rt.clock(), tries_left=left)
     except IdentityError:
@@ -99,3 +94,22 @@ def submit_knowledge(rt: Runtime, request_id: str, stated: Mapping[str, object])
         raise
     record_evidence(rt, request_id, "requester", evidence)
     return evidence
+
+
+def _take_try(rt: Runtime, settings: Knowledge, request_id: str, email: str) -> int:
+    """Spend one of the subject's knowledge tries; how many were left before it (0: the method is locked).
+
+    The tries are the subject's, over all their requests of `lockout_days`: a new request brings no new
+    guesses. Each try is a ledger event (a keyed hash names the subject, never the address) written before
+    the check, and the ledger's order decides: tries at the same moment, on any requests, are counted one
+    after another, and editing the request store changes nothing the count reads.
+    """
+    now = rt.clock()
+    subject = hmac.new(rt.identity_record_key, b"knowledge subject\0" + ascii_lower(email).encode("utf-8"),
+                       hashlib.sha256).hexdigest()[:32]
+    mine = rt.ledger.append_event(request_id, "requester", "identity_try", {"method": METHOD, "subject": subject},
+                                  at=now)
+    since = now - timedelta(days=settings.lockout_days)
+    earlier = sum(1 for e in rt.ledger.events() if e.seq < mine.seq and e.action == "identity_try"
+                  and e.detail.get("subject") == subject and e.at >= since)
+    return max(settings.attempts - earlier, 0)

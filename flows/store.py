@@ -80,14 +80,6 @@ challenges_table = Table(
     Column("challenge", Text, nullable=False),
 )
 
-# Tries left per request and identity method other than the email code (whose tries live in its challenge).
-tries_table = Table(
-    "identity_tries", metadata,
-    Column("request_id", String(40), primary_key=True),
-    Column("method", String(40), primary_key=True),
-    Column("tries_left", Integer, nullable=False),
-)
-
 # What a member of staff wrote about a manual check. Kept here only, never in the ledger: it may hold personal data.
 check_notes_table = Table(
     "manual_check_notes", metadata,
@@ -425,26 +417,6 @@ class RequestStore:
                 select(challenges_table.c.challenge).where(challenges_table.c.request_id == request_id)
             ).scalar_one_or_none()
         return None if data is None else self._unseal(data, request_id, "challenge")
-
-    def spend_try(self, request_id: str, method: str, allowed: int) -> int:
-        """Spend one try of an identity method; how many were left before it (0: the method is locked).
-
-        The first try of a request starts the count at `allowed`. One conditional UPDATE spends it,
-        so tries at the same moment never get more than `allowed` in all.
-        """
-        table = tries_table
-        with self.engine.begin() as conn:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(table).values(request_id=request_id, method=method, tries_left=allowed))
-            except IntegrityError:
-                pass  # counted already
-            left = conn.execute(
-                update(table).where(table.c.request_id == request_id, table.c.method == method,
-                                    table.c.tries_left > 0)
-                .values(tries_left=table.c.tries_left - 1).returning(table.c.tries_left)
-            ).scalar_one_or_none()
-        return 0 if left is None else left + 1
 
     def add_check_note(self, request_id: str, staff_id: str, now: datetime, note: str) -> None:
         with self.engine.begin() as conn:

@@ -6,6 +6,7 @@ disclosed means: no evidence on the request, the identity stage fails closed,
 nothing is staged or extracted, no link or passphrase is mailed.
 """
 
+import contextlib
 import itertools
 import sqlite3
 import threading
@@ -164,40 +165,62 @@ def test_a_new_request_brings_no_new_guesses(rt, company, request_of):
     assert_nothing_disclosed(rt, again)
 
 
-def test_tries_reset_by_editing_the_store_give_no_new_tries(rt, company, request_of):
+def test_editing_the_request_store_gives_no_new_tries(rt, company, request_of):
+    """Someone who can write the database moves the failed request out of the window and changes its address:
+    the tries are counted from the ledger, by a keyed hash of the subject, so nothing comes back."""
     demo, _ = company
     request_id = request_of(demo.subject_email)
     for guess in range(rt.config.identity.knowledge.attempts):
         with pytest.raises(VerificationFailed):
             submit_knowledge(rt, request_id, {**subject_facts(demo), "order_number": 90000 + guess})
-    with rt.store.engine.begin() as conn:  # someone with write access to the database gives the tries back
-        conn.execute(text("UPDATE identity_tries SET tries_left = 99 WHERE request_id = :id"), {"id": request_id})
+    with rt.store.engine.begin() as conn:
+        conn.execute(text("UPDATE requests SET received_at = :old, email = 'someone@else.example', status = 'closed' "
+                          "WHERE id = :id"), {"id": request_id, "old": rt.clock() - timedelta(days=400)})
+    again = request_of(demo.subject_email)
     with pytest.raises(VerificationFailed):
-        submit_knowledge(rt, request_id, subject_facts(demo))
-    assert rt.store.get(request_id).evidence is None
-    assert_nothing_disclosed(rt, request_id)
+        submit_knowledge(rt, again, subject_facts(demo))
+    assert rt.store.get(again).evidence is None
+    assert_nothing_disclosed(rt, again)
 
 
-def test_raced_answers_get_no_more_tries_than_allowed(rt, company, request_of):
+def test_answers_at_the_same_moment_on_many_requests_get_no_more_tries_than_allowed(rt, company, request_of,
+                                                                                    monkeypatch):
+    import flows.knowledge_check
+
     demo, _ = company
-    request_id = request_of(demo.subject_email)
-    attempts, racers = rt.config.identity.knowledge.attempts, 12
-    start = threading.Barrier(racers)
-    spent: list[int] = []
+    attempts, racers = rt.config.identity.knowledge.attempts, 8
+    requests = [request_of(demo.subject_email) for _ in range(racers)]
+    # Every answer reaches the counting of tries at the same moment: right after the record was read.
+    together = threading.Barrier(racers)
+    read_record = flows.knowledge_check.known_facts
 
-    def race():
-        start.wait()
-        spent.append(rt.store.spend_try(request_id, "knowledge", attempts))
+    def read_then_wait(*args):
+        facts = read_record(*args)
+        together.wait()
+        return facts
 
-    threads = [threading.Thread(target=race) for _ in range(racers)]
+    monkeypatch.setattr(flows.knowledge_check, "known_facts", read_then_wait)
+    checked: list[bool] = []
+
+    def race(request_id: str, guess: int) -> None:
+        with contextlib.suppress(VerificationFailed):
+            submit_knowledge(rt, request_id, {**subject_facts(demo), "order_number": 70000 + guess})
+        checked.append(True)
+
+    threads = [threading.Thread(target=race, args=(r, i)) for i, r in enumerate(requests)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(spent, reverse=True) == list(range(attempts, 0, -1)) + [0] * (racers - attempts)
+    assert len(checked) == racers
+    failures = [e.detail for r in requests for e in rt.ledger.events(r) if e.action == "identity_failed"]
+    assert sum(not d["exhausted"] for d in failures) == attempts, "more answers were checked than allowed"
+    monkeypatch.setattr(flows.knowledge_check, "known_facts", read_record)
+    last = request_of(demo.subject_email)
     with pytest.raises(VerificationFailed):
-        submit_knowledge(rt, request_id, subject_facts(demo))
-    assert_nothing_disclosed(rt, request_id)
+        submit_knowledge(rt, last, subject_facts(demo))
+    for request_id in (*requests, last):
+        assert_nothing_disclosed(rt, request_id)
 
 
 def test_an_address_with_no_customer_record_cannot_pass_by_knowledge(rt, company, request_of):
