@@ -18,12 +18,10 @@ from flows.stages import open_request, record_evidence
 from flows.store import Request
 from identity.errors import AlreadyVerified, IdentityError, IdentityNotVerified, VerificationFailed
 from identity.evidence import LEVELS, IdentityEvidence
-from identity.knowledge import matched_kinds
+from identity.knowledge import matched_kinds, normalise
 from identity.oidc import OidcChallenge, issue_nonce, verify_id_token
 
 _SALT_BYTES = 16
-# Standard OIDC claims and the facts of the customer record (identity.knowledge.KINDS) they are checked against.
-_CLAIM_FACTS = {"name": "name", "birthdate": "birth_date"}
 
 
 def start_login(rt: Runtime, request_id: str) -> str:
@@ -83,10 +81,19 @@ def _claims_on_record(rt: Runtime, email: str, claims: Mapping[str, str]) -> lis
     """The facts the provider asserts that the customer record holds too, each checked; one that differs
     fails the login (the provider vouches for someone other than the customer this address belongs to).
 
+    The birth date must be the record's. The name must hold every word of the record's name, in any order:
+    strong identification gives all given names ("Aino Maria Mäkinen"), a shop keeps one ("Aino Mäkinen").
     Only with knowledge match configured (`[identity.knowledge]` names the customer source and its keys).
     """
     settings = rt.config.identity.knowledge
-    stated = {fact: claims[claim] for claim, fact in _CLAIM_FACTS.items() if claim in claims}
-    if settings is None or not stated:
+    if settings is None or not {"name", "birthdate"} & set(claims):
         return []
-    return sorted(matched_kinds(stated, known_facts(rt, settings, email)))
+    known, matched = known_facts(rt, settings, email), list[str]()
+    if "birthdate" in claims and known.get("birth_date"):
+        matched += matched_kinds({"birth_date": claims["birthdate"]}, known)
+    if "name" in claims and known.get("name"):
+        words = set((normalise("name", claims["name"]) or "").split())
+        if not any(set(name.split()) <= words for name in known["name"]):
+            raise VerificationFailed()
+        matched.append("name")
+    return sorted(matched)

@@ -95,6 +95,23 @@ def test_a_login_raises_an_email_codes_level_when_the_policy_asks_for_more(compa
         stages.close(rt, request.id, "withdrawn")
 
 
+@pytest.mark.parametrize("spelled", ["{first} Maria {last}", "{last} {first}", "{FIRST} {LAST}"])
+def test_a_bank_login_may_give_every_given_name_in_any_order(company, provider, spelled):
+    """Strong identification gives all given names, sometimes family name first; the shop keeps one."""
+    demo, _ = company
+    rt = open_runtime(write_oidc_config(demo, "http://127.0.0.1:9/3.0", provider))
+    request = stages.register(rt, demo.subject_email, "fi")
+    try:
+        on_record = claims_on_record(demo, demo.subject_email)
+        first, last = on_record["name"].split(" ", 1)
+        name = spelled.format(first=first, last=last, FIRST=first.upper(), LAST=last.upper())
+        token = provider.token(start_login(rt, request.id), datetime.now(UTC), next(iter(provider.keys)),
+                               email=demo.subject_email, **{**on_record, "name": name})
+        assert submit_id_token(rt, request.id, token).level == "high"
+    finally:
+        stages.close(rt, request.id, "withdrawn")
+
+
 def test_the_same_token_again_is_refused_as_already_verified(company, provider):
     demo, _ = company
     rt = open_runtime(write_oidc_config(demo, "http://127.0.0.1:9/3.0", provider))
