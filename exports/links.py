@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from exports.errors import InvalidLink
-from exports.package import check_request_id
+from exports.request_ids import check_request_id
 from exports.storage import check_key
 
 ALGORITHM = "HS256"

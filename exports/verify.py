@@ -29,7 +29,7 @@ from audit.signing import verify
 from exports._zipcheck import Member, member_chunks, read_structure
 from exports.encrypt import open_file
 from exports.errors import DecryptionFailed, PackageInvalid
-from exports.package import check_request_id
+from exports.request_ids import check_request_id
 
 MANIFEST_VERSION = 2
 _MAX_MANIFEST = 64 << 20  # a manifest lists files; 64 MiB is far beyond any real package's

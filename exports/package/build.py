@@ -26,9 +26,9 @@ from exports.package.json_data import JSON_OPTIONS, write_json
 from exports.package.manifest import manifest_bytes, signature_bytes
 from exports.package.schema import Shape, array_schema
 from exports.package.xlsx_report import Sheet, write_report
+from exports.request_ids import check_request_id
 from extractors.records import check_name
 
-REQUEST_ID = re.compile(r"^REQ-[A-Za-z0-9]+$")
 LANGUAGE = re.compile(r"^[a-z]{2}$")
 Records = Callable[[], Iterable[Mapping[str, Any]]]
 RecordCounts = Mapping[str, Mapping[str, int]]
@@ -70,13 +70,6 @@ class PackageResult:
     manifest_sha256: str
     record_counts: dict[str, dict[str, int]]
     files: tuple[PackageFile, ...]
-
-
-def check_request_id(request_id: str) -> str:
-    """Return `request_id` if it is safe as a directory name, else raise ValueError."""
-    if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
-        raise ValueError("request id must match REQ-<letters and digits>")
-    return request_id
 
 
 def build_package(
