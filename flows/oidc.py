@@ -17,9 +17,10 @@ from flows.runtime import Runtime
 from flows.stages import open_request, record_evidence
 from flows.store import Request
 from identity.errors import AlreadyVerified, IdentityError, IdentityNotVerified, VerificationFailed
-from identity.evidence import LEVELS, IdentityEvidence
+from identity.evidence import IdentityEvidence
 from identity.knowledge import matched_kinds, normalise
 from identity.oidc import OidcChallenge, issue_nonce, verify_id_token
+from identity.policy import meets
 
 _SALT_BYTES = 16
 
@@ -73,7 +74,7 @@ def submit_id_token(rt: Runtime, request_id: str, token: str) -> IdentityEvidenc
 def _refuse_unless_stronger(request: Request, level: str) -> None:
     """A login can raise a request's level (an email code is "low", and the policy may ask for more), never
     repeat or lower it."""
-    if request.evidence and LEVELS.index(level) <= LEVELS.index(request.evidence["level"]):
+    if request.evidence and meets(request.evidence["level"], level):
         raise AlreadyVerified(request.id)
 
 

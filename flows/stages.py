@@ -44,7 +44,7 @@ from identity.errors import (
     StrongerIdentityNeeded,
     VerificationFailed,
 )
-from identity.evidence import LEVELS, IdentityEvidence
+from identity.evidence import IdentityEvidence
 from identity.policy import may_deliver_elsewhere, meets, skip_reason, stronger_needed
 from redaction.redactor import Redactor
 
@@ -206,7 +206,7 @@ def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: Identity
     """
     request = open_request(rt, request_id)
     refuse_if_lapsed(rt, request)
-    if request.evidence and LEVELS.index(evidence.level) <= LEVELS.index(request.evidence["level"]):
+    if request.evidence and meets(request.evidence["level"], evidence.level):
         raise InvalidRequest(f"{request_id} is already verified ({request.evidence['level']}); "
                              "only a stronger method replaces that")
     verified = rt.store.save_evidence(request_id, {**evidence.to_dict(), **(extra or {})}, rt.clock(),
