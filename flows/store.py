@@ -282,15 +282,6 @@ class RequestStore:
             raise RequestNotFound(request_id)
         return self._request(row)
 
-    def requests_of_subject(self, email: str, since: datetime) -> tuple[str, ...]:
-        """The ids of every request for `email` (ASCII case folded, as requests are matched) received since `since`."""
-        table = requests_table
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(table.c.id, table.c.email).where(table.c.received_at >= since)
-                                .order_by(table.c.received_at)).all()
-        wanted = ascii_lower(email.strip())
-        return tuple(row.id for row in rows if ascii_lower(row.email.strip()) == wanted)
-
     def list(self) -> Iterator[Request]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(requests_table).order_by(requests_table.c.received_at)).mappings().all()
