@@ -307,8 +307,16 @@ def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
 
 
 @app.command()
-def run(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
-    """Run (or resume) the Prefect flow of one verified request."""
+def run(
+    request_id: str,
+    wait: Annotated[bool, typer.Option("--wait", help="With a Prefect API: follow the run to its end.")] = False,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Run (or resume) the flow of one verified request.
+
+    With `PREFECT_API_URL` set, or a `dsar worker` running for this config, the run goes to the
+    `fulfil_request` deployment and a worker runs it; otherwise it runs in this process.
+    """
     from flows import stages
     from identity.errors import IdentityNotVerified
 
@@ -318,11 +326,57 @@ def run(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
         raise IdentityNotVerified(request_id)
     stages.require_minimum_level(rt, request_id)
     rt.sources()
-    from flows.fulfil import quiet_console_tracebacks, run_request
+    api_url = _prefect_api(rt)
+    if api_url is None:
+        from flows.fulfil import quiet_console_tracebacks, run_request
 
-    quiet_console_tracebacks()
-    run_request(request_id)
+        quiet_console_tracebacks()
+        run_request(request_id)
+        typer.echo(f"{request_id}: {rt.store.get(request_id).status}")
+        return
+
+    from prefect.settings import PREFECT_API_URL
+    from prefect.settings.context import temporary_settings
+
+    from flows.submit import submit_request, wait_for
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        flow_run = submit_request(request_id)
+        typer.echo(f"{request_id}: flow run {flow_run.id} submitted to {api_url.removesuffix('/api')}", err=True)
+        if not wait:
+            return
+        wait_for(flow_run.id, progress=lambda state: typer.echo(f"{request_id}: {state}", err=True))
     typer.echo(f"{request_id}: {rt.store.get(request_id).status}")
+
+
+def _prefect_api(rt: Runtime) -> str | None:
+    """The Prefect API runs go to: `PREFECT_API_URL`, or the server of this config's `dsar worker`."""
+    from flows.local_api import find_local_api
+
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    local = find_local_api(rt.config.base_dir)
+    return None if local is None else local.url
+
+
+@app.command()
+def worker(
+    slots: Annotated[int, typer.Option(min=1, help="Flow runs at a time.")] = 2,
+    pool: Annotated[str, typer.Option(help="The Prefect work pool to serve.")] = "dsar",
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between polls for new runs.")] = 0.1,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Run requests as they are submitted, in this warm process, until stopped.
+
+    Registers the deployments (fulfil_request; expire_packages hourly) on the work pool. Without
+    `PREFECT_API_URL` it starts a Prefect server on loopback (UI included) that `dsar run` and
+    `dsar demo` find by themselves.
+    """
+    from flows.worker import serve as serve_worker
+
+    rt = _runtime(config)
+    rt.sources()  # a broken config fails now, not in the first request
+    serve_worker(rt.config.path, pool, slots, poll, announce=lambda line: typer.echo(line, err=True))
 
 
 @app.command()

@@ -17,7 +17,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+from prefect.settings.context import temporary_settings
 
 from flows import stages, sweeper
 from flows.errors import RequestBusy
@@ -26,15 +29,20 @@ from identity.errors import StrongerIdentityNeeded
 
 
 @lru_cache(maxsize=4)
-def _runtime(config_path: str) -> Runtime:
+def _runtime(config_path: str, modified_ns: int) -> Runtime:
     return open_runtime(config_path)
 
 
 def runtime() -> Runtime:
+    """The runtime of `DSAR_CONFIG`, built once per version of the file: a warm worker sees an edited config."""
     path = os.environ.get("DSAR_CONFIG")
     if not path:
         raise RuntimeError("DSAR_CONFIG is not set: the flow cannot find its config file")
-    return _runtime(path)
+    try:
+        modified_ns = os.stat(path).st_mtime_ns
+    except OSError:
+        modified_ns = 0  # open_runtime names the missing file
+    return _runtime(path, modified_ns)
 
 
 # Every task keeps its result private: neither persisted nor cached.
@@ -81,11 +89,20 @@ def _hold(request_id: str, holder: str) -> None:
         raise RequestBusy(request_id, int(RUN_LEASE.total_seconds() // 60))
 
 
+def _tag_run(request_id: str) -> None:
+    """Tag the run `req:<id>` however it was started (the CLI, a deployment, the Prefect UI): history finds it so."""
+    tag = f"req:{request_id}"
+    if tag not in flow_run.tags:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run.id, tags=[*flow_run.tags, tag])
+
+
 @flow(name="fulfil_request", flow_run_name="{request_id}", persist_result=False, log_prints=False)
 def fulfil_request(request_id: str) -> str:
     """Verify, extract, redact, package, encrypt, store and deliver one request."""
     os.umask(0o077)  # on a worker too, the files it stages hold personal data
     logger = get_run_logger()
+    _tag_run(request_id)
     holder = str(flow_run.id)
     _hold(request_id, holder)
     try:
@@ -129,8 +146,12 @@ def expire_packages() -> dict[str, int]:
 
 
 def run_request(request_id: str) -> str:
-    """Run the flow for one request, tagged `req:<id>` so its history can be found later."""
-    with tags(f"req:{request_id}"):
+    """Run the flow for one request in this process, tagged `req:<id>` so its history can be found later.
+
+    Without heartbeats: their thread holds every flow's end for up to a second, and the request's claim
+    has a lease of its own.
+    """
+    with tags(f"req:{request_id}"), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         return fulfil_request(request_id)
 
 

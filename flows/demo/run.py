@@ -17,6 +17,7 @@ from flows.config import read_env_file
 from flows.demo.company import DemoCompany, generate_company
 from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.settings import demo_config
+from flows.local_api import find_local_api
 from flows.notify import Outbox
 from flows.runtime import Runtime, open_runtime
 
@@ -99,9 +100,7 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
             verify_by_outbox(rt, request.id)
 
         os.environ["DSAR_CONFIG"] = str(config_path)
-        from flows.fulfil import run_request
-
-        run_request(request.id)
+        run_flow(workdir, request.id)
 
     outbox = _outbox(rt)
     link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request.id}-link"))
@@ -119,6 +118,24 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
         subject_email=company.subject_email,
         workdir=str(workdir),
     )
+
+
+def run_flow(workdir: Path, request_id: str) -> None:
+    """Through a `dsar worker` running for the demo when there is one (no Prefect start-up), in this process
+    otherwise."""
+    api = find_local_api(workdir)
+    if api is None:
+        from flows.fulfil import run_request
+
+        run_request(request_id)
+        return
+    from prefect.settings import PREFECT_API_URL
+    from prefect.settings.context import temporary_settings
+
+    from flows.submit import submit_request, wait_for
+
+    with temporary_settings({PREFECT_API_URL: api.url}):
+        wait_for(submit_request(request_id).id)
 
 
 def as_dict(result: DemoResult) -> dict[str, str]:

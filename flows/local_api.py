@@ -1,0 +1,102 @@
+"""The Prefect server a local `dsar worker` keeps alive, and how other commands find it.
+
+Without `PREFECT_API_URL`, `dsar worker` starts `prefect server start` on
+loopback as its child (services and UI included: the scheduler creates the
+hourly and daily runs) and records the API's address in `worker.json` beside
+the config. `dsar run` and `dsar demo` then submit to it instead of starting
+Prefect's temporary server for every request. The server dies with the worker,
+even after a kill -9 (the kernel signals it: PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+WORKER_FILE = "worker.json"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class LocalApi:
+    url: str  # ends in /api
+    worker_pid: int
+
+    @property
+    def ui_url(self) -> str:
+        return self.url.removesuffix("/api")
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(log: Path, timeout: float = 90.0) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `prefect server start` on a free loopback port, its output going to `log`; its process and API URL
+    once it answers."""
+    port = _free_port()
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prefect server exited with status {process.returncode}; see {log}")
+        if healthy(url):
+            return process, url
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"prefect server did not answer within {timeout:.0f} s")
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def write_worker_file(base_dir: Path, url: str) -> Path:
+    path = base_dir / WORKER_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"api_url": url, "pid": os.getpid()}), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def find_local_api(base_dir: Path) -> LocalApi | None:
+    """The API of a live `dsar worker` for the config in `base_dir`, if one runs and answers."""
+    try:
+        record = json.loads((base_dir / WORKER_FILE).read_text(encoding="utf-8"))
+        api = LocalApi(str(record["api_url"]), int(record["pid"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(api.worker_pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return api if healthy(api.url) else None

@@ -1,0 +1,151 @@
+"""`dsar worker`: a warm process that runs the deployments' flow runs in its own threads.
+
+Prefect's process worker starts a new Python for every flow run, which pays
+Prefect's import and client start-up (seconds) per request. This worker polls
+the same process work pool, claims a scheduled run the way Prefect's workers do
+(Scheduled -> Pending, which the server grants to one claimant only), and runs
+it with `run_flow` in a thread of this process: imports, the config, database
+engines and HTTP clients are paid for once. Either kind of worker can serve the
+pool; runs that this one cannot execute (an unknown flow) are left to others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import Flow
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import Abort, ObjectNotFound
+from prefect.flow_engine import run_flow
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+from prefect.settings.context import temporary_settings
+from prefect.states import Pending
+from prefect.utilities.engine import propose_state
+
+from flows.deployments import apply_deployments, ensure_pool, flows_by_name
+from flows.local_api import start_server, write_worker_file
+
+logger = logging.getLogger("dsar.worker")
+
+
+@dataclass
+class WarmWorker:
+    """Claims and runs scheduled flow runs of `pool` whose flow is in `flows` (by flow name)."""
+
+    pool: str
+    flows: Mapping[str, Flow[..., Any]]
+    slots: int = 2
+    poll_seconds: float = 0.1
+    on_finished: Callable[[FlowRun], None] | None = None
+    _running: set[UUID] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Poll and run until `stop()`; blocks."""
+        with ThreadPoolExecutor(self.slots, thread_name_prefix="dsar-run") as executor:
+            asyncio.run(self._loop(executor))
+
+    async def _loop(self, executor: ThreadPoolExecutor) -> None:
+        async with get_client() as client:
+            flow_names: dict[UUID, str] = {}
+            while not self._stop.is_set():
+                free = self.slots - len(self._running)
+                if free > 0:
+                    for flow_run in await self._scheduled(client, free):
+                        name = flow_names.get(flow_run.flow_id) or await self._flow_name(client, flow_run, flow_names)
+                        flow = self.flows.get(name)
+                        if flow is None or not await self._claim(client, flow_run):
+                            continue
+                        with self._lock:
+                            self._running.add(flow_run.id)
+                        executor.submit(self._execute, flow, flow_run)
+                await asyncio.sleep(self.poll_seconds)
+
+    async def _flow_name(self, client: PrefectClient, flow_run: FlowRun, names: dict[UUID, str]) -> str:
+        try:
+            names[flow_run.flow_id] = (await client.read_flow(flow_run.flow_id)).name
+        except ObjectNotFound:
+            names[flow_run.flow_id] = ""
+        return names[flow_run.flow_id]
+
+    async def _scheduled(self, client: PrefectClient, limit: int) -> list[FlowRun]:
+        try:
+            responses = await client.get_scheduled_flow_runs_for_work_pool(
+                self.pool, scheduled_before=datetime.now(UTC))
+        except ObjectNotFound:
+            return []
+        return [r.flow_run for r in responses][:limit]
+
+    async def _claim(self, client: PrefectClient, flow_run: FlowRun) -> bool:
+        """Scheduled -> Pending: the server grants it to one worker only."""
+        try:
+            state = await propose_state(client, Pending(), flow_run_id=flow_run.id)
+        except Abort:
+            return False
+        return state.is_pending()
+
+    def _execute(self, flow: Flow[..., Any], flow_run: FlowRun) -> None:
+        try:
+            # A heartbeat thread would hold every run's end for up to a second; claims have their own lease.
+            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                run_flow(flow, flow_run=flow_run, parameters=flow_run.parameters, return_type="state")
+        except BaseException:  # the engine has recorded the state; the worker lives on
+            logger.exception("flow run %s ended with an error", flow_run.id)
+        finally:
+            with self._lock:
+                self._running.discard(flow_run.id)
+            if self.on_finished is not None:
+                self.on_finished(flow_run)
+
+
+async def _prepare(config_path: Path, pool: str) -> None:
+    await ensure_pool(pool)
+    await apply_deployments(config_path, pool)
+
+
+def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
+          announce: Callable[[str], None]) -> None:
+    """Keep a Prefect API (started here unless `PREFECT_API_URL` names one), the deployments and a warm worker.
+
+    Blocks until SIGTERM or Ctrl-C; the server started here stops with it.
+    """
+    server = None
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        announce("starting a Prefect server on loopback...")
+        server, url = start_server(config_path.parent / "prefect-server.log")
+    try:
+        with temporary_settings({PREFECT_API_URL: url}):
+            asyncio.run(_prepare(config_path, pool))
+            worker = WarmWorker(pool, flows_by_name(), slots=slots, poll_seconds=poll_seconds)
+            signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+            record = write_worker_file(config_path.parent, url) if server is not None else None
+            announce(f"dsar worker: pool {pool}, {slots} run(s) at a time, Prefect API {url}"
+                     + (f", UI {url.removesuffix('/api')}" if server is not None else ""))
+            try:
+                worker.run()
+            except KeyboardInterrupt:
+                worker.stop()
+            finally:
+                if record is not None:
+                    record.unlink(missing_ok=True)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
