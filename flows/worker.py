@@ -114,16 +114,19 @@ class WarmWorker:
                 self.on_finished(flow_run)
 
 
-async def _prepare(config_path: Path, pool: str) -> None:
+async def _prepare(config_path: Path, pool: str, deploy: bool) -> None:
     await ensure_pool(pool)
-    await apply_deployments(config_path, pool)
+    if deploy:
+        await apply_deployments(config_path, pool)
 
 
 def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
           announce: Callable[[str], None]) -> None:
-    """Keep a Prefect API (started here unless `PREFECT_API_URL` names one), the deployments and a warm worker.
+    """Serve `pool` with a warm worker until SIGTERM or Ctrl-C.
 
-    Blocks until SIGTERM or Ctrl-C; the server started here stops with it.
+    Without `PREFECT_API_URL` this is the embedded default: a Prefect server started here (it stops with the
+    worker), with the deployments applied to it. With a Prefect server of the team's, deployments come from
+    `prefect deploy` (infra/prefect.yaml) and the worker only serves the pool (creating it if missing).
     """
     server = None
     url = os.environ.get("PREFECT_API_URL")
@@ -132,7 +135,7 @@ def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
         server, url = start_server(config_path.parent / "prefect-server.log")
     try:
         with temporary_settings({PREFECT_API_URL: url}):
-            asyncio.run(_prepare(config_path, pool))
+            asyncio.run(_prepare(config_path, pool, deploy=server is not None))
             worker = WarmWorker(pool, flows_by_name(), slots=slots, poll_seconds=poll_seconds)
             signal.signal(signal.SIGTERM, lambda *_: worker.stop())
             record = write_worker_file(config_path.parent, url) if server is not None else None

@@ -54,6 +54,12 @@ class DemoCompany:
     # less the surname the husband shares with the subject (that word is hers too).
     third_party_identifiers: tuple[str, ...] = ()
 
+    def customer_emails(self, count: int) -> list[str]:
+        """The addresses of the first `count` customers (the subject first), lower-cased as requesters type them."""
+        with sqlite3.connect(self.customers_db) as db:
+            rows = db.execute("SELECT email FROM customers ORDER BY id LIMIT ?", (count,)).fetchall()
+        return [email.lower() for (email,) in rows]
+
 
 @dataclass
 class Order:

@@ -7,6 +7,8 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,12 +86,31 @@ def verify_by_outbox(rt: Runtime, request_id: str) -> None:
     stages.submit_code(rt, request_id, found.group(1))
 
 
-def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
-    workdir = workdir.resolve()
-    company, env = prepare_demo(workdir, seed)
+@contextmanager
+def demo_company(workdir: Path, seed: int = 2026) -> Iterator[tuple[DemoCompany, Path]]:
+    """The generated company and its config, its Mailchimp-compatible endpoint serving until the block ends."""
+    company, env = prepare_demo(workdir.resolve(), seed)
     data = json.loads(company.mailchimp_data.read_text(encoding="utf-8"))
     with serve_mailchimp(data, env["MAILCHIMP_API_KEY"]) as mailchimp:
-        config_path = write_demo_config(company, mailchimp.base_url)
+        yield company, write_demo_config(company, mailchimp.base_url)
+
+
+def verified_requests(rt: Runtime, emails: Iterable[str], language: str = "fi") -> list[str]:
+    """Register a request for each address and verify it from the outbox; their ids."""
+    ids = []
+    for email in emails:
+        request = stages.register(rt, email, language)
+        if request.duplicate_of:  # an earlier run stopped half-way: resume it
+            request = rt.store.get(request.duplicate_of)
+        if not request.evidence:
+            verify_by_outbox(rt, request.id)
+        ids.append(request.id)
+    return ids
+
+
+def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
+    workdir = workdir.resolve()
+    with demo_company(workdir, seed) as (company, config_path):
         rt = open_runtime(config_path)
         request = stages.register(
             rt, company.subject_email, "fi", name=company.subject_name, phone=company.subject_phone
