@@ -1,0 +1,100 @@
+"""A warm `dsar worker`: requests go through the deployment, and the Prefect server it starts lives and dies with it."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.demo.run import demo_company, verified_requests
+from flows.deployments import DEPLOYMENTS, deployment_name
+from flows.local_api import find_local_api, healthy
+from flows.runtime import open_runtime
+from tests.flows.privacy import find_in_database
+from tests.flows.warm import Worker, dsar, prefect_home_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_prefect_yaml_declares_the_deployments_the_worker_applies():
+    """`prefect deploy` with infra/prefect.yaml and the embedded default give the same deployments."""
+    declared = yaml.safe_load((ROOT / "infra" / "prefect.yaml").read_text())
+    by_name = {d["name"]: d for d in declared["deployments"]}
+    assert set(by_name) == {d.name for d in DEPLOYMENTS}
+    for deployment in DEPLOYMENTS:
+        entry = by_name[deployment.name]
+        assert entry["entrypoint"] == f"flows.fulfil:{deployment.flow.fn.__name__}"
+        assert entry["work_pool"]["name"] == "dsar"
+        assert entry["work_pool"]["job_variables"] == {"env": {"DSAR_CONFIG": "{{ $DSAR_CONFIG }}"}}
+        schedules = entry.get("schedules", [])
+        assert [s.get("interval") for s in schedules if "interval" in s] == (
+            [deployment.interval_seconds] if deployment.interval_seconds else [])
+        assert [s.get("cron") for s in schedules if "cron" in s] == ([deployment.cron] if deployment.cron else [])
+
+
+@pytest.fixture
+def company(tmp_path):
+    with demo_company(tmp_path / "demo") as (company, config):
+        yield company, config
+
+
+def test_dsar_run_goes_to_the_embedded_worker_which_stops_its_server_when_killed(company, tmp_path):
+    company, config = company
+    env = prefect_home_env(tmp_path / "prefect-home")
+    worker = Worker(config, env, tmp_path / "worker.log", "--slots", "2")
+    try:
+        api = find_local_api(config.parent)
+        assert api is not None and api.worker_pid == worker.process.pid
+        rt = open_runtime(config)
+        first, second = verified_requests(rt, company.customer_emails(3)[1:])
+
+        run = dsar("run", first, "--wait", "--config", str(config), env=env)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.stdout == f"{first}: delivered\n"
+        assert "submitted to http://127.0.0.1:" in run.stderr  # through the worker, not a temporary server
+        assert "Starting temporary server" not in run.stderr
+
+        # A run started from the deployment without the CLI's tag, as the Prefect UI starts one: the flow tags it.
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL
+        from prefect.settings.context import temporary_settings
+
+        from flows.submit import wait_for
+
+        with temporary_settings({PREFECT_API_URL: api.url}), get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(deployment_name("fulfil_request"))
+            created = client.create_flow_run_from_deployment(deployment.id, parameters={"request_id": second})
+            assert created.tags == ["dsar"]
+            finished = wait_for(created.id)
+            assert finished.state is not None and finished.state.is_completed()
+            assert f"req:{second}" in client.read_flow_run(created.id).tags
+            assert finished.name == second
+        assert rt.store.get(second).status == "delivered"
+
+        # Prefect's database holds the request ids, never the requesters' addresses.
+        emails = company.customer_emails(3)[1:]
+        assert find_in_database(tmp_path / "prefect-home" / "prefect.db", emails) == []
+    finally:
+        if worker.process.poll() is None:
+            worker.process.send_signal(signal.SIGKILL)
+            worker.process.wait()
+    # Killed without a chance to clean up, the worker takes its Prefect server with it, and nothing finds it.
+    deadline = time.monotonic() + 20
+    while healthy(api.url) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not healthy(api.url)
+    assert find_local_api(config.parent) is None
+    assert not any(f"--port {api.url.split(':')[2].split('/')[0]}" in _cmdline(pid) for pid in _pids())
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
