@@ -12,6 +12,7 @@ pool; runs that this one cannot execute (an unknown flow) are left to others.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import signal
@@ -74,7 +75,9 @@ class WarmWorker:
                             continue
                         with self._lock:
                             self._running.add(flow_run.id)
-                        executor.submit(self._execute, flow, flow_run)
+                        # The run's thread sees this thread's settings (the API URL above all), not the
+                        # process's defaults, which would start a temporary server of its own.
+                        executor.submit(contextvars.copy_context().run, self._execute, flow, flow_run)
                 await asyncio.sleep(self.poll_seconds)
 
     async def _flow_name(self, client: PrefectClient, flow_run: FlowRun, names: dict[UUID, str]) -> str:

@@ -1,0 +1,150 @@
+"""Requests through warm `dsar worker`s against `dsar run` in-process, on the demo company.
+
+    python bench/bench_throughput.py [--requests 20] [--sequential 10] [--in-process 3] [--json] [--dir DIR]
+
+Baseline, same run: `dsar run REQ` with no worker, as each request ran before
+(a fresh process and Prefect's temporary server per request). Then one
+embedded `dsar worker` (its own Prefect server on SQLite):
+- `median_request_s`: requests one after another, each timed from submission
+  (already verified) until the request store says delivered;
+- `requests_per_minute["1"]`: `--requests` submitted at once, until the last
+  is delivered; then a second worker joins and `requests_per_minute["2"]` is
+  the same with both;
+- `stage_median_s`: each stage's median duration, from the ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flows.demo.run import demo_company, verified_requests
+from flows.local_api import find_local_api
+from flows.runtime import Runtime, open_runtime
+from tests.flows.warm import Worker, dsar, prefect_home_env
+
+
+def _wait_delivered(rt: Runtime, ids: Iterable[str], timeout: float = 600) -> None:
+    waiting, deadline = set(ids), time.monotonic() + timeout
+    while waiting:
+        for request_id in list(waiting):
+            status = rt.store.get(request_id).status
+            if status == "delivered":
+                waiting.discard(request_id)
+            elif status == "failed":
+                raise SystemExit(f"{request_id} failed: {rt.store.get(request_id).reason}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{len(waiting)} request(s) not delivered within {timeout:.0f} s")
+        time.sleep(0.005)
+
+
+def _stage_medians(rt: Runtime, ids: Iterable[str]) -> dict[str, float]:
+    """Each stage's median duration: the ledger's duration_ms where recorded, else the gap to the event before."""
+    durations: dict[str, list[float]] = {}
+    for request_id in ids:
+        before = None
+        for event in rt.ledger.events(request_id):
+            if event.action.endswith("_done"):
+                stage = event.action.removesuffix("_done").split(":")[0]
+                ms = event.detail.get("duration_ms")
+                seconds = ms / 1000 if isinstance(ms, int | float) else (
+                    (event.at - before).total_seconds() if before else None)
+                if seconds is not None:
+                    durations.setdefault(stage, []).append(seconds)
+            before = event.at
+    return {stage: round(statistics.median(values), 3) for stage, values in durations.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20, help="requests submitted at once per throughput round")
+    parser.add_argument("--sequential", type=int, default=10, help="requests timed one after another")
+    parser.add_argument("--in-process", type=int, default=3, help="requests run by `dsar run` without a worker")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--dir", type=Path, help="work here instead of a temporary directory")
+    args = parser.parse_args()
+    say = (lambda line: print(line, file=sys.stderr)) if args.json else print
+
+    work = args.dir or Path(tempfile.mkdtemp(prefix="dsar-bench-throughput-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = prefect_home_env(work / "prefect-home")
+    needed = args.in_process + 1 + args.sequential + 2 * args.requests  # 1: the warm-up
+    with demo_company(work / "demo") as (company, config):
+        rt = open_runtime(config)
+        emails = iter(company.customer_emails(needed + 1)[1:])
+        take = lambda n: verified_requests(rt, [next(emails) for _ in range(n)])  # noqa: E731
+
+        say(f"in-process: `dsar run` x{args.in_process}, each its own process and temporary Prefect server")
+        in_process = []
+        for request_id in take(args.in_process):
+            started = time.perf_counter()
+            result = dsar("run", request_id, "--config", str(config), env=env)
+            if result.returncode != 0:
+                raise SystemExit(f"dsar run failed: {result.stderr[-2000:]}")
+            in_process.append(time.perf_counter() - started)
+
+        first = Worker(config, env, work / "worker-1.log")
+        second = None
+        try:
+            api = find_local_api(config.parent)
+            assert api is not None
+            from prefect.settings import PREFECT_API_URL
+            from prefect.settings.context import temporary_settings
+
+            from flows.submit import submit_request
+
+            with temporary_settings({PREFECT_API_URL: api.url}):
+                submit_request(take(1)[0])  # warm-up: the first run loads what every later one reuses
+                sequential, timed = [], take(args.sequential)
+                for request_id in timed:
+                    started = time.perf_counter()
+                    submit_request(request_id)
+                    _wait_delivered(rt, [request_id])
+                    sequential.append(time.perf_counter() - started)
+                say(f"one warm worker, one at a time: median {statistics.median(sequential):.3f} s")
+
+                per_minute = {}
+                for workers in ("1", "2"):
+                    if workers == "2":
+                        second = Worker(config, env | {"PREFECT_API_URL": api.url}, work / "worker-2.log")
+                    batch = take(args.requests)
+                    started = time.perf_counter()
+                    for request_id in batch:
+                        submit_request(request_id)
+                    _wait_delivered(rt, batch)
+                    per_minute[workers] = round(len(batch) / (time.perf_counter() - started) * 60, 1)
+                    say(f"{workers} worker(s), {len(batch)} at once: {per_minute[workers]} requests per minute")
+        finally:
+            for worker in (second, first):
+                if worker is not None:
+                    worker.stop()
+
+    result = {
+        "median_request_s": round(statistics.median(sequential), 3),
+        "requests_per_minute": per_minute,
+        "in_process_median_s": round(statistics.median(in_process), 3),
+        "stage_median_s": _stage_medians(rt, timed),
+        "sequential_requests": len(sequential),
+        "baseline": "dsar run in-process (a fresh process and Prefect temporary server per request)",
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"\n{'':34}{'median s/request':>18}")
+    print(f"{'dsar run, in-process (baseline)':34}{result['in_process_median_s']:>18.3f}")
+    print(f"{'one warm dsar worker':34}{result['median_request_s']:>18.3f}")
+    print(f"speed-up: {result['in_process_median_s'] / result['median_request_s']:.1f}x")
+    print(f"requests per minute: 1 worker {per_minute['1']}, 2 workers {per_minute['2']}")
+    print("median per stage (s): " + ", ".join(f"{k} {v}" for k, v in result["stage_median_s"].items()))
+
+
+if __name__ == "__main__":
+    main()
