@@ -137,6 +137,7 @@ class Bootstrap:
         self.kms = session.client("kms", region_name=plan.region, endpoint_url=endpoint_url, config=config)
         self.s3 = session.client("s3", region_name=plan.region, endpoint_url=endpoint_url, config=config)
         self.steps: list[Step] = []
+        self.created: set[str] = set()  # buckets this run made: what they have, it made too
 
     def run(self) -> str:
         """Bring everything into line; the KMS key's ARN."""
@@ -218,6 +219,7 @@ class Bootstrap:
                 if region != "us-east-1":  # S3 refuses us-east-1 as an explicit location
                     options["CreateBucketConfiguration"] = {"LocationConstraint": region}
                 self.s3.create_bucket(Bucket=bucket, **options)
+                self.created.add(bucket)
                 self.steps.append(Step(bucket, "bucket", "created"))
                 return
             found_in = head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", region)
@@ -245,11 +247,11 @@ class Bootstrap:
         """Put `desired` unless `get` already reports it."""
         with _about(f"bucket {bucket} {setting}"):
             actual = _read(lambda: get(bucket))
-            if actual is not None and matches(actual, desired):
-                self.steps.append(Step(bucket, setting, "found"))
-                return
-            put(bucket, desired)
-            self.steps.append(Step(bucket, setting, "created" if actual is None else "changed"))
+            in_line = actual is not None and matches(actual, desired)
+            if not in_line:
+                put(bucket, desired)
+            new = bucket in self.created or actual is None
+            self.steps.append(Step(bucket, setting, "created" if new else "found" if in_line else "changed"))
 
 
 def arguments(argv: list[str] | None) -> tuple[Plan, str | None, bool]:
