@@ -207,14 +207,19 @@ class Bootstrap:
     def ensure_bucket(self, bucket: str, *, object_lock: bool) -> None:
         region = self.plan.region
         with _about(f"bucket {bucket}"):
+            exists = True
             try:
-                head = self.s3.head_bucket(Bucket=bucket)
+                headers = self.s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
             except ClientError as exc:
                 if _code(exc) in ("403", "AccessDenied"):
                     raise BootstrapError(f"bucket {bucket} exists and this account may not use it: choose another "
                                          "name") from None
-                if _code(exc) not in _MISSING:
+                exists = _code(exc) not in _MISSING
+                # Asked in the wrong region (with --endpoint-url botocore does not follow), S3 says where it is.
+                headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                if exists and "x-amz-bucket-region" not in headers:
                     raise
+            if not exists:
                 options: dict[str, Any] = {"ObjectLockEnabledForBucket": True} if object_lock else {}
                 if region != "us-east-1":  # S3 refuses us-east-1 as an explicit location
                     options["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -222,7 +227,7 @@ class Bootstrap:
                 self.created.add(bucket)
                 self.steps.append(Step(bucket, "bucket", "created"))
                 return
-            found_in = head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", region)
+            found_in = headers.get("x-amz-bucket-region", region)  # S3-compatible services may not say
             if found_in != region:
                 raise BootstrapError(f"bucket {bucket} is in {found_in}, not {region}: use --region {found_in} "
                                      "or another name")
