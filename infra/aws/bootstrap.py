@@ -10,7 +10,8 @@
 - the audit bucket: Object Lock with a COMPLIANCE default retention of N days, versioning, public access blocks.
 
 The bucket settings are infra/s3's JSON documents, the same that infra/s3/apply.sh applies. Each run reads what
-is there and writes only what differs, so a second run changes nothing and says so. Credentials come from boto3's
+is there and writes only what differs, so a second run changes nothing and says so; a setting that differs is
+replaced whole (other lifecycle rules on the package bucket go). Credentials come from boto3's
 usual chain; an AWS error ends the run with one line on stderr and exit code 1.
 """
 
@@ -35,7 +36,7 @@ DEFAULT_ALIAS = "alias/dsar-packages"
 # auditor may be asked to show what happened. The ledger holds ids, counts and hashes only.
 DEFAULT_RETENTION_DAYS = 3 * 365
 MAX_RETENTION_DAYS = 36500  # S3's limit for a default retention
-# The bucket's own, and the first S3 asks for before a bucket is known to exist.
+# What S3 answers when a bucket, or a setting a bucket never had, is not there.
 _MISSING = {"404", "NoSuchBucket", "NoSuchPublicAccessBlockConfiguration", "NoSuchLifecycleConfiguration",
             "ServerSideEncryptionConfigurationNotFoundError", "ObjectLockConfigurationNotFoundError"}
 
