@@ -144,10 +144,25 @@ class ScryptRecipient:
         if not MIN_WORK_FACTOR <= self.work_factor <= MAX_WORK_FACTOR:
             raise ValueError(f"work factor must be between {MIN_WORK_FACTOR} and {MAX_WORK_FACTOR}")
 
-    def stanza(self, file_key: bytes) -> Stanza:
+    def stretched(self) -> StretchedScrypt:
+        """The scrypt work done now, with a fresh salt: the slow half of `stanza`, ahead of the file key."""
         salt = secrets.token_bytes(SCRYPT_SALT_SIZE)
-        body = _wrap(_scrypt_key(self.passphrase, salt, self.work_factor), file_key)
-        return [b"scrypt", b64encode(salt), str(self.work_factor).encode()], body
+        return StretchedScrypt(salt, self.work_factor, _scrypt_key(self.passphrase, salt, self.work_factor))
+
+    def stanza(self, file_key: bytes) -> Stanza:
+        return self.stretched().stanza(file_key)
+
+
+@dataclass(frozen=True)
+class StretchedScrypt:
+    """A passphrase's scrypt key for one salt; wrapping a file key with it is instant."""
+
+    salt: bytes
+    work_factor: int
+    key: bytes = field(repr=False)
+
+    def stanza(self, file_key: bytes) -> Stanza:
+        return [b"scrypt", b64encode(self.salt), str(self.work_factor).encode()], _wrap(self.key, file_key)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,11 +46,31 @@ def new_identity() -> tuple[str, str]:
     return _age.identity_text(identity), _age.recipient_text(identity)
 
 
-def _recipient(passphrase: str | None, recipient: str | None, work_factor: int) -> _age.Recipient:
+@dataclass(frozen=True)
+class StretchedPassphrase:
+    """A passphrase whose scrypt work (about half a second at work factor 18) is already done.
+
+    `seal_to(..., passphrase=stretched)` then seals at once: the stretching can
+    run in another thread (it releases the GIL) while the package is still being
+    built. One salt per stretching; seal one file with it.
+    """
+
+    passphrase: str = field(repr=False)
+    _stretched: _age.StretchedScrypt = field(repr=False)
+
+
+def stretch_passphrase(passphrase: str, work_factor: int = 18) -> StretchedPassphrase:
+    return StretchedPassphrase(passphrase, _age.ScryptRecipient(passphrase.encode("utf-8"), work_factor).stretched())
+
+
+def _recipient(passphrase: str | StretchedPassphrase | None, recipient: str | None,
+               work_factor: int) -> _age.Recipient:
     if (passphrase is None) == (recipient is None):
         raise TypeError("give exactly one of passphrase= and recipient=")
     if recipient is not None:
         return _age.parse_recipient(recipient)
+    if isinstance(passphrase, StretchedPassphrase):
+        return passphrase._stretched
     assert passphrase is not None
     return _age.ScryptRecipient(passphrase.encode("utf-8"), work_factor)
 
@@ -58,7 +79,7 @@ def seal_stream(
     source: _age.Reader,
     out: _age.Writer,
     *,
-    passphrase: str | None = None,
+    passphrase: str | StretchedPassphrase | None = None,
     recipient: str | None = None,
     work_factor: int = 18,
 ) -> None:
@@ -84,7 +105,8 @@ def seal_file(
 
 
 def seal_to(
-    src: Path, out: IO[bytes], *, passphrase: str | None = None, recipient: str | None = None, work_factor: int = 18
+    src: Path, out: IO[bytes], *, passphrase: str | StretchedPassphrase | None = None, recipient: str | None = None,
+    work_factor: int = 18,
 ) -> str:
     """Encrypt the file `src` into `out` (a storage writer, say) like `seal_stream`; the sha256 hex of what was
     written. The caller owns `out` and what happens to it on failure."""

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from exports.encrypt import new_passphrase, open_file, seal_file
+from exports.encrypt import new_passphrase, open_file, seal_file, seal_to, stretch_passphrase
 from exports.errors import DecryptionFailed
 from tests.exports.age_cli import (
     age_decrypt,
@@ -33,6 +33,21 @@ def test_passphrase_we_seal_age_opens(tmp_path, plain):
     passphrase = new_passphrase()
     seal_file(path, tmp_path / "f.age", passphrase=passphrase, work_factor=FAST)
     assert age_decrypt(tmp_path / "f.age", passphrase) == data
+
+
+@pytest.mark.parametrize("plain", [CHUNK + 1], indirect=True)
+def test_a_passphrase_stretched_ahead_seals_what_age_opens(tmp_path, plain):
+    """The scrypt work done before the file exists (in another thread, while the package is built) gives the same
+    standard file, and `age` opens it with the passphrase alone."""
+    path, data = plain
+    passphrase = new_passphrase()
+    stretched = stretch_passphrase(passphrase, work_factor=FAST)
+    assert passphrase not in repr(stretched)
+    with (tmp_path / "f.age").open("wb") as out:
+        seal_to(path, out, passphrase=stretched)
+    assert age_decrypt(tmp_path / "f.age", passphrase) == data
+    open_file(tmp_path / "f.age", tmp_path / "opened", passphrase=passphrase)
+    assert (tmp_path / "opened").read_bytes() == data
 
 
 @pytest.mark.parametrize("plain", [1], indirect=True)
