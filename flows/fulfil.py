@@ -112,6 +112,7 @@ def fulfil_request(request_id: str) -> str:
             # Not a failure: the request waits for the requester to identify with a stronger method.
             logger.info("identity below the minimum level; waiting for %s identification", exc.level)
             return request_id
+        stages.stretch_ahead(runtime(), request_id)
         _hold(request_id, holder)
         futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
         for future in futures:
@@ -127,6 +128,7 @@ def fulfil_request(request_id: str) -> str:
             _hold(request_id, holder)
             stage(request_id)
     finally:
+        runtime().passphrases.forget(request_id)
         runtime().store.release_run(request_id, holder)
     return request_id
 

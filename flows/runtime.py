@@ -20,6 +20,7 @@ from extractors.registry import make_source
 from flows.config import Config, load_config
 from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
+from flows.passphrases import PassphraseStretcher
 from flows.store import RequestStore, make_engine
 from identity.oidc import JwksCache
 from identity.sealing import KEY_INFO, derive_key
@@ -79,6 +80,10 @@ class Runtime:
     @property
     def _ledger_key(self) -> str:
         return self.config.secret(self.config.store.ledger_key_env, "store.ledger_key_env")
+
+    @cached_property
+    def passphrases(self) -> PassphraseStretcher:
+        return PassphraseStretcher()
 
     @cached_property
     def mailer(self) -> Mailer:

@@ -397,6 +397,12 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
     return run_stage(rt, request_id, "package", work)
 
 
+def stretch_ahead(rt: Runtime, request_id: str) -> None:
+    """Start stretching the package's passphrase now, so that sealing does not wait for scrypt."""
+    if rt.store.sealing(request_id).method == "age-passphrase" and rt.store.stage_done(request_id, "store") is None:
+        rt.passphrases.start(request_id)
+
+
 def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
     """Seal the package as the request asks (see `Sealing`), store it, then send the passphrase, if one opens it.
 
@@ -423,7 +429,9 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
         packaged = rt.store.stage_done(request_id, "package")
         if packaged is None or not plain.is_file() or _file_sha256(plain) != packaged["zip_sha256"]:
             _restage(rt, request_id, "package")
-        passphrase = new_passphrase() if sealing.passphrase else None
+        # age's passphrase was stretched ahead (see stretch_ahead); the AES zip's takes no scrypt.
+        stretched = rt.passphrases.take(request_id) if sealing.method == "age-passphrase" else None
+        passphrase = stretched.passphrase if stretched else new_passphrase() if sealing.passphrase else None
         # The tags let the bucket's own tools (lifecycle rules, an operator) tell whose object it is and when
         # it is due to go; the sweeper goes by the request store.
         expires = rt.clock() + timedelta(hours=rt.config.delivery.link_hours)
@@ -439,7 +447,7 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
                 aes.unlink(missing_ok=True)
         else:
             with rt.storage.writer(key, tags) as out:
-                digest = seal_to(plain, out, passphrase=passphrase, recipient=sealing.recipient)
+                digest = seal_to(plain, out, passphrase=stretched, recipient=sealing.recipient)
             sealed = {"object_key": key, "sha256": digest, "sealing": sealing.method}
         rt.store.reset_stages(request_id, ["store:sealed"])
         rt.store.complete_stage(request_id, "store:sealed", sealed, rt.clock())
