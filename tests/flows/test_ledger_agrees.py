@@ -226,7 +226,7 @@ def test_a_deleted_stage_record_is_found(delivered):
 
 
 def test_a_doubled_event_is_found(delivered):
-    copy, db, request_id = delivered
+    copy, _db, request_id = delivered
     package = next(e for e in copy.ledger.events(request_id) if e.action == "package_done")
     copy.ledger.append_event(request_id, "dsar", "package_done", package.detail)
     assert problems(copy, request_id) == [(request_id, "package")]
