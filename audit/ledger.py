@@ -3,18 +3,31 @@
 The ledger owns one table, `audit_events`, in a database it may share with the
 request store. Appends from several threads (one lock per instance) and
 processes (the seq primary key; a lost race is retried) keep the sequence
-gapless and the chain linear.
+gapless and the chain linear. A caller's own writes can join an event's
+transaction (`alongside`), so that a record and its event commit together.
 """
 
 import json
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, Index, MetaData, String, Table, Text, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from audit import signing
@@ -44,6 +57,17 @@ events_table = Table(
 _APPEND_ATTEMPTS = 10
 _PAGE = 500
 
+# Writes of the caller's that commit in the event's transaction (or not at all); they may run more than once.
+Alongside = Callable[[Connection], object]
+
+
+class _SeqTaken(Exception):
+    """The insert of `seq` failed on a constraint: a race if another append holds `seq` now."""
+
+    def __init__(self, seq: int, error: IntegrityError) -> None:
+        super().__init__(seq)
+        self.seq, self.error = seq, error
+
 
 class Ledger:
     """The audit ledger in `engine`'s database.
@@ -67,6 +91,7 @@ class Ledger:
         action: str,
         detail: Mapping[str, Any],
         at: datetime | None = None,
+        alongside: Alongside | None = None,
     ) -> Event:
         """Append one signed event and return it.
 
@@ -74,6 +99,11 @@ class Ledger:
         and lists or mappings of those; anything else raises ValueError naming
         the key (the ledger must never hold personal data). `at` defaults to
         now and must be timezone-aware.
+
+        `alongside(conn)`, if given, makes the caller's own writes on `conn` in
+        the event's transaction, before the event: both commit or neither does.
+        A lost race for the next seq retries the whole transaction, so it must
+        only write (it may run again); an error it raises ends the append.
         """
         if self._private_key is None:
             raise ValueError("this ledger was opened without a signing key; it can only be read")
@@ -91,25 +121,35 @@ class Ledger:
         with self._lock:
             for attempt in range(_APPEND_ATTEMPTS):
                 try:
-                    return self._append_once(request_id, actor, action, normal_detail, detail_text, at)
-                except IntegrityError:
+                    return self._append_once(request_id, actor, action, normal_detail, detail_text, at, alongside)
+                except _SeqTaken as failed:
+                    if not self._taken(failed.seq):
+                        raise failed.error from None  # a constraint of the caller's, not a race: no retry
                     # Another process took this seq between our read and our insert.
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not secrecy
         raise LedgerBusy(f"could not append to the ledger after {_APPEND_ATTEMPTS} attempts")
 
+    def _taken(self, seq: int) -> bool:
+        with self._engine.connect() as conn:
+            return conn.execute(select(events_table.c.seq).where(events_table.c.seq == seq)).first() is not None
+
     def _append_once(
-        self, request_id: str, actor: str, action: str, detail: dict[str, Any], detail_text: str, at: datetime
+        self, request_id: str, actor: str, action: str, detail: dict[str, Any], detail_text: str, at: datetime,
+        alongside: Alongside | None,
     ) -> Event:
         assert self._private_key is not None
         with self._engine.begin() as conn:
+            if alongside is not None:
+                # Writes first: on SQLite the transaction then holds the write lock before it reads the last seq.
+                alongside(conn)
             last = conn.execute(
                 select(events_table.c.seq, events_table.c.hash).order_by(events_table.c.seq.desc()).limit(1)
             ).first()
             seq, prev_hash = (1, ZERO_HASH) if last is None else (last.seq + 1, last.hash)
             digest = event_hash(seq, at, request_id, actor, action, detail, prev_hash)
             sig = signing.sign(self._private_key, bytes.fromhex(digest)).hex()
-            conn.execute(
-                insert(events_table).values(
+            try:
+                conn.execute(insert(events_table).values(
                     seq=seq,
                     at=format_at(at),
                     request_id=request_id,
@@ -119,8 +159,9 @@ class Ledger:
                     prev_hash=prev_hash,
                     hash=digest,
                     sig=sig,
-                )
-            )
+                ))
+            except IntegrityError as exc:
+                raise _SeqTaken(seq, exc) from None
         return Event(seq, at, request_id, actor, action, detail, prev_hash, digest, sig)
 
     def events(self, request_id: str | None = None) -> Iterator[Event]:

@@ -447,18 +447,29 @@ def audit_verify(
     public_key: Annotated[str | None, typer.Option(
         help="The controller's published public key (base64); by default derived from DSAR_LEDGER_KEY.")] = None,
 ) -> None:
-    """Recompute the ledger's hash chain and signatures; exit 2 naming the first altered event."""
+    """Recompute the ledger's hash chain and signatures, then check that the request store agrees with it;
+    exit 2 naming the first altered event, or each request and stage where the two disagree."""
     from audit.ledger import Ledger
     from audit.signing import load_public_key
     from audit.verify import verify_ledger
+    from flows.ledger_check import cross_check
 
     rt = _runtime(config)
     try:
         key = load_public_key(public_key) if public_key else rt.ledger_public_key
     except ValueError:
         raise typer.BadParameter("not a base64 Ed25519 public key", param_hint="--public-key") from None
-    count = verify_ledger(Ledger(rt.engine).events(), key)  # read-only: no signing key needed
+    ledger = Ledger(rt.engine)  # read-only: no signing key needed
+    count = verify_ledger(ledger.events(), key)
     typer.echo(f"ledger intact: {count} events verified")
+    mismatches = 0
+    for mismatch in cross_check(rt.engine, ledger):
+        typer.echo(f"dsar: store and ledger disagree: {mismatch}", err=True)
+        mismatches += 1
+    if mismatches:
+        typer.echo(f"dsar: error: {mismatches} disagreement(s) between the request store and the ledger", err=True)
+        raise typer.Exit(2)
+    typer.echo("store and ledger agree")
 
 
 @audit_app.command("public-key")

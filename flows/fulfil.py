@@ -30,7 +30,9 @@ from identity.errors import StrongerIdentityNeeded
 
 @lru_cache(maxsize=4)
 def _runtime(config_path: str, modified_ns: int) -> Runtime:
-    return open_runtime(config_path)
+    rt = open_runtime(config_path)
+    rt.flow_run_id = flow_run.get_id  # the ledger names the run of each stage; stages never import Prefect
+    return rt
 
 
 def runtime() -> Runtime:

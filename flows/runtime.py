@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,10 +33,27 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def no_flow_run() -> str | None:
+    return None
+
+
+# What the ledger may hold of a worker's name; anything else becomes "-".
+_WORKER_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+WORKER_NAME_ENV = "DSAR_WORKER_NAME"
+
+
 @dataclass
 class Runtime:
     config: Config
     clock: Callable[[], datetime] = utc_now
+    # The Prefect flow run a stage runs in, asked at each stage: flows.fulfil sets it, stages never import Prefect.
+    flow_run_id: Callable[[], str | None] = no_flow_run
+
+    @property
+    def worker(self) -> str:
+        """Who runs the stages, for the ledger: `DSAR_WORKER_NAME`, or host:pid (a pid changes after a fork)."""
+        name = self.config.environ.get(WORKER_NAME_ENV) or f"{socket.gethostname()}:{os.getpid()}"
+        return _WORKER_UNSAFE.sub("-", name)[:100]
 
     @cached_property
     def engine(self) -> Engine:

@@ -13,10 +13,13 @@ import hashlib
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy import Connection
+
+from audit.event import format_at, parse_at
 from audit.signing import encode_key
 from exports.encrypt import new_passphrase, seal_to
 from exports.package import Category, PackageInfo, build_package
@@ -32,6 +35,7 @@ from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed
 from flows.lapse import refuse_if_lapsed
 from flows.readme_info import readme_info
 from flows.runtime import Runtime
+from flows.stage_record import StageRun
 from flows.store import CLOSED, Request
 from flows.sweeper import delete_package, delete_staging
 from flows.texts import text
@@ -55,11 +59,18 @@ def safe_reason(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__})"
 
 
-def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request], dict[str, Any]]) -> dict[str, Any]:
-    """Run `work` once per request and stage; record it, or the failure, in the store and the ledger."""
+def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request], dict[str, Any]],
+              status: str | None = None) -> dict[str, Any]:
+    """Run `work` once per request and stage; record it, or the failure, in the store and the ledger.
+
+    The store's record (and `status`, if given) and the ledger's event commit in
+    one transaction: after a crash both are there or neither, so a resume
+    neither skips a stage the ledger lacks nor records one twice.
+    """
     done = rt.store.stage_done(request_id, stage)
     if done is not None:
         return done
+    run = StageRun.start(rt)
     request = open_request(rt, request_id)
     if request.status != "running":  # a resumed request leaves its failed state
         rt.store.set_status(request_id, "running", rt.clock())
@@ -67,12 +78,18 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
         detail = work(request)
     except Exception as exc:
         reason = safe_reason(exc)
-        rt.store.set_status(request_id, "failed", rt.clock(), reason=f"{stage}: {reason}"[:200])
-        rt.ledger.append_event(request_id, "dsar", "stage_failed", {"stage": stage, "error": type(exc).__name__})
+        rt.ledger.append_event(
+            request_id, "dsar", "stage_failed", {"stage": stage, "error": type(exc).__name__, **run.fields()},
+            alongside=lambda conn: rt.store.set_status(request_id, "failed", rt.clock(),
+                                                       reason=f"{stage}: {reason}"[:200], conn=conn))
         raise StageFailed(request_id, stage, reason) from None
-    # The ledger first: a stage is never on record as done without its event.
-    rt.ledger.append_event(request_id, "dsar", f"{stage}_done", detail)
-    rt.store.complete_stage(request_id, stage, detail, rt.clock())
+
+    def record(conn: Connection) -> None:
+        rt.store.complete_stage(request_id, stage, detail, rt.clock(), conn=conn)
+        if status is not None:
+            rt.store.set_status(request_id, status, rt.clock(), conn=conn)
+
+    rt.ledger.append_event(request_id, "dsar", f"{stage}_done", {**detail, **run.fields()}, alongside=record)
     return detail
 
 
@@ -106,10 +123,11 @@ def close(rt: Runtime, request_id: str, reason: str) -> None:
     request = rt.store.get(request_id)
     if request.status in CLOSED and request.status != "delivered":
         raise RequestClosed(request_id, request.status)
-    rt.store.set_status(request_id, "closed", rt.clock(), reason=reason)
+    rt.ledger.append_event(request_id, "privacy_team", "closed", {"reason": reason},
+                           alongside=lambda conn: rt.store.set_status(request_id, "closed", rt.clock(), reason=reason,
+                                                                      conn=conn))
     rt.store.delete_challenge(request_id)
     revoked = rt.store.revoke_links(request_id, rt.clock())
-    rt.ledger.append_event(request_id, "privacy_team", "closed", {"reason": reason})
     if revoked:
         rt.ledger.append_event(request_id, "privacy_team", "links_revoked", {"count": revoked})
     delete_package(rt, request_id, "closed")
@@ -131,9 +149,9 @@ def send_code(rt: Runtime, request_id: str) -> str:
         key, to, text("code_subject", request.language),
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
     )
-    rt.store.set_status(request_id, "awaiting_identity", rt.clock())
     rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {
-        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left})
+        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left},
+        alongside=lambda conn: rt.store.set_status(request_id, "awaiting_identity", rt.clock(), conn=conn))
     return key
 
 
@@ -231,8 +249,10 @@ def require_minimum_level(rt: Runtime, request_id: str) -> None:
     wanted = stronger_needed(level, rt.config.identity_policy()) if level is not None else None
     if wanted is None:
         return
-    rt.store.set_status(request_id, "awaiting_identity", rt.clock(), reason=f"stronger identification needed: {wanted}")
-    rt.ledger.append_event(request_id, "dsar", "identity_insufficient", {"level": level, "required": wanted})
+    rt.ledger.append_event(request_id, "dsar", "identity_insufficient", {"level": level, "required": wanted},
+                           alongside=lambda conn: rt.store.set_status(
+                               request_id, "awaiting_identity", rt.clock(),
+                               reason=f"stronger identification needed: {wanted}", conn=conn))
     raise StrongerIdentityNeeded(request_id, wanted)
 
 
@@ -282,6 +302,8 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
 
 def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
+        # Every extraction has finished: the package states its data as of now, and a rebuilt one says the same.
+        as_of = rt.clock().astimezone(UTC).replace(microsecond=0)
         paths, searched = [], []
         for spec in rt.config.sources:
             path = _extracted(rt, request_id, spec.name)
@@ -306,7 +328,7 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
         redactor.learn_all(records)
         out_dir = rt.work_dir(request_id) / "redacted"
         _write_by_category(out_dir, (redactor.redact(r) for r in records()))
-        return {**redactor.summary(), "sha256": _tree_sha256(out_dir)}
+        return {**redactor.summary(), "sha256": _tree_sha256(out_dir), "as_of": format_at(as_of)}
 
     return run_stage(rt, request_id, "redact", work)
 
@@ -343,9 +365,10 @@ def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:
 def _restage(rt: Runtime, request_id: str, what: str) -> NoReturn:
     """Forget the staging stages and their files, so that the next run extracts anew; raises StagingLost."""
     staged = [f"extract:{s.name}" for s in rt.config.sources] + ["redact", "package"]
-    rt.store.reset_stages(request_id, staged)
+    # One transaction: the ledger shows why these stages may be done (and recorded) a second time.
+    rt.ledger.append_event(request_id, "dsar", "staging_lost", {"stage": what},
+                           alongside=lambda conn: rt.store.reset_stages(request_id, staged, conn=conn))
     shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
-    rt.ledger.append_event(request_id, "dsar", "staging_lost", {"stage": what})
     raise StagingLost(request_id, what)
 
 
@@ -369,7 +392,9 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
         evidence_of(request)  # the email on record is still the verified one
         staged = rt.work_dir(request_id) / "redacted"
         redaction = rt.store.stage_done(request_id, "redact")
-        if redaction is None or not staged.is_dir() or _tree_sha256(staged) != redaction["sha256"]:
+        # A redaction recorded before `as_of` existed is redone rather than dated by the clock.
+        if (redaction is None or "as_of" not in redaction or not staged.is_dir()
+                or _tree_sha256(staged) != redaction["sha256"]):
             _restage(rt, request_id, "redact")
 
         paths = sorted(staged.glob("*/*.jsonl"))
@@ -382,9 +407,11 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
         withheld = [{"source": r.source, **r.data} for path in paths if path.stem == WITHHELD
                     for r in read_jsonl(path)]
-        now, public_key = rt.clock(), encode_key(rt.package_public_key)
+        # Every time in the package (index.json, zip members, README) is the redaction's `as_of`: a package
+        # rebuilt after a crash is byte-identical, so the manifest hash in the ledger still names it.
+        now, public_key = parse_at(redaction["as_of"]), encode_key(rt.package_public_key)
         info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
-                           {k: v for k, v in redaction.items() if k != "sha256"}, withheld)
+                           {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld)
 
         def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
             return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now))
@@ -475,8 +502,8 @@ def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
         link = send_link(rt, request, claims["jti"], datetime.fromisoformat(claims["issued_at"]),
                          f"{request_id}-link")
         shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
-        rt.store.set_status(request_id, "delivered", rt.clock())
         return {"object_key": stored["object_key"], "link": link_ref(link.jti),
                 "downloads_left": link.downloads_left, "link_expires": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
-    return run_stage(rt, request_id, "deliver", work)
+    # `delivered` commits with deliver_done: a crash cannot leave a delivered request without its event.
+    return run_stage(rt, request_id, "deliver", work, status="delivered")

@@ -12,12 +12,14 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -288,12 +290,23 @@ class RequestStore:
         for row in rows:
             yield self._request(row)
 
-    def set_status(self, request_id: str, status: str, now: datetime, reason: str | None = None, **values: Any) -> None:
-        """Move a request to `status` in one transaction; closing it frees the subject for a new one."""
+    @contextmanager
+    def _begin(self, conn: Connection | None) -> Iterator[Connection]:
+        """`conn` when the caller's transaction (a ledger event's, say) is to hold the write; else a new one."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.begin() as own:
+            yield own
+
+    def set_status(self, request_id: str, status: str, now: datetime, reason: str | None = None,
+                   conn: Connection | None = None, **values: Any) -> None:
+        """Move a request to `status` in one transaction (`conn`'s if given); closing it frees the subject for a
+        new one."""
         changes = {"status": status, "reason": reason, "updated_at": now, **values}
         if status in CLOSED:
             changes["open_key"] = None
-        with self.engine.begin() as conn:
+        with self._begin(conn) as conn:
             result = conn.execute(update(requests_table).where(requests_table.c.id == request_id).values(changes))
             if result.rowcount != 1:
                 raise RequestNotFound(request_id)
@@ -432,14 +445,15 @@ class RequestStore:
             ).scalar_one_or_none()
         return None if detail is None else json.loads(detail)
 
-    def reset_stages(self, request_id: str, stages: Iterable[str]) -> None:
+    def reset_stages(self, request_id: str, stages: Iterable[str], conn: Connection | None = None) -> None:
         """Forget that `stages` completed, so that a re-run does them again."""
-        with self.engine.begin() as conn:
+        with self._begin(conn) as conn:
             conn.execute(stages_table.delete().where(
                 stages_table.c.request_id == request_id, stages_table.c.stage.in_(list(stages))))
 
-    def complete_stage(self, request_id: str, stage: str, detail: Mapping[str, Any], now: datetime) -> None:
-        with self.engine.begin() as conn:
+    def complete_stage(self, request_id: str, stage: str, detail: Mapping[str, Any], now: datetime,
+                       conn: Connection | None = None) -> None:
+        with self._begin(conn) as conn:
             conn.execute(insert(stages_table).values(
                 request_id=request_id, stage=stage, completed_at=now, detail=json.dumps(detail, sort_keys=True)))
 

@@ -244,6 +244,21 @@ def test_the_run_is_named_and_tagged_by_the_request(demo):
     assert state == "COMPLETED"
 
 
+def test_every_stage_event_names_its_prefect_run(demo):
+    import sqlite3
+
+    from flows.runtime import open_runtime
+
+    result, db = demo
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as prefect:
+        (run_id,) = prefect.execute("SELECT id FROM flow_run WHERE name = ?", (result.request_id,)).fetchone()
+    rt = open_runtime(Path(result.workdir) / "dsar.toml")
+    stage_events = [e for e in rt.ledger.events(result.request_id) if e.action.endswith("_done")]
+    assert len(stage_events) == 8
+    assert {e.detail["flow_run"] for e in stage_events} == {str(run_id)}
+    assert all(e.detail["worker"] and isinstance(e.detail["duration_ms"], int) for e in stage_events)
+
+
 def _personal(result) -> list[str]:
     from flows.runtime import open_runtime
 
