@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -86,9 +87,9 @@ def main() -> None:
         in_process = []
         for request_id in take(args.in_process):
             started = time.perf_counter()
-            result = dsar("run", request_id, "--config", str(config), env=env)
-            if result.returncode != 0:
-                raise SystemExit(f"dsar run failed: {result.stderr[-2000:]}")
+            ran = dsar("run", request_id, "--config", str(config), env=env)
+            if ran.returncode != 0:
+                raise SystemExit(f"dsar run failed: {ran.stderr[-2000:]}")
             in_process.append(time.perf_counter() - started)
 
         first = Worker(config, env, work / "worker-1.log")
@@ -127,11 +128,12 @@ def main() -> None:
                 if worker is not None:
                     worker.stop()
 
-    result = {
+    stage_medians = _stage_medians(rt, timed)
+    result: dict[str, Any] = {
         "median_request_s": round(statistics.median(sequential), 3),
         "requests_per_minute": per_minute,
         "in_process_median_s": round(statistics.median(in_process), 3),
-        "stage_median_s": _stage_medians(rt, timed),
+        "stage_median_s": stage_medians,
         "sequential_requests": len(sequential),
         "baseline": "dsar run in-process (a fresh process and Prefect temporary server per request)",
     }

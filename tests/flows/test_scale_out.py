@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from flows.demo.run import demo_company, verified_requests
+from flows.notify import Outbox
 from flows.runtime import open_runtime
 from tests.flows.warm import PrefectServer, Worker, dsar, prefect_home_env
 from tests.support import free_port
@@ -38,6 +39,8 @@ def test_twenty_requests_on_two_workers_through_a_prefect_server_on_postgresql(p
             workers = [Worker(config, env, tmp_path / f"worker-{n}.log", "--slots", "2") for n in (1, 2)]
 
             rt = open_runtime(config)
+            outbox = rt.mailer
+            assert isinstance(outbox, Outbox)
             ids = verified_requests(rt, company.customer_emails(REQUESTS))
             from prefect.settings import PREFECT_API_URL
             from prefect.settings.context import temporary_settings
@@ -51,7 +54,7 @@ def test_twenty_requests_on_two_workers_through_a_prefect_server_on_postgresql(p
             for request_id in ids:
                 assert rt.store.get(request_id).status == "delivered"
                 assert len(rt.store.links_of(request_id)) == 1
-                assert len(re.findall(r"/download/", rt.mailer.read(f"{request_id}-link"))) == 1
+                assert len(re.findall(r"/download/", outbox.read(f"{request_id}-link"))) == 1
             # Both workers took runs.
             for worker in workers:
                 assert re.search(r"Beginning flow run 'REQ-", worker.output()), worker.output()[-2000:]
