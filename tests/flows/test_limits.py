@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ class Watched:
         self.slots_seen: list[int] = []
         self.lock = threading.Lock()
         context = contextvars.copy_context()  # the test's Prefect settings, for the server's threads
-        handler = mailchimp_server._handler(
+        handler: Any = mailchimp_server._handler(
             mailchimp_server._Store(json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))),
             secrets["MAILCHIMP_API_KEY"])
         watched = self
