@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from contextlib import nullcontext
 from datetime import timedelta
 from functools import lru_cache
@@ -84,9 +85,17 @@ def deliver(request_id: str) -> dict[str, Any]:
 RUN_LEASE = timedelta(minutes=60)
 
 
+# How often a process makes sure of its sources' limits in Prefect (~40 ms a time): they change only with the
+# config, which a process reads once, but a Prefect server given a new database has lost them.
+LIMITS_CHECK_SECONDS = 300
+
+
+def _ensure_limits() -> None:
+    _limits_ensured(os.environ["DSAR_CONFIG"], PREFECT_API_URL.value(), int(time.monotonic() // LIMITS_CHECK_SECONDS))
+
+
 @lru_cache(maxsize=16)
-def _limits_ensured(config_path: str, api_url: str | None) -> None:
-    # Once per process and Prefect server: a process reads its config once, so its limits do not change.
+def _limits_ensured(config_path: str, api_url: str | None, period: int) -> None:
     ensure_concurrency_limits(_runtime(config_path).config)
 
 
@@ -119,7 +128,7 @@ def fulfil_request(request_id: str) -> str:
             logger.info("identity below the minimum level; waiting for %s identification", exc.level)
             return request_id
         _hold(request_id, holder)
-        _limits_ensured(os.environ["DSAR_CONFIG"], PREFECT_API_URL.value())
+        _ensure_limits()
         futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
                    for spec in runtime().config.sources]
         for future in futures:
