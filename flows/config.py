@@ -275,7 +275,7 @@ class _File(_Strict):
     storage: Storage = Storage()
     delivery: Delivery = Delivery()
     package: Package = Package()
-    notify: Notify = field(default_factory=Notify)
+    notify: Notify = Notify()
 
 
 @dataclass(frozen=True)
