@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +21,8 @@ from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import NAME
 from extractors.settings import first_problem
 from flows.errors import ConfigError
+from identity.address import canonical_address
+from identity.errors import InvalidAddress
 from identity.evidence import LEVELS, STAFF_ID
 from identity.oidc import MAX_LEEWAY_SECONDS, OidcSettings
 from identity.policy import Policy as IdentityPolicy
@@ -29,6 +31,8 @@ from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 Text = dict[Literal["fi", "en"], str]
 # Keys of a source's section that dsar reads itself; the source never sees them.
 _SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level")
+# Keys of a source's section that say how dsar runs it (see `SourceRun`); the source never sees them either.
+_RUN_KEYS = ("concurrency", "retries", "retry_backoff_seconds", "retry_jitter")
 
 
 class _Strict(BaseModel):
@@ -230,6 +234,35 @@ class Redaction(_Strict):
         )
 
 
+class SourceRun(_Strict):
+    """How a source's extraction runs: at most `concurrency` at once over every worker (a Prefect global
+    concurrency limit; none by default), and `retries` more tries after a failure, the n-th after
+    `retry_backoff_seconds * 2**(n-1)` seconds, each delay stretched at random by up to `retry_jitter` of itself
+    so that requests failing together do not all come back together."""
+
+    concurrency: int | None = Field(default=None, ge=1, le=10_000)
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0, le=3600)
+    retry_jitter: float = Field(default=0.5, ge=0, le=10)
+
+
+class Notify(_Strict):
+    """`[notify]`: mail to the privacy team about requests that failed and deadlines that come near."""
+
+    team_email: str | None = None  # default: the controller's contact_email
+    deadline_warning_days: int = Field(default=7, ge=1, le=60)
+
+    @field_validator("team_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                canonical_address(value)
+            except InvalidAddress as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
 class _File(_Strict):
     env_file: str | None = None
     controller: Controller
@@ -242,6 +275,7 @@ class _File(_Strict):
     storage: Storage = Storage()
     delivery: Delivery = Delivery()
     package: Package = Package()
+    notify: Notify = Notify()
 
 
 @dataclass(frozen=True)
@@ -254,6 +288,7 @@ class SourceSpec:
     settings: Mapping[str, Any]
     provided_by_subject: bool | tuple[str, ...] = False
     identity_level: str = "low"  # the level of assurance reading this source needs
+    run: SourceRun = field(default_factory=SourceRun)
 
 
 @dataclass(frozen=True)
@@ -271,6 +306,12 @@ class Config:
     delivery: Delivery
     package: Package
     environ: Mapping[str, str]
+    notify: Notify = field(default_factory=Notify)
+
+    @property
+    def team_email(self) -> str:
+        """Where mail for the privacy team goes: `[notify] team_email`, else the controller's contact address."""
+        return self.notify.team_email or self.controller.contact_email
 
     def identity_policy(self) -> IdentityPolicy:
         """The levels of assurance this controller requires, per source and to proceed at all."""
@@ -358,8 +399,13 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         level = section.get("identity_level", "low")
         if level not in LEVELS:
             raise ConfigError(path, f"sources.{index}.identity_level", f"use one of {', '.join(LEVELS)}")
-        settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS}
-        sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level))
+        try:
+            run = SourceRun.model_validate({k: v for k, v in section.items() if k in _RUN_KEYS})
+        except ValidationError as exc:
+            key, message = first_problem(exc)
+            raise ConfigError(path, f"sources.{index}.{key}", message) from None
+        settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS + _RUN_KEYS}
+        sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level, run))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:
@@ -382,5 +428,5 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
         redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
-        environ=env,
+        environ=env, notify=parsed.notify,
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from contextlib import nullcontext
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -18,13 +20,17 @@ from typing import Any
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
+from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 from prefect.settings.context import temporary_settings
 
 from flows import stages, sweeper
-from flows.errors import RequestBusy
+from flows.deadline_watch import watch_deadlines
+from flows.errors import RequestBusy, StageFailed
+from flows.limits import ensure_concurrency_limits, limit_name, retry_options
 from flows.runtime import Runtime, open_runtime
+from flows.team_mail import tell_failure
 from identity.errors import StrongerIdentityNeeded
 
 
@@ -53,12 +59,15 @@ def verify_identity(request_id: str) -> dict[str, Any]:
     return stages.verify_identity(runtime(), request_id)
 
 
-@task(
-    name="extract", task_run_name="extract-{source}", retries=2, retry_delay_seconds=[1, 5],
-    persist_result=False, cache_policy=NO_CACHE,
-)
+# Retries come per source from its config (flows.limits.retry_options).
+@task(name="extract", task_run_name="extract-{source}", persist_result=False, cache_policy=NO_CACHE)
 def extract(request_id: str, source: str) -> dict[str, Any]:
-    return stages.extract(runtime(), request_id, source)
+    rt = runtime()
+    spec = next(s for s in rt.config.sources if s.name == source)
+    # A stage done before (a resumed request) needs no slot: waiting behind other requests for a no-op helps nobody.
+    limited = spec.run.concurrency is not None and rt.store.stage_done(request_id, f"extract:{source}") is None
+    with concurrency(limit_name(source), occupy=1, strict=True) if limited else nullcontext():
+        return stages.extract(rt, request_id, source)
 
 
 @task(name="redact", persist_result=False, cache_policy=NO_CACHE)
@@ -83,6 +92,28 @@ def deliver(request_id: str) -> dict[str, Any]:
 
 # How long a run's claim on its request lasts without renewal; renewed before every stage.
 RUN_LEASE = timedelta(minutes=60)
+
+
+# How often a process makes sure of its sources' limits in Prefect (~40 ms a time): they change only with the
+# config, which a process reads once, but a Prefect server given a new database has lost them.
+LIMITS_CHECK_SECONDS = 300
+
+
+def _ensure_limits() -> None:
+    _limits_ensured(os.environ["DSAR_CONFIG"], PREFECT_API_URL.value(), int(time.monotonic() // LIMITS_CHECK_SECONDS))
+
+
+@lru_cache(maxsize=16)
+def _limits_ensured(config_path: str, api_url: str | None, period: int) -> None:
+    ensure_concurrency_limits(_runtime(config_path).config)
+
+
+def _tell_team(failure: StageFailed, failure_id: str) -> None:
+    try:
+        tell_failure(runtime(), failure, failure_id)
+    except Exception as exc:  # what the run reports is the request's failure, not the mail's
+        get_run_logger().warning("could not mail the privacy team about %s (%s)", failure.request_id,
+                                 type(exc).__name__)
 
 
 def _hold(request_id: str, holder: str) -> None:
@@ -116,7 +147,9 @@ def fulfil_request(request_id: str) -> str:
             return request_id
         stages.stretch_ahead(runtime(), request_id)
         _hold(request_id, holder)
-        futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
+        _ensure_limits()
+        futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
+                   for spec in runtime().config.sources]
         for future in futures:
             detail = future.result()
             if "skipped" in detail:
@@ -129,6 +162,9 @@ def fulfil_request(request_id: str) -> str:
         for stage in (package, encrypt_and_store, deliver):
             _hold(request_id, holder)
             stage(request_id)
+    except StageFailed as failure:
+        _tell_team(failure, holder)  # the privacy team hears of every request that cannot finish
+        raise
     finally:
         runtime().passphrases.forget(request_id)
         runtime().store.release_run(request_id, holder)
@@ -147,6 +183,17 @@ def expire_packages() -> dict[str, int]:
     get_run_logger().info("deleted %d package(s) and %d staging folder(s)",
                           counts.packages_deleted, counts.staging_deleted)
     return {"packages_deleted": counts.packages_deleted, "staging_deleted": counts.staging_deleted}
+
+
+@flow(name="deadline_watch", persist_result=False, log_prints=False)
+def deadline_watch() -> dict[str, int]:
+    """Mail the privacy team today's digest of overdue and soon-due requests (see flows.deadline_watch).
+
+    No parameters, and counts only in its result and log.
+    """
+    counts = watch_deadlines(runtime())
+    get_run_logger().info("%d overdue, %d due soon; digest mailed: %s", counts.overdue, counts.due_soon, counts.mailed)
+    return {"overdue": counts.overdue, "due_soon": counts.due_soon, "mailed": int(counts.mailed)}
 
 
 def run_request(request_id: str) -> str:

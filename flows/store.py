@@ -31,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     or_,
     select,
@@ -287,6 +288,17 @@ class RequestStore:
     def list(self) -> Iterator[Request]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(requests_table).order_by(requests_table.c.received_at)).mappings().all()
+        for row in rows:
+            yield self._request(row)
+
+    def open_due_by(self, moment: datetime) -> Iterator[Request]:
+        """Open requests whose deadline (the extended date, else the due date) is at or before `moment`,
+        earliest first."""
+        table = requests_table
+        deadline = func.coalesce(table.c.extended_to, table.c.due_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table).where(table.c.status.not_in(CLOSED), deadline <= _utc(moment))
+                                .order_by(deadline, table.c.id)).mappings().all()
         for row in rows:
             yield self._request(row)
 

@@ -1,4 +1,4 @@
-"""What the requester reads, in Finnish and English."""
+"""What the requester and the privacy team read, in Finnish and English."""
 
 TEXTS = {
     "code_subject": {
@@ -46,6 +46,37 @@ TEXTS = {
     "passphrase_body": {
         "fi": "Hei,\n\nsalasana tietopyynnön {request_id} tiedostoon on:\n{passphrase}\n",
         "en": "Hello,\n\nthe passphrase for the file of data request {request_id} is:\n{passphrase}\n",
+    },
+    # To the privacy team: ids, statuses, dates and reasons only, never the requester's details.
+    "failure_subject": {
+        "fi": "Tietopyyntö {request_id} keskeytyi: {stage}",
+        "en": "Data request {request_id} failed: {stage}",
+    },
+    "failure_body": {
+        "fi": "Tietopyynnön {request_id} käsittely keskeytyi vaiheessa {stage}.\nSyy: {reason}\n\n"
+              "Kun syy on korjattu, jatka pyyntöä: dsar run {request_id}\n"
+              "Pyynnön tiedot: dsar request show {request_id}\n",
+        "en": "Data request {request_id} stopped at stage {stage}.\nReason: {reason}\n\n"
+              "Once the cause is fixed, resume it: dsar run {request_id}\n"
+              "The request: dsar request show {request_id}\n",
+    },
+    "deadlines_subject": {
+        "fi": "Tietopyyntöjen määräajat {date}: {overdue} myöhässä, {due_soon} erääntymässä",
+        "en": "Data request deadlines {date}: {overdue} overdue, {due_soon} due soon",
+    },
+    "deadlines_body": {
+        "fi": "Avoimet tietopyynnöt, joiden määräaika on mennyt tai päättyy {days} päivän kuluessa:\n\n"
+              "{lines}\n\nVastaus on annettava kuukauden kuluessa pyynnön saapumisesta (GDPR 12(3)).\n",
+        "en": "Open data requests whose deadline has passed or falls within {days} days:\n\n"
+              "{lines}\n\nThe reply is due within one month of receipt (GDPR Art. 12(3)).\n",
+    },
+    "deadline_line": {
+        "fi": "{request_id}  {status:<18}  {due}{overdue}",
+        "en": "{request_id}  {status:<18}  {due}{overdue}",
+    },
+    "overdue_mark": {
+        "fi": "  MYÖHÄSSÄ",
+        "en": "  OVERDUE",
     },
 }
 

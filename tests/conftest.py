@@ -126,3 +126,23 @@ def s3_bucket(moto_endpoint, aws_env):
     name = f"dsar-test-{next(_buckets)}-{os.getpid()}"
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
     return S3Bucket(moto_endpoint, name, key_id, s3)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd): (its controller, the list of messages it received)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    from tests.support import free_port
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message):
+            received.append(message)
+
+    controller = Controller(Collect(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, received
+    controller.stop()

@@ -2,9 +2,6 @@
 
 import email
 import email.policy
-import socket
-
-import pytest
 
 from flows.config import load_config
 from flows.demo.settings import demo_config
@@ -17,26 +14,6 @@ def test_the_outbox_sends_each_key_once(tmp_path):
     assert not outbox.send("REQ-A-code-1", "aino@example.fi", "Koodi", "koodi on 99999999")
     assert outbox.read("REQ-A-code-1").strip() == "koodi on 12345678"
     assert (tmp_path / "outbox" / "REQ-A-code-1.eml").stat().st_mode & 0o077 == 0
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    received = []
-
-    class Collect(Message):
-        def handle_message(self, message):
-            received.append(message)
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, received
-    controller.stop()
 
 
 def test_smtp_delivers_once_per_key(tmp_path, smtp_server):
