@@ -368,7 +368,7 @@ def worker(
 ) -> None:
     """Run requests as they are submitted, in this warm process, until stopped.
 
-    Registers the deployments (fulfil_request; expire_packages hourly) on the work pool. Without
+    Registers the deployments (fulfil_request; expire_packages hourly; deadline_watch daily) on the work pool. Without
     `PREFECT_API_URL` it starts a Prefect server on loopback (UI included) that `dsar run` and
     `dsar demo` find by themselves.
     """

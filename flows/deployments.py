@@ -18,16 +18,26 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments.runner import EntrypointType
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.schedules import Cron, Interval, Schedule
 
-from flows.fulfil import expire_packages, fulfil_request
+from flows.fulfil import deadline_watch, expire_packages, fulfil_request
 
 POOL = "dsar"
+
+# The daily runs follow the controller's clock (our first users are Finnish).
+TIMEZONE = "Europe/Helsinki"
+
 
 @dataclass(frozen=True)
 class Deployment:
     flow: Flow[..., Any]
     interval_seconds: int | None = None
-    cron: str | None = None
+    cron: str | None = None  # in TIMEZONE
+
+    def schedules(self) -> list[Schedule]:
+        if self.interval_seconds:
+            return [Interval(self.interval_seconds)]
+        return [Cron(self.cron, timezone=TIMEZONE)] if self.cron else []
 
     @property
     def name(self) -> str:
@@ -37,6 +47,7 @@ class Deployment:
 DEPLOYMENTS = (
     Deployment(fulfil_request),
     Deployment(expire_packages, interval_seconds=3600),
+    Deployment(deadline_watch, cron="0 7 * * *"),  # before the working day: the digest is waiting at 07:00
 )
 
 
@@ -71,7 +82,7 @@ async def apply_deployments(config_path: Path, pool: str = POOL) -> dict[str, UU
         runner = await deployment.flow.ato_deployment(
             name=deployment.name, work_pool_name=pool, job_variables=job_variables,
             entrypoint_type=EntrypointType.MODULE_PATH,
-            interval=deployment.interval_seconds, cron=deployment.cron,
+            schedules=deployment.schedules(),
             tags=["dsar"], description=deployment.flow.description,
         )
         applied[deployment.name] = await runner.aapply()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from flows.demo.run import demo_company, verified_requests
-from flows.deployments import DEPLOYMENTS, deployment_name
+from flows.deployments import DEPLOYMENTS, TIMEZONE, deployment_name
 from flows.local_api import find_local_api, healthy
 from flows.runtime import open_runtime
 from tests.flows.privacy import find_in_database
@@ -31,7 +31,8 @@ def test_prefect_yaml_declares_the_deployments_the_worker_applies():
         schedules = entry.get("schedules", [])
         assert [s.get("interval") for s in schedules if "interval" in s] == (
             [deployment.interval_seconds] if deployment.interval_seconds else [])
-        assert [s.get("cron") for s in schedules if "cron" in s] == ([deployment.cron] if deployment.cron else [])
+        assert [(s["cron"], s["timezone"]) for s in schedules if "cron" in s] == (
+            [(deployment.cron, TIMEZONE)] if deployment.cron else [])
 
 
 @pytest.fixture
@@ -81,12 +82,17 @@ def test_dsar_run_goes_to_the_embedded_worker_which_stops_its_server_when_killed
             worker.process.send_signal(signal.SIGKILL)
             worker.process.wait()
     # Killed without a chance to clean up, the worker takes its Prefect server with it, and nothing finds it.
-    deadline = time.monotonic() + 20
-    while healthy(api.url) and time.monotonic() < deadline:
+    port = api.url.split(":")[2].split("/")[0]
+
+    def server_left() -> bool:
+        return any(f"--port {port}" in _cmdline(pid) for pid in _pids())
+
+    deadline = time.monotonic() + 60  # the server shuts down gracefully on the kernel's SIGTERM
+    while server_left() and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert not server_left()
     assert not healthy(api.url)
     assert find_local_api(config.parent) is None
-    assert not any(f"--port {api.url.split(':')[2].split('/')[0]}" in _cmdline(pid) for pid in _pids())
 
 
 def _pids() -> list[int]:
