@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_base_key
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
 from flows import review as reviewing
 from flows import stages, sweeper
@@ -153,7 +153,7 @@ def _reviewed(request_id: str) -> bool:
     """
     if review(request_id)["review"] != "pending":
         return True
-    if flow_run.deployment_id is None:
+    if deployment.id is None:
         get_run_logger().info("awaiting review: dsar review approve|reject, then dsar run")
         return False
     timeout = runtime().config.review.timeout_hours * 3600
