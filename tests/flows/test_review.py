@@ -253,6 +253,6 @@ def test_a_run_suspended_for_review_is_resumed_on_approval_and_cancelled_on_reje
         assert after_review_decision("REQ-PROBE-True", True, "anna.k") == 1
         assert after_review_decision("REQ-PROBE-False", False, "anna.k") == 1
         assert after_review_decision("REQ-PROBE-False", False, "anna.k") == 0  # nothing left suspended
-        states = {approve: client.read_flow_run(run_id).state for approve, run_id in ids.items()}
-    assert states[True] is not None and states[True].type.value == "SCHEDULED"  # a worker picks it up again
-    assert states[False] is not None and states[False].type.value == "CANCELLED"
+        resumed, cancelled = client.read_flow_run(ids[True]).state, client.read_flow_run(ids[False]).state
+    assert resumed is not None and resumed.type.value == "SCHEDULED"  # a worker picks it up again
+    assert cancelled is not None and cancelled.type.value == "CANCELLED"
