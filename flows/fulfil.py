@@ -14,13 +14,15 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.input.run_input import keyset_from_base_key
+from prefect.input.run_input import keyset_from_paused_state
 from prefect.runtime import deployment, flow_run
+from prefect.states import Suspended
 
 from flows import review as reviewing
 from flows import stages, sweeper
@@ -158,10 +160,17 @@ def _reviewed(request_id: str) -> bool:
         return False
     timeout = runtime().config.review.timeout_hours * 3600
     decision = suspend_flow_run(wait_for_input=ReviewDecision, key=_REVIEW_KEY, timeout=timeout)
-    approved = reviewing.decide(runtime(), request_id, decision.approve, decision.staff_id, decision.note)
-    with get_client(sync_client=True) as client:  # the note now lives in the request store only
-        client.delete_flow_run_input(flow_run.id, keyset_from_base_key(f"suspended-{_REVIEW_KEY}")["response"])
-    return approved
+    try:
+        return reviewing.decide(runtime(), request_id, decision.approve, decision.staff_id, decision.note)
+    finally:
+        forget_review_input(flow_run.id)  # recorded or refused, the note does not stay in Prefect
+
+
+def forget_review_input(flow_run_id: UUID | str) -> None:
+    """Delete the ReviewDecision the Prefect UI sent a suspended run (where suspend_flow_run keeps it)."""
+    key = keyset_from_paused_state(Suspended(pause_key=_REVIEW_KEY))["response"]
+    with get_client(sync_client=True) as client:
+        client.delete_flow_run_input(UUID(str(flow_run_id)), key)
 
 
 def after_review_decision(request_id: str, approve: bool, staff_id: str) -> int:

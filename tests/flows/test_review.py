@@ -256,3 +256,39 @@ def test_a_run_suspended_for_review_is_resumed_on_approval_and_cancelled_on_reje
         resumed, cancelled = client.read_flow_run(ids[True]).state, client.read_flow_run(ids[False]).state
     assert resumed is not None and resumed.type.value == "SCHEDULED"  # a worker picks it up again
     assert cancelled is not None and cancelled.type.value == "CANCELLED"
+
+
+def test_a_decision_from_the_prefect_form_is_read_and_then_deleted_from_prefect(prefect_api):
+    """The form's input as the UI sends it to a run that suspend_flow_run left waiting for a ReviewDecision:
+    the schema check accepts it, the run reads it back, and afterwards Prefect holds no copy of the note."""
+    from prefect import flow, get_client
+    from prefect.client.schemas.objects import State
+    from prefect.flow_runs import resume_flow_run
+    from prefect.input.run_input import keyset_from_paused_state
+    from prefect.states import Suspended
+
+    from flows.fulfil import ReviewDecision, forget_review_input
+
+    @flow(name="review-form-probe")
+    def probe() -> None:
+        pass
+
+    suspended: State[None] = Suspended(timeout_seconds=600, pause_key="review")  # as suspend_flow_run proposes it
+    keyset = keyset_from_paused_state(suspended)
+    suspended.state_details.run_input_keyset = {str(k): v for k, v in keyset.items()}
+    with get_client(sync_client=True) as client:
+        deployment = client.create_deployment(flow_id=client.create_flow(probe), name="review-form-probe")
+        run_id = client.create_flow_run_from_deployment(deployment, tags=["req:REQ-FORM"]).id
+        client.set_flow_run_state(run_id, suspended, force=True)
+        ReviewDecision.save(keyset, flow_run_id=run_id)  # the form's schema
+        resume_flow_run(run_id, run_input={"approve": True, "staff_id": "anna.k", "note": "nimi Aino Example"})
+        loaded = ReviewDecision.load(keyset, flow_run_id=run_id)  # what suspend_flow_run returns the resumed run
+        assert isinstance(loaded, ReviewDecision)
+        assert (loaded.approve, loaded.staff_id, loaded.note) == (True, "anna.k", "nimi Aino Example")
+        assert find_in_database(Path(prefect_api), ["Aino Example"]), "the scan below would prove nothing"
+
+        forget_review_input(run_id)
+        left = {i.key for i in client.filter_flow_run_input(run_id, "suspended-review", 10, set())}
+    assert keyset["schema"] in left and keyset["response"] not in left
+    drain_prefect()
+    assert find_in_database(Path(prefect_api), ["Aino Example"]) == []
