@@ -27,12 +27,15 @@ audit_app = typer.Typer(help="Read and verify the audit ledger.", no_args_is_hel
 package_app = typer.Typer(help="The key that signs every package.", no_args_is_help=True)
 link_app = typer.Typer(help="The download links of a delivered request.", no_args_is_help=True)
 packages_app = typer.Typer(help="Stored packages.", no_args_is_help=True)
+review_app = typer.Typer(help="Approve or reject a package before it is built ([review] in the config).",
+                         no_args_is_help=True)
 app.add_typer(request_app, name="request")
 app.add_typer(requests_app, name="requests")
 app.add_typer(audit_app, name="audit")
 app.add_typer(package_app, name="package")
 app.add_typer(link_app, name="link")
 app.add_typer(packages_app, name="packages")
+app.add_typer(review_app, name="review")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
@@ -332,7 +335,7 @@ def run(
 
         quiet_console_tracebacks()
         run_request(request_id)
-        typer.echo(f"{request_id}: {rt.store.get(request_id).status}")
+        _say_status(rt, request_id)
         return
 
     from prefect.settings import PREFECT_API_URL
@@ -346,7 +349,84 @@ def run(
         if not wait:
             return
         wait_for(flow_run.id, progress=lambda state: typer.echo(f"{request_id}: {state}", err=True))
-    typer.echo(f"{request_id}: {rt.store.get(request_id).status}")
+    _say_status(rt, request_id)
+
+
+def _say_status(rt: Runtime, request_id: str) -> None:
+    status = rt.store.get(request_id).status
+    hint = f" (see: dsar review show {request_id})" if status == "awaiting_review" else ""
+    typer.echo(f"{request_id}: {status}{hint}")
+
+
+@review_app.command("list")
+def review_list(config: ConfigOption = Path("dsar.toml")) -> None:
+    """List the requests awaiting review, oldest first."""
+    from flows.review import awaiting
+
+    for request_id in awaiting(_runtime(config)):
+        typer.echo(request_id)
+
+
+@review_app.command("show")
+def review_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+    """Show what awaits review: records per source and category, redaction counts, withheld items, decisions."""
+    from flows.review import show
+
+    view = show(_runtime(config), request_id)
+    typer.echo(f"{request_id}\n  status      {view.status}{f' ({view.reason})' if view.reason else ''}")
+    typer.echo("  records" + ("     -" if not view.records else ""))
+    for source, categories in view.records.items():
+        typer.echo(f"    {source}: " + ", ".join(f"{name} {count}" for name, count in categories.items()))
+    typer.echo("  redaction   " + (", ".join(f"{k} {v}" for k, v in view.redaction.items()) or "-"))
+    typer.echo(f"  withheld    {len(view.withheld) or '-'}")
+    for item in view.withheld:
+        typer.echo(f"    {item['source']}: {item.get('reason', '?')}, sha256 {item.get('sha256', '?')}, "
+                   f"{item.get('bytes', '?')} bytes, Message-ID {item.get('message_id') or '-'}")
+    for at, staff, decision, note in view.decisions:
+        typer.echo(f"  decision    {at:%Y-%m-%d %H:%M} UTC {decision} by {staff}{f': {note}' if note else ''}")
+
+
+def _decide(request_id: str, approve: bool, by: str, note: str, config: Path) -> None:
+    from flows.review import decide
+
+    rt = _runtime(config)
+    decide(rt, request_id, approve, by, note)
+    word = "approved" if approve else "rejected: it is failed and its staged data deleted"
+    api_url = _prefect_api(rt)
+    runs = 0
+    if api_url is not None:  # a run suspended for review lives in that Prefect
+        from prefect.settings import PREFECT_API_URL
+        from prefect.settings.context import temporary_settings
+
+        from flows.fulfil import after_review_decision
+
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            runs = after_review_decision(request_id, approve, by)
+    if runs:
+        typer.echo(f"{request_id}: {word}; its suspended flow run was " + ("resumed." if approve else "cancelled."))
+    elif approve:
+        typer.echo(f"{request_id}: {word}. dsar run {request_id} finishes the request.")
+    else:
+        typer.echo(f"{request_id}: {word}. dsar run {request_id} extracts anew and asks for review again.")
+
+
+ByOption = Annotated[str, typer.Option("--by", help="Your staff id ([identity] staff_ids); it goes to the ledger.")]
+NoteOption = Annotated[str, typer.Option(
+    help="Why, kept in the request store only (never the ledger); no identity codes or card numbers.")]
+
+
+@review_app.command("approve")
+def review_approve(request_id: str, by: ByOption, note: NoteOption = "",
+                   config: ConfigOption = Path("dsar.toml")) -> None:
+    """Approve what was staged: the request goes on to packaging and delivery."""
+    _decide(request_id, True, by, note, config)
+
+
+@review_app.command("reject")
+def review_reject(request_id: str, by: ByOption, note: NoteOption = "",
+                  config: ConfigOption = Path("dsar.toml")) -> None:
+    """Reject what was staged: nothing is delivered, the request is failed and its staged data deleted."""
+    _decide(request_id, False, by, note, config)
 
 
 def _prefect_api(rt: Runtime) -> str | None:

@@ -263,6 +263,16 @@ class Notify(_Strict):
         return value
 
 
+class Review(_Strict):
+    """`[review]`: when a privacy officer approves a package before it is built (see flows/review.py)."""
+
+    required: bool = False  # every request waits for approval
+    when_withheld: bool = True  # a request with withheld items waits for approval
+    # How long a deployment's run stays suspended for a decision before Prefect fails it; a decision made
+    # later still counts (`dsar review approve`, then `dsar run`).
+    timeout_hours: int = Field(default=168, ge=1, le=24 * 90)
+
+
 class _File(_Strict):
     env_file: str | None = None
     controller: Controller
@@ -276,6 +286,7 @@ class _File(_Strict):
     delivery: Delivery = Delivery()
     package: Package = Package()
     notify: Notify = Notify()
+    review: Review = Review()
 
 
 @dataclass(frozen=True)
@@ -305,6 +316,7 @@ class Config:
     storage: Storage
     delivery: Delivery
     package: Package
+    review: Review
     environ: Mapping[str, str]
     notify: Notify = field(default_factory=Notify)
 
@@ -428,5 +440,5 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
         redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
-        environ=env, notify=parsed.notify,
+        review=parsed.review, environ=env, notify=parsed.notify,
     )

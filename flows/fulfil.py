@@ -16,15 +16,20 @@ from contextlib import nullcontext
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
-from prefect import flow, get_run_logger, tags, task
+from prefect import flow, get_client, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
-from prefect.runtime import flow_run
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from prefect.input.run_input import keyset_from_paused_state
+from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 from prefect.settings.context import temporary_settings
+from prefect.states import Suspended
 
+from flows import review as reviewing
 from flows import stages, sweeper
 from flows.deadline_watch import watch_deadlines
 from flows.errors import RequestBusy, StageFailed
@@ -73,6 +78,11 @@ def extract(request_id: str, source: str) -> dict[str, Any]:
 @task(name="redact", persist_result=False, cache_policy=NO_CACHE)
 def redact(request_id: str) -> dict[str, Any]:
     return stages.redact(runtime(), request_id)
+
+
+@task(name="review", persist_result=False, cache_policy=NO_CACHE)
+def review(request_id: str) -> dict[str, Any]:
+    return reviewing.review(runtime(), request_id)
 
 
 @task(name="package", persist_result=False, cache_policy=NO_CACHE)
@@ -159,6 +169,9 @@ def fulfil_request(request_id: str) -> str:
         _hold(request_id, holder)
         summary = redact(request_id)
         logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
+        _hold(request_id, holder)
+        if not _reviewed(request_id):
+            return request_id
         for stage in (package, encrypt_and_store, deliver):
             _hold(request_id, holder)
             stage(request_id)
@@ -169,6 +182,83 @@ def fulfil_request(request_id: str) -> str:
         runtime().passphrases.forget(request_id)
         runtime().store.release_run(request_id, holder)
     return request_id
+
+
+class ReviewDecision(RunInput):
+    """The form the Prefect UI shows for a run that awaits review.
+
+    The note is kept in the request store; Prefect's copy of this input is
+    deleted once the decision is recorded.
+    """
+
+    approve: bool
+    staff_id: str
+    note: str = ""
+
+
+_REVIEW_KEY = "review"
+
+
+def _reviewed(request_id: str) -> bool:
+    """Whether the request goes on to packaging.
+
+    A review nobody decided yet ends an in-process run: the request waits as
+    `awaiting_review` until `dsar review approve|reject` and another `dsar run`.
+    A deployment's run is suspended instead: it leaves its worker and the
+    Prefect UI shows the ReviewDecision form. Resuming reschedules the run; it
+    re-enters this flow (done stages are skipped) and either finds the decision
+    `dsar review` recorded, or gets the form's from suspend_flow_run here.
+    """
+    if review(request_id)["review"] != "pending":
+        return True
+    if deployment.id is None:
+        get_run_logger().info("awaiting review: dsar review approve|reject, then dsar run")
+        return False
+    timeout = runtime().config.review.timeout_hours * 3600
+    decision = suspend_flow_run(wait_for_input=ReviewDecision, key=_REVIEW_KEY, timeout=timeout)
+    try:
+        return reviewing.decide(runtime(), request_id, decision.approve, decision.staff_id, decision.note)
+    finally:
+        forget_review_input(flow_run.id)  # recorded or refused, the note does not stay in Prefect
+
+
+def forget_review_input(flow_run_id: UUID | str) -> None:
+    """Delete the ReviewDecision the Prefect UI sent a suspended run (where suspend_flow_run keeps it)."""
+    key = keyset_from_paused_state(Suspended(pause_key=_REVIEW_KEY))["response"]
+    with get_client(sync_client=True) as client:
+        client.delete_flow_run_input(UUID(str(flow_run_id)), key)
+
+
+def after_review_decision(request_id: str, approve: bool, staff_id: str) -> int:
+    """Let a run of the request that is suspended for review go on: resumed when approved (it packages and
+    delivers), cancelled when rejected (the request is failed). How many runs there were; 0 without a Prefect
+    server (`PREFECT_API_URL`), where no run can be suspended.
+
+    The decision is already recorded: the resumed run finds it in the store. The input sent carries no note.
+    """
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL
+    from prefect.states import Cancelled
+
+    if not PREFECT_API_URL.value():
+        return 0
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=[f"req:{request_id}"]),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
+        for run in runs:
+            if approve:
+                resume_flow_run(run.id, run_input=ReviewDecision(approve=True, staff_id=staff_id).model_dump())
+            else:
+                client.set_flow_run_state(run.id, Cancelled(message="review: rejected"), force=True)
+    return len(runs)
 
 
 @flow(name="expire_packages", persist_result=False, log_prints=False)

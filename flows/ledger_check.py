@@ -67,6 +67,10 @@ def _requests(engine: Engine) -> Iterator[tuple[str, str, datetime | None]]:
         last = rows[-1].id
 
 
+# Stages whose completion event is named for what happened rather than `<stage>_done`.
+_DONE_AS = {"review_approved": "review"}
+
+
 def _check_request(engine: Engine, ledger: Ledger, request_id: str, status: str, held: bool) -> Iterator[Mismatch]:
     with engine.connect() as conn:
         rows = {stage: json.loads(detail) for stage, detail in conn.execute(
@@ -75,9 +79,11 @@ def _check_request(engine: Engine, ledger: Ledger, request_id: str, status: str,
     done: dict[str, list[Event]] = {}  # each stage's done events since it was last forgotten
     issued: set[str] = set()
     for event in ledger.events(request_id):
-        if event.action == "staging_lost":
+        if event.action in ("staging_lost", "review_rejected"):  # both forget the staged stages
             for stage in [s for s in done if lost_with_staging(s)]:
                 yield from _doubled(request_id, stage, done.pop(stage))
+        elif event.action in _DONE_AS:
+            done.setdefault(_DONE_AS[event.action], []).append(event)
         elif event.action.endswith("_done"):
             done.setdefault(event.action.removesuffix("_done"), []).append(event)
         if event.action in ("deliver_done", "link_reissued") and isinstance(event.detail.get("link"), str):

@@ -38,16 +38,23 @@ def record_manual_check(
         raise InvalidRequest("the manual check must be id-document, signed-letter or in-person")
     evidence = manual_evidence(check, staff_id, identity.staff_ids, level, rt.clock())
     if note is not None:
-        note = note.strip()
-        if len(note) > _NOTE_MAX:
-            raise InvalidRequest(f"the note is longer than {_NOTE_MAX} characters")
-        if _holds_identifier(note):
-            raise InvalidRequest("the note holds an identity code or card number; write what was checked, "
-                                 "not the document's numbers")
+        note = check_note(note)
     record_evidence(rt, request_id, "privacy_team", evidence)
     if note:
         rt.store.add_check_note(request_id, staff_id, evidence.verified_at, note)
     return evidence
+
+
+def check_note(note: str) -> str:
+    """A staff member's note, stripped; InvalidRequest when it is too long or holds an identity code or card
+    number (staff write what they checked or decided, never a document's numbers)."""
+    note = note.strip()
+    if len(note) > _NOTE_MAX:
+        raise InvalidRequest(f"the note is longer than {_NOTE_MAX} characters")
+    if _holds_identifier(note):
+        raise InvalidRequest("the note holds an identity code or card number; write what was checked, "
+                             "not the document's numbers")
+    return note
 
 
 def _holds_identifier(note: str) -> bool:

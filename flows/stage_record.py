@@ -49,4 +49,4 @@ SUB_RECORDS = frozenset({"store:sealed", "deliver:link"})
 
 def lost_with_staging(stage: str) -> bool:
     """Whether a `staging_lost` event forgets `stage` (flows.stages._restage), so it may be done again."""
-    return stage.startswith("extract:") or stage in ("redact", "package")
+    return stage.startswith("extract:") or stage in ("redact", "review", "package")

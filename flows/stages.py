@@ -362,9 +362,15 @@ def _write_by_category(out_dir: Path, records: Iterator[Record]) -> None:
             out.close()
 
 
+def staging_stages(rt: Runtime) -> list[str]:
+    """The stages whose work lives in staging. They are forgotten together, review included: a reviewer
+    approved what was staged, and anything extracted anew is reviewed anew."""
+    return [f"extract:{s.name}" for s in rt.config.sources] + ["redact", "review", "package"]
+
+
 def _restage(rt: Runtime, request_id: str, what: str) -> NoReturn:
     """Forget the staging stages and their files, so that the next run extracts anew; raises StagingLost."""
-    staged = [f"extract:{s.name}" for s in rt.config.sources] + ["redact", "package"]
+    staged = staging_stages(rt)
     # One transaction: the ledger shows why these stages may be done (and recorded) a second time.
     rt.ledger.append_event(request_id, "dsar", "staging_lost", {"stage": what},
                            alongside=lambda conn: rt.store.reset_stages(request_id, staged, conn=conn))

@@ -92,6 +92,17 @@ check_notes_table = Table(
     Column("note", Text, nullable=False),
 )
 
+# Who approved or rejected a request's package before it was built. The note stays here, never in the ledger:
+# it may hold personal data.
+review_decisions_table = Table(
+    "review_decisions", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("decided_at", DateTime(timezone=True), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("decision", String(10), nullable=False),  # approve | reject
+    Column("note", Text, nullable=False),
+)
+
 stages_table = Table(
     "request_stages", metadata,
     Column("request_id", String(40), primary_key=True),
@@ -446,6 +457,38 @@ class RequestStore:
             rows = conn.execute(select(table.c.checked_at, table.c.staff_id, table.c.note)
                                 .where(table.c.request_id == request_id).order_by(table.c.checked_at)).all()
         return tuple((_utc(at), staff, note) for at, staff, note in rows)
+
+    # Review decisions --------------------------------------------------------
+
+    def decide_review(self, request_id: str, staff_id: str, approve: bool, note: str, now: datetime,
+                      conn: Connection | None = None) -> bool:
+        """Record a decision on a request that awaits review; False if it no longer does (decided meanwhile).
+
+        One transaction (`conn`'s if given): the request leaves `awaiting_review` (approved: `verified`, ready
+        to run on; rejected: `failed`), the decision is kept, and an approval completes the `review` stage with
+        the approver's id (what its ledger event says).
+        """
+        status, reason = ("verified", "review: approved") if approve else ("failed", "review: rejected")
+        table = requests_table
+        with self._begin(conn) as conn:
+            result = conn.execute(update(table).where(table.c.id == request_id, table.c.status == "awaiting_review")
+                                  .values(status=status, reason=reason, updated_at=now))
+            if result.rowcount != 1:
+                return False
+            conn.execute(insert(review_decisions_table).values(
+                request_id=request_id, decided_at=now, staff_id=staff_id,
+                decision="approve" if approve else "reject", note=note))
+            if approve:
+                self.complete_stage(request_id, "review", {"by": staff_id}, now, conn=conn)
+        return True
+
+    def review_decisions(self, request_id: str) -> tuple[tuple[datetime, str, str, str], ...]:
+        """(decided_at, staff_id, decision, note) of a request's review decisions, oldest first."""
+        table = review_decisions_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.decided_at, table.c.staff_id, table.c.decision, table.c.note)
+                                .where(table.c.request_id == request_id).order_by(table.c.decided_at)).all()
+        return tuple((_utc(at), staff, decision, note) for at, staff, decision, note in rows)
 
     # Stage completion: what a re-run skips ---------------------------------
 

@@ -41,7 +41,8 @@ def config(tmp_path_factory) -> Path:
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
      ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
      ["audit", "replay"], ["audit", "public-key"], ["redact"], ["link", "revoke"], ["link", "reissue"],
-     ["packages", "expire"], ["request", "seal"]],
+     ["packages", "expire"], ["request", "seal"], ["review", "list"], ["review", "show"], ["review", "approve"],
+     ["review", "reject"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
