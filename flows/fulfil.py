@@ -51,11 +51,14 @@ def runtime() -> Runtime:
     path = os.environ.get("DSAR_CONFIG")
     if not path:
         raise RuntimeError("DSAR_CONFIG is not set: the flow cannot find its config file")
+    return _runtime(path, _modified_ns(path))
+
+
+def _modified_ns(path: str) -> int:
     try:
-        modified_ns = os.stat(path).st_mtime_ns
+        return os.stat(path).st_mtime_ns
     except OSError:
-        modified_ns = 0  # open_runtime names the missing file
-    return _runtime(path, modified_ns)
+        return 0  # open_runtime names the missing file
 
 
 # Every task keeps its result private: neither persisted nor cached.
@@ -110,12 +113,14 @@ LIMITS_CHECK_SECONDS = 300
 
 
 def _ensure_limits() -> None:
-    _limits_ensured(os.environ["DSAR_CONFIG"], PREFECT_API_URL.value(), int(time.monotonic() // LIMITS_CHECK_SECONDS))
+    runtime()  # a missing DSAR_CONFIG is named here
+    path = os.environ["DSAR_CONFIG"]
+    _limits_ensured(path, _modified_ns(path), PREFECT_API_URL.value(), int(time.monotonic() // LIMITS_CHECK_SECONDS))
 
 
 @lru_cache(maxsize=16)
-def _limits_ensured(config_path: str, api_url: str | None, period: int) -> None:
-    ensure_concurrency_limits(_runtime(config_path).config)
+def _limits_ensured(config_path: str, modified_ns: int, api_url: str | None, period: int) -> None:
+    ensure_concurrency_limits(_runtime(config_path, modified_ns).config)
 
 
 def _tell_team(failure: StageFailed, failure_id: str) -> None:
