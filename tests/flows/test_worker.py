@@ -74,8 +74,25 @@ def test_dsar_run_goes_to_the_embedded_worker_which_stops_its_server_when_killed
             assert finished.name == second
         assert rt.store.get(second).status == "delivered"
 
+        # Human review through the deployment: the run is suspended and leaves the worker; the approval resumes
+        # it and the worker finishes it. The worker reads the edited config without a restart.
+        config.write_text(config.read_text() + "\n[review]\nrequired = true\n")
+        third = verified_requests(rt, company.customer_emails(4)[3:])[0]
+        paused = dsar("run", third, "--wait", "--config", str(config), env=env)
+        assert paused.stdout == f"{third}: awaiting_review (see: dsar review show {third})\n", paused.stderr[-3000:]
+        assert f"{third}: Suspended" in paused.stderr
+        approved = dsar("review", "approve", third, "--by", "anna.k", "--config", str(config), env=env)
+        assert approved.stdout == f"{third}: approved; its suspended flow run was resumed.\n", approved.stderr
+        deadline = time.monotonic() + 120
+        while rt.store.get(third).status != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert rt.store.get(third).status == "delivered"
+        actions = [e.action for e in rt.ledger.events(third)]
+        assert actions.index("review_requested") < actions.index("review_approved") < actions.index("deliver_done")
+        assert [e.detail for e in rt.ledger.events(third) if e.action == "review_approved"] == [{"by": "anna.k"}]
+
         # Prefect's database holds the request ids, never the requesters' addresses.
-        emails = company.customer_emails(3)[1:]
+        emails = company.customer_emails(4)[1:]
         assert find_in_database(tmp_path / "prefect-home" / "prefect.db", emails) == []
     finally:
         if worker.process.poll() is None:
