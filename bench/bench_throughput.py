@@ -64,6 +64,23 @@ def _stage_medians(rt: Runtime, ids: Iterable[str]) -> dict[str, float]:
     return {stage: round(statistics.median(values), 3) for stage, values in durations.items()}
 
 
+def _phase_medians(flow_run_ids: Iterable[Any]) -> dict[str, float]:
+    """Median seconds from a run's creation (Scheduled) to Pending (a worker claimed it), Running and Completed,
+    from Prefect's own state history."""
+    from prefect.client.orchestration import get_client
+
+    phases: dict[str, list[float]] = {"claimed": [], "running": [], "completed": []}
+    names = {"PENDING": "claimed", "RUNNING": "running", "COMPLETED": "completed"}
+    with get_client(sync_client=True) as client:
+        for flow_run_id in flow_run_ids:
+            states = client.read_flow_run_states(flow_run_id)
+            created = min(s.timestamp for s in states)
+            for state in states:
+                if state.type.value in names:
+                    phases[names[state.type.value]].append((state.timestamp - created).total_seconds())
+    return {name: round(statistics.median(values), 3) for name, values in phases.items() if values}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20, help="requests submitted at once per throughput round")
@@ -104,13 +121,16 @@ def main() -> None:
 
             with temporary_settings({PREFECT_API_URL: api.url}):
                 submit_request(take(1)[0])  # warm-up: the first run loads what every later one reuses
-                sequential, timed = [], take(args.sequential)
+                sequential, timed, runs = [], take(args.sequential), []
                 for request_id in timed:
                     started = time.perf_counter()
-                    submit_request(request_id)
+                    runs.append(submit_request(request_id).id)
                     _wait_delivered(rt, [request_id])
                     sequential.append(time.perf_counter() - started)
                 say(f"one warm worker, one at a time: median {statistics.median(sequential):.3f} s")
+                phases = _phase_medians(runs)
+                say("  median from submission to Pending (claimed) {claimed} s, to Running {running} s, "
+                    "to Completed {completed} s".format(**phases))
 
                 per_minute = {}
                 for workers in ("1", "2"):
@@ -134,6 +154,7 @@ def main() -> None:
         "requests_per_minute": per_minute,
         "in_process_median_s": round(statistics.median(in_process), 3),
         "stage_median_s": stage_medians,
+        "phase_median_s": phases,
         "sequential_requests": len(sequential),
         "baseline": "dsar run in-process (a fresh process and Prefect temporary server per request)",
     }

@@ -444,6 +444,9 @@ def worker(
     slots: Annotated[int, typer.Option(min=1, help="Flow runs at a time.")] = 2,
     pool: Annotated[str, typer.Option(help="The Prefect work pool to serve.")] = "dsar",
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between polls for new runs.")] = 0.1,
+    task_runs: Annotated[bool, typer.Option(
+        "--task-runs", help="Have the Prefect server it starts record task runs (each request then waits ~2 s "
+        "longer: SQLite's write lock).")] = False,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
     """Run requests as they are submitted, in this warm process, until stopped.
@@ -456,7 +459,8 @@ def worker(
 
     rt = _runtime(config)
     rt.sources()  # a broken config fails now, not in the first request
-    serve_worker(rt.config.path, pool, slots, poll, announce=lambda line: typer.echo(line, err=True))
+    serve_worker(rt.config.path, pool, slots, poll, announce=lambda line: typer.echo(line, err=True),
+                 record_task_runs=task_runs)
 
 
 @app.command()

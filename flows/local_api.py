@@ -48,11 +48,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(log: Path, timeout: float = 90.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(log: Path, record_task_runs: bool = False,
+                 timeout: float = 90.0) -> tuple[subprocess.Popen[bytes], str]:
     """Start `prefect server start` on a free loopback port, its output going to `log`; its process and API URL
-    once it answers."""
+    once it answers.
+
+    Unless `record_task_runs`, the server's task-run recorder is off: on SQLite it holds the write lock for
+    about two seconds after each run, and the next request's submission waits for it (1.0 s a request becomes
+    3 s). Flow runs, their states and logs are kept; each stage's start and duration are in the ledger.
+    """
     port = _free_port()
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true" if record_task_runs else "false"}
     env.pop("PREFECT_API_URL", None)
     with log.open("ab") as out:
         process = subprocess.Popen(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from uuid import UUID
 
-from prefect.client.orchestration import get_client
+import httpx
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES
+from prefect.settings.context import temporary_settings
 
 from flows.deployments import deployment_name
 from flows.errors import InvalidRequest
@@ -26,8 +30,26 @@ def submit_request(request_id: str) -> FlowRun:
             raise InvalidRequest(
                 "the Prefect API has no fulfil_request deployment: start `dsar worker`, or run "
                 "`prefect deploy --all --prefect-file infra/prefect.yaml`") from None
-        return client.create_flow_run_from_deployment(
-            deployment.id, parameters={"request_id": request_id}, tags=[f"req:{request_id}"])
+    return _soon(lambda client: client.create_flow_run_from_deployment(
+        deployment.id, parameters={"request_id": request_id}, tags=[f"req:{request_id}"]))
+
+
+def _soon(call: Callable[[SyncPrefectClient], FlowRun], within: float = 30.0) -> FlowRun:
+    """`call` retried every few tens of milliseconds while the server answers 503.
+
+    A Prefect server on SQLite answers 503 while its own services write (just after a run ends, say), and
+    Prefect's client waits 2 s, then 4 s, before trying again: most of a warm request's time. The transaction
+    that failed was rolled back, so trying again is safe.
+    """
+    deadline = time.monotonic() + within
+    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}), get_client(sync_client=True) as client:
+        while True:
+            try:
+                return call(client)
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code != 503 or time.monotonic() > deadline:
+                    raise
+            time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, not secrecy
 
 
 def wait_for(flow_run_id: UUID, poll_seconds: float = 0.2,

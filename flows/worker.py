@@ -124,7 +124,7 @@ async def _prepare(config_path: Path, pool: str, deploy: bool) -> None:
 
 
 def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
-          announce: Callable[[str], None]) -> None:
+          announce: Callable[[str], None], record_task_runs: bool = False) -> None:
     """Serve `pool` with a warm worker until SIGTERM or Ctrl-C.
 
     Without `PREFECT_API_URL` this is the embedded default: a Prefect server started here (it stops with the
@@ -135,7 +135,7 @@ def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
     url = os.environ.get("PREFECT_API_URL")
     if not url:
         announce("starting a Prefect server on loopback...")
-        server, url = start_server(config_path.parent / "prefect-server.log")
+        server, url = start_server(config_path.parent / "prefect-server.log", record_task_runs)
     try:
         with temporary_settings({PREFECT_API_URL: url}):
             asyncio.run(_prepare(config_path, pool, deploy=server is not None))
