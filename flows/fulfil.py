@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import stages, sweeper
-from flows.errors import RequestBusy
+from flows import claims, stages, sweeper
 from flows.runtime import Runtime, open_runtime
 from identity.errors import StrongerIdentityNeeded
 
@@ -71,14 +70,26 @@ def deliver(request_id: str) -> dict[str, Any]:
     return stages.deliver(runtime(), request_id)
 
 
-# How long a run's claim on its request lasts without renewal; renewed before every stage.
-RUN_LEASE = timedelta(minutes=60)
+class PrefectRuns:
+    """Flow-run states as Prefect's API knows them, for taking over from a run that is gone (flows.claims)."""
 
+    def state(self, run_id: str) -> str | None:
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
 
-def _hold(request_id: str, holder: str) -> None:
-    rt = runtime()
-    if not rt.store.claim_run(request_id, holder, rt.clock(), RUN_LEASE):
-        raise RequestBusy(request_id, int(RUN_LEASE.total_seconds() // 60))
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(UUID(run_id))
+        except (ValueError, ObjectNotFound):  # not a Prefect id, or a run this API never saw
+            return None
+        return None if run.state is None else run.state.type.value
+
+    def mark_crashed(self, run_id: str, message: str) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(UUID(run_id), Crashed(message=message), force=True)
 
 
 @flow(name="fulfil_request", flow_run_name="{request_id}", persist_result=False, log_prints=False)
@@ -86,16 +97,14 @@ def fulfil_request(request_id: str) -> str:
     """Verify, extract, redact, package, encrypt, store and deliver one request."""
     os.umask(0o077)  # on a worker too, the files it stages hold personal data
     logger = get_run_logger()
-    holder = str(flow_run.id)
-    _hold(request_id, holder)
-    try:
+    with claims.hold(runtime(), request_id, str(flow_run.id), PrefectRuns()) as lease:
         try:
             verify_identity(request_id)
         except StrongerIdentityNeeded as exc:
             # Not a failure: the request waits for the requester to identify with a stronger method.
             logger.info("identity below the minimum level; waiting for %s identification", exc.level)
             return request_id
-        _hold(request_id, holder)
+        lease.check()
         futures = [extract.submit(request_id, source.name) for source in runtime().config.sources]
         for future in futures:
             detail = future.result()
@@ -103,14 +112,12 @@ def fulfil_request(request_id: str) -> str:
                 logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
             else:
                 logger.info("source %s: %d records", detail["source"], detail["records"])
-        _hold(request_id, holder)
+        lease.check()
         summary = redact(request_id)
         logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
         for stage in (package, encrypt_and_store, deliver):
-            _hold(request_id, holder)
+            lease.check()
             stage(request_id)
-    finally:
-        runtime().store.release_run(request_id, holder)
     return request_id
 
 
