@@ -479,8 +479,12 @@ def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
                          f"{request_id}-link")
         faults.point("deliver:link_mailed")
         shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
-        rt.store.set_status(request_id, "delivered", rt.clock())
         return {"object_key": stored["object_key"], "link": link_ref(link.jti),
                 "downloads_left": link.downloads_left, "link_expires": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
-    return run_stage(rt, request_id, "deliver", work)
+    detail = run_stage(rt, request_id, "deliver", work)
+    # After the stage's record, not inside it: a delivered request is closed to run_stage, so a run killed
+    # between the two could never record its delivery. Resumed, the recorded stage is skipped and this runs.
+    rt.store.set_status(request_id, "delivered", rt.clock())
+    faults.point("deliver:delivered")
+    return detail

@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -51,6 +52,7 @@ POINTS = (
     "package:start", "package:worked", "package:recorded",
     "store:start", "store:put", "store:sealed", "store:worked", "store:recorded",
     "deliver:start", "deliver:link_recorded", "deliver:link_mailed", "deliver:worked", "deliver:recorded",
+    "deliver:delivered",
 )
 
 # These checks need the ledger helper's atomic stage record (issue 8 item 4): until it is merged a kill
@@ -86,24 +88,33 @@ def _lane(root: Path, stack: ExitStack) -> Lane:
     config = write_demo_config(company, mailchimp.base_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API_", "DSAR_FAULT", "PYTEST"))}
     env |= {"PREFECT_HOME": str(root / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1", "DSAR_CONFIG": str(config)}
+            "DO_NOT_TRACK": "1", "DSAR_CONFIG": str(config),
+            # A fresh Prefect home migrates its database first: on a loaded machine that outlasts the default 20 s.
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
     with sqlite3.connect(company.workdir / "customers.db") as db:
         emails = [email for (email,) in db.execute("SELECT email FROM customers WHERE id > 1 ORDER BY id")]
     return Lane(config, env, iter(emails))
 
 
 def dsar(lane: Lane, *args: str, fault: str | None = None) -> subprocess.CompletedProcess:
-    """Run `dsar` as a user would; with `fault`, the process dies there. In a session of its own, so that
-    whatever it left running (its temporary Prefect server) can be ended with it."""
+    """Run `dsar` as a user would; with `fault`, the process dies there.
+
+    In a session of its own, so that what it leaves running (its temporary Prefect server, which outlives a
+    killed parent) ends with it. Output goes through files: that server holds copies of the descriptors,
+    and a pipe would not close until it ended.
+    """
     env = lane.env | ({"DSAR_FAULT": fault} if fault else {})
-    child = subprocess.Popen([DSAR, *args, "--config", str(lane.config)], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = child.communicate(timeout=300)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)  # the group of the process this test started
-    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([DSAR, *args, "--config", str(lane.config)], env=env, text=True,
+                                 stdout=out, stderr=err, start_new_session=True)
+        try:
+            child.wait(timeout=300)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)  # the group of the process this test started
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
 
 
 def crash_and_resume(lane: Lane, point: str) -> Outcome:
