@@ -55,10 +55,6 @@ POINTS = (
     "deliver:delivered",
 )
 
-# These checks need the ledger helper's atomic stage record (issue 8 item 4): until it is merged a kill
-# between a stage's work and its record can leave a second `<stage>_done` event or none. Set True on merge.
-LEDGER_ATOMIC_MERGED = False
-
 
 @dataclass
 class Lane:
@@ -199,8 +195,7 @@ def test_a_run_killed_at_any_point_resumes_to_one_delivery(lanes):
 
 
 def test_each_stage_is_done_once_on_the_ledger(lanes):
-    if not LEDGER_ATOMIC_MERGED:
-        pytest.xfail("needs the ledger helper's atomic stage record (issue 8 item 4): set LEDGER_ATOMIC_MERGED")
+    """What issue 8 item 4 (a stage's record and its ledger event as one step) must keep true at every point."""
     problems = {}
     for lane in lanes:
         rt = lane.rt
