@@ -14,7 +14,10 @@ import typer
 from flows.errors import SAFE_ERRORS
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from flows.runtime import Runtime
+    from flows.store import RunClaim
 
 # Prefect's telemetry fails noisily offline; set before Prefect is imported.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -298,15 +301,48 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
   identity    {r.evidence['method'] + ' (' + r.evidence['level'] + ')' if r.evidence else 'not verified'}
   duplicate   {r.duplicate_of or '-'}
   package     {r.package_ref or '-'}
-  withheld    {f'{withheld} item(s) held for review, listed in index.json' if withheld else '-'}""")
+  withheld    {f'{withheld} item(s) held for review, listed in index.json' if withheld else '-'}
+  run         {_holder(rt.store.run_claim(request_id), rt.clock())}""")
+
+
+def _holder(claim: RunClaim | None, now: datetime) -> str:
+    """Who holds a request's claim, where, and until when: what `dsar request unlock` needs to decide."""
+    if claim is None:
+        return "-"
+    lapsed = "" if claim.is_live(now) else ", lapsed"
+    return f"flow run {claim.run_id} on {claim.host}:{claim.pid}, until {claim.until:%Y-%m-%d %H:%M:%S} UTC{lapsed}"
+
+
+@request_app.command("unlock")
+def request_unlock(
+    request_id: str,
+    by: Annotated[str, typer.Option(help="Your staff id ([identity] staff_ids, when the config lists them).")],
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Release the claim of a flow run that is gone, so that `dsar run` can resume the request now.
+
+    A run on this host that died, or whose Prefect run ended, is taken over by
+    the next `dsar run` without this. Recorded in the ledger with your staff id.
+    """
+    from flows.claims import unlock
+
+    rt = _runtime(config)
+    held = unlock(rt, request_id, by)
+    if held is None:
+        typer.echo(f"{request_id}: no run holds it.")
+    else:
+        typer.echo(f"{request_id}: released the claim of flow run {held.run_id} ({held.host}:{held.pid}).")
 
 
 @requests_app.command("list")
 def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
     """List requests with status and due date, oldest first."""
     rt = _runtime(config)
+    claims, now = rt.store.run_claims(), rt.clock()
     for r in rt.store.list():
-        typer.echo(f"{r.id}  {r.status:<18} due {r.deadline:%Y-%m-%d}  {r.language}")
+        claim = claims.get(r.id)
+        run = "" if claim is None else f"  run {_holder(claim, now)}"
+        typer.echo(f"{r.id}  {r.status:<18} due {r.deadline:%Y-%m-%d}  {r.language}{run}")
 
 
 @app.command()
@@ -324,10 +360,13 @@ def run(
     from identity.errors import IdentityNotVerified
 
     rt = _runtime(config)
-    # Clear errors before Prefect starts; a level below the minimum leaves the request awaiting identity.
-    if not stages.open_request(rt, request_id).evidence:
-        raise IdentityNotVerified(request_id)
-    stages.require_minimum_level(rt, request_id)
+    # A delivered request runs too: every stage is on record, so nothing is redone or sent again, and a run
+    # killed after delivering is taken over (its claim released, its Prefect run set Crashed).
+    if rt.store.get(request_id).status != "delivered":
+        # Clear errors before Prefect starts; a level below the minimum leaves the request awaiting identity.
+        if not stages.open_request(rt, request_id).evidence:
+            raise IdentityNotVerified(request_id)
+        stages.require_minimum_level(rt, request_id)
     rt.sources()
     api_url = _prefect_api(rt)
     if api_url is None:

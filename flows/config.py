@@ -197,6 +197,8 @@ class Delivery(_Strict):
     public_url: str = "http://127.0.0.1:8765"
     link_hours: int = Field(default=168, ge=1, le=24 * 30)
     max_downloads: int = Field(default=3, ge=1, le=100)  # per link; a reissued link starts afresh
+    # Plaintext staging no live run holds is deleted once this old (a resume extracts again).
+    abandoned_staging_hours: int = Field(default=24, ge=1, le=24 * 365)
     link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
 
 

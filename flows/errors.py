@@ -6,6 +6,7 @@
     ├── RequestNotFound    no request with that id
     ├── RequestClosed      the request is closed (delivered, duplicate, ...): nothing more runs
     ├── RequestBusy        another flow run is working on the request
+    ├── ClaimLost          this run's claim was taken over or unlocked: it stops
     ├── NoPackage          a link cannot be reissued: nothing delivered, or the package was deleted
     ├── StagingLost        staged data of a request is missing or changed: run it again
     └── StageFailed        a stage of a request failed (names the stage, never data)
@@ -13,6 +14,8 @@
 Messages never carry personal data: Prefect copies exception text into its
 database, logs and events.
 """
+
+from datetime import datetime
 
 from audit.errors import AuditError
 from exports.errors import ExportError
@@ -46,9 +49,15 @@ class RequestClosed(DsarError):
 
 
 class RequestBusy(DsarError):
-    def __init__(self, request_id: str, lease_minutes: int) -> None:
-        super().__init__(f"{request_id} is being run by another flow run; try again when it ends "
-                         f"(the claim of a run that crashed lapses after {lease_minutes} minutes)")
+    def __init__(self, request_id: str, run_id: str, where: str, until: datetime) -> None:
+        super().__init__(f"{request_id} is being run by flow run {run_id} on {where}, claimed until "
+                         f"{until:%Y-%m-%d %H:%M:%S} UTC and renewed while it lives; if that run is gone, "
+                         f"`dsar request unlock {request_id} --by STAFF_ID` releases it")
+
+
+class ClaimLost(DsarError):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"{request_id}: this run's claim was taken over or unlocked; it stops here")
 
 
 class NoPackage(DsarError):

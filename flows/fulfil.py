@@ -13,7 +13,6 @@ import logging
 import os
 import time
 from contextlib import nullcontext
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -29,10 +28,10 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 from prefect.settings.context import temporary_settings
 from prefect.states import Suspended
 
+from flows import claims, stages, sweeper
 from flows import review as reviewing
-from flows import stages, sweeper
 from flows.deadline_watch import watch_deadlines
-from flows.errors import RequestBusy, StageFailed
+from flows.errors import StageFailed
 from flows.limits import ensure_concurrency_limits, limit_name, retry_options
 from flows.runtime import Runtime, open_runtime
 from flows.team_mail import tell_failure
@@ -103,8 +102,32 @@ def deliver(request_id: str) -> dict[str, Any]:
     return stages.deliver(runtime(), request_id)
 
 
-# How long a run's claim on its request lasts without renewal; renewed before every stage.
-RUN_LEASE = timedelta(minutes=60)
+class PrefectRuns:
+    """Flow-run states as Prefect's API knows them, for taking over from a run that is gone (flows.claims)."""
+
+    def state(self, run_id: str) -> str | None:
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
+
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(UUID(run_id))
+        except (ValueError, ObjectNotFound):  # not a Prefect id, or a run this API never saw
+            return None
+        return None if run.state is None else run.state.type.value
+
+    def mark_crashed(self, run_id: str, message: str) -> None:
+        import httpx
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+        from prefect.states import Crashed
+
+        try:
+            with get_client(sync_client=True) as client:
+                client.set_flow_run_state(UUID(run_id), Crashed(message=message), force=True)
+        except (ValueError, ObjectNotFound, PrefectHTTPStatusError, httpx.HTTPError):
+            # The takeover stands (it is on the ledger); only Prefect's UI keeps showing the old run.
+            get_run_logger().warning("could not mark flow run %s crashed", run_id)
 
 
 # How often a process makes sure of its sources' limits in Prefect (~40 ms a time): they change only with the
@@ -131,12 +154,6 @@ def _tell_team(failure: StageFailed, failure_id: str) -> None:
                                  type(exc).__name__)
 
 
-def _hold(request_id: str, holder: str) -> None:
-    rt = runtime()
-    if not rt.store.claim_run(request_id, holder, rt.clock(), RUN_LEASE):
-        raise RequestBusy(request_id, int(RUN_LEASE.total_seconds() // 60))
-
-
 def _tag_run(request_id: str) -> None:
     """Tag the run `req:<id>` however it was started (the CLI, a deployment, the Prefect UI): history finds it so."""
     tag = f"req:{request_id}"
@@ -151,41 +168,40 @@ def fulfil_request(request_id: str) -> str:
     os.umask(0o077)  # on a worker too, the files it stages hold personal data
     logger = get_run_logger()
     _tag_run(request_id)
-    holder = str(flow_run.id)
-    _hold(request_id, holder)
+    run_id = str(flow_run.id)
     try:
-        try:
-            verify_identity(request_id)
-        except StrongerIdentityNeeded as exc:
-            # Not a failure: the request waits for the requester to identify with a stronger method.
-            logger.info("identity below the minimum level; waiting for %s identification", exc.level)
-            return request_id
-        stages.stretch_ahead(runtime(), request_id)
-        _hold(request_id, holder)
-        _ensure_limits()
-        futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
-                   for spec in runtime().config.sources]
-        for future in futures:
-            detail = future.result()
-            if "skipped" in detail:
-                logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
-            else:
-                logger.info("source %s: %d records", detail["source"], detail["records"])
-        _hold(request_id, holder)
-        summary = redact(request_id)
-        logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
-        _hold(request_id, holder)
-        if not _reviewed(request_id):
-            return request_id
-        for stage in (package, encrypt_and_store, deliver):
-            _hold(request_id, holder)
-            stage(request_id)
+        with claims.hold(runtime(), request_id, run_id, PrefectRuns()) as lease:
+            try:
+                verify_identity(request_id)
+            except StrongerIdentityNeeded as exc:
+                # Not a failure: the request waits for the requester to identify with a stronger method.
+                logger.info("identity below the minimum level; waiting for %s identification", exc.level)
+                return request_id
+            stages.stretch_ahead(runtime(), request_id)
+            lease.check()
+            _ensure_limits()
+            futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
+                       for spec in runtime().config.sources]
+            for future in futures:
+                detail = future.result()
+                if "skipped" in detail:
+                    logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
+                else:
+                    logger.info("source %s: %d records", detail["source"], detail["records"])
+            lease.check()
+            summary = redact(request_id)
+            logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
+            lease.check()
+            if not _reviewed(request_id):
+                return request_id
+            for stage in (package, encrypt_and_store, deliver):
+                lease.check()
+                stage(request_id)
     except StageFailed as failure:
-        _tell_team(failure, holder)  # the privacy team hears of every request that cannot finish
+        _tell_team(failure, run_id)  # the privacy team hears of every request that cannot finish
         raise
     finally:
         runtime().passphrases.forget(request_id)
-        runtime().store.release_run(request_id, holder)
     return request_id
 
 

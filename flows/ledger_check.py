@@ -24,7 +24,7 @@ from audit.event import Event, canonical_json
 from audit.ledger import Ledger
 from flows.downloads import link_ref
 from flows.stage_record import SUB_RECORDS, lost_with_staging, without_run
-from flows.store import links_table, requests_table, stages_table
+from flows.store import links_table, requests_table, run_claims_table, stages_table
 
 _PAGE = 500
 
@@ -55,13 +55,15 @@ def cross_check(engine: Engine, ledger: Ledger, now: datetime | None = None) -> 
 
 
 def _requests(engine: Engine) -> Iterator[tuple[str, str, datetime | None]]:
-    table, last = requests_table, ""
+    """Each request's id, status and the end of its run claim's lease (None when unclaimed)."""
+    table, claims, last = requests_table, run_claims_table, ""
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(select(table.c.id, table.c.status, table.c.run_until).where(table.c.id > last)
+            rows = conn.execute(select(table.c.id, table.c.status, claims.c.until)
+                                .outerjoin(claims, claims.c.request_id == table.c.id).where(table.c.id > last)
                                 .order_by(table.c.id).limit(_PAGE)).all()
         for row in rows:
-            yield row.id, row.status, row.run_until
+            yield row.id, row.status, row.until
         if len(rows) < _PAGE:
             return
         last = rows[-1].id

@@ -28,6 +28,7 @@ from exports.zip_aes import seal_zip_aes
 from extractors.mail import MESSAGES
 from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
 from extractors.registry import make_source
+from flows import faults
 from flows.assurance import evidence_of
 from flows.config import SourceSpec
 from flows.downloads import link_ref, send_link
@@ -74,6 +75,7 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
     request = open_request(rt, request_id)
     if request.status != "running":  # a resumed request leaves its failed state
         rt.store.set_status(request_id, "running", rt.clock())
+    faults.point(f"{stage}:start")
     try:
         detail = work(request)
     except Exception as exc:
@@ -83,6 +85,7 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
             alongside=lambda conn: rt.store.set_status(request_id, "failed", rt.clock(),
                                                        reason=f"{stage}: {reason}"[:200], conn=conn))
         raise StageFailed(request_id, stage, reason) from None
+    faults.point(f"{stage}:worked")
 
     def record(conn: Connection) -> None:
         rt.store.complete_stage(request_id, stage, detail, rt.clock(), conn=conn)
@@ -90,6 +93,7 @@ def run_stage(rt: Runtime, request_id: str, stage: str, work: Callable[[Request]
             rt.store.set_status(request_id, status, rt.clock(), conn=conn)
 
     rt.ledger.append_event(request_id, "dsar", f"{stage}_done", {**detail, **run.fields()}, alongside=record)
+    faults.point(f"{stage}:recorded")
     return detail
 
 
@@ -144,14 +148,17 @@ def send_code(rt: Runtime, request_id: str) -> str:
     to = canonical_address(request.email, allow_smtputf8=identity.allow_smtputf8)
     code, challenge = issue_code(rt.clock(), timedelta(minutes=identity.code_ttl_minutes), identity.code_attempts)
     rt.store.put_challenge(request_id, challenge.to_dict())
+    # On the ledger before the mail: the ledger's count of tries is what lets the code be checked
+    # (`_tries_allowed`), so a crash after the mail must not leave the requester a code that never works.
+    rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {
+        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left},
+        alongside=lambda conn: rt.store.set_status(request_id, "awaiting_identity", rt.clock(), conn=conn))
     key = f"{request_id}-code-{challenge.issued_at:%Y%m%dT%H%M%S%f}"
     rt.mailer.send(
         key, to, text("code_subject", request.language),
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
     )
-    rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {
-        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left},
-        alongside=lambda conn: rt.store.set_status(request_id, "awaiting_identity", rt.clock(), conn=conn))
+    faults.point("send_code:mailed")
     return key
 
 
@@ -476,15 +483,18 @@ def encrypt_and_store(rt: Runtime, request_id: str) -> dict[str, Any]:
                 seal_zip_aes(plain, aes, passphrase)
                 sealed = {"object_key": key, "sha256": _file_sha256(aes), "sealing": sealing.method}
                 rt.storage.put(aes, key, tags)
+                faults.point("store:put")
             finally:
                 aes.unlink(missing_ok=True)
         else:
             with rt.storage.writer(key, tags) as out:
                 digest = seal_to(plain, out, passphrase=stretched, recipient=sealing.recipient)
+            faults.point("store:put")
             sealed = {"object_key": key, "sha256": digest, "sealing": sealing.method}
         rt.store.reset_stages(request_id, ["store:sealed"])
         rt.store.complete_stage(request_id, "store:sealed", sealed, rt.clock())
         rt.store.set_status(request_id, "running", rt.clock(), package_ref=rt.storage.ref(key))
+        faults.point("store:sealed")
         if passphrase is not None:
             rt.mailer.send(  # apart from the link
                 passphrase_key, request.email, text("passphrase_subject", request.language),
@@ -505,8 +515,10 @@ def deliver(rt: Runtime, request_id: str) -> dict[str, Any]:
         if claims is None:
             claims = {"issued_at": rt.clock().isoformat(), "jti": secrets.token_urlsafe(16)}
             rt.store.complete_stage(request_id, "deliver:link", claims, rt.clock())
+        faults.point("deliver:link_recorded")
         link = send_link(rt, request, claims["jti"], datetime.fromisoformat(claims["issued_at"]),
                          f"{request_id}-link")
+        faults.point("deliver:link_mailed")
         shutil.rmtree(rt.work_dir(request_id), ignore_errors=True)
         return {"object_key": stored["object_key"], "link": link_ref(link.jti),
                 "downloads_left": link.downloads_left, "link_expires": link.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}

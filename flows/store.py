@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, overload
 
 from sqlalchemy import (
@@ -70,8 +70,8 @@ requests_table = Table(
     Column("duplicate_of", String(40)),
     Column("evidence", Text),
     Column("package_ref", String(500)),
-    # Which flow run works on the request, until when: two runs at once would
-    # each seal the package with their own passphrase.
+    # Unused since claims moved to `run_claims`; kept because the table gains and loses no columns
+    # without migrations.
     Column("run_holder", String(64)),
     Column("run_until", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -135,6 +135,34 @@ sealing_table = Table(
 )
 SEALING_METHODS = ("age-passphrase", "age-recipient", "zip-aes")
 
+# Which flow run works on a request, where, and until when: two runs at once would each seal the package with
+# their own passphrase. The holder's host, pid and process start time let a run on the same host see at once
+# that the holder is gone; the short lease, renewed while the run lives, covers every other host.
+run_claims_table = Table(
+    "run_claims", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", String(32), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    """A flow run's hold on a request: its Prefect flow-run id, its process and the lease's end."""
+
+    request_id: str
+    run_id: str
+    host: str
+    pid: int
+    started: str  # the process's start time in clock ticks after boot (/proc/<pid>/stat): a reused pid differs
+    until: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.until
+
 
 @dataclass(frozen=True)
 class Sealing:
@@ -166,7 +194,6 @@ class Request:
     evidence: dict[str, Any] | None
     package_ref: str | None
     updated_at: datetime
-    run_until: datetime | None  # the end of a run's claim; a past value is a crashed run's
 
     @property
     def deadline(self) -> datetime:
@@ -334,21 +361,60 @@ class RequestStore:
             if result.rowcount != 1:
                 raise RequestNotFound(request_id)
 
-    def claim_run(self, request_id: str, holder: str, now: datetime, lease: timedelta) -> bool:
-        """Take (or renew) the request for one run; False while another holder's lease lasts."""
-        table = requests_table
+    def claim_run(self, claim: RunClaim, now: datetime, replacing: str | None = None) -> bool:
+        """Take the request for `claim.run_id`; True if that run holds it now.
+
+        Taken when nobody holds it, when the holder's lease ended before `now`, or when the holder is
+        `replacing` (a run the caller found gone). One conditional write each, so of two runs taking the same
+        request at once exactly one wins.
+        """
+        table, values = run_claims_table, {**dataclasses.asdict(claim), "until": _utc(claim.until)}
+        free = or_(table.c.until < _utc(now), table.c.run_id == claim.run_id)
+        if replacing is not None:
+            free = or_(free, table.c.run_id == replacing)
         with self.engine.begin() as conn:
-            result = conn.execute(update(table).where(
-                table.c.id == request_id,
-                or_(table.c.run_holder.is_(None), table.c.run_holder == holder, table.c.run_until < now),
-            ).values(run_holder=holder, run_until=now + lease))
+            result = conn.execute(update(table).where(table.c.request_id == claim.request_id, free).values(values))
+        if result.rowcount == 1:
+            return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(values))
+        except IntegrityError:  # held, and not free
+            return False
+        return True
+
+    def renew_run(self, request_id: str, run_id: str, until: datetime) -> bool:
+        """Extend the claim `run_id` holds; False when it holds none any more (taken over or unlocked)."""
+        table = run_claims_table
+        with self.engine.begin() as conn:
+            result = conn.execute(update(table).where(table.c.request_id == request_id, table.c.run_id == run_id)
+                                  .values(until=_utc(until)))
         return result.rowcount == 1
 
-    def release_run(self, request_id: str, holder: str) -> None:
-        table = requests_table
+    def release_run(self, request_id: str, run_id: str) -> bool:
+        """Drop the claim if `run_id` holds it; True if it did."""
+        table = run_claims_table
         with self.engine.begin() as conn:
-            conn.execute(update(table).where(table.c.id == request_id, table.c.run_holder == holder)
-                         .values(run_holder=None, run_until=None))
+            result = conn.execute(delete(table).where(table.c.request_id == request_id, table.c.run_id == run_id))
+        return result.rowcount == 1
+
+    def run_claim(self, request_id: str) -> RunClaim | None:
+        """The claim on a request, live or lapsed; None when no run holds it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(run_claims_table).where(run_claims_table.c.request_id == request_id)
+                               ).mappings().first()
+        return None if row is None else self._claim(row)
+
+    def run_claims(self) -> dict[str, RunClaim]:
+        """Every claim, live or lapsed, by request id."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(run_claims_table)).mappings().all()
+        return {row["request_id"]: self._claim(row) for row in rows}
+
+    @staticmethod
+    def _claim(row: RowMapping) -> RunClaim:
+        return RunClaim(request_id=row["request_id"], run_id=row["run_id"], host=row["host"], pid=row["pid"],
+                        started=row["started"], until=_utc(row["until"]))
 
     def save_evidence(self, request_id: str, evidence: Mapping[str, Any], now: datetime,
                       replaces: Mapping[str, Any] | None = None) -> Request:
@@ -519,7 +585,7 @@ class RequestStore:
             language=row["language"], email=row["email"], name=row["name"], phone=row["phone"],
             duplicate_of=row["duplicate_of"],
             evidence=None if row["evidence"] is None else self._unseal(row["evidence"], row["id"], "evidence"),
-            package_ref=row["package_ref"], updated_at=_utc(row["updated_at"]), run_until=_utc(row["run_until"]),
+            package_ref=row["package_ref"], updated_at=_utc(row["updated_at"]),
         )
 
     # Sealing ------------------------------------------------------------------------

@@ -3,26 +3,23 @@
 A package is deleted once its request is closed, or once it was delivered
 and every link to it is expired, used up or revoked. Staging (plaintext
 personal data under `work/<REQ>/`) is deleted once its request is closed or
-delivered, or once an open request has sat unclaimed by any run for
-`STAGING_GRACE`. Every deletion is a ledger event with ids, reasons and
-counts only.
+delivered, or once no live run holds the request and nothing in the staging
+was written for `[delivery] abandoned_staging_hours` (a run killed, or a
+failed request nobody resumed). Every deletion is a ledger event with ids,
+reasons and counts only.
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flows.lapse import lapse_unverified
 from flows.runtime import Runtime
 from flows.store import Request
-
-# A failed request is usually resumed within days of fixing its source, and the
-# resume reuses what was staged. After a week, the plaintext is a liability
-# rather than a saving: a later resume notices the missing staging and
-# extracts anew, so deleting it costs time, never correctness.
-STAGING_GRACE = timedelta(days=7)
 
 _ENDED = frozenset({"closed", "duplicate"})
 
@@ -34,17 +31,22 @@ class SweepCounts:
     requests_lapsed: int = 0
 
 
-def expire_packages(rt: Runtime, staging_grace: timedelta = STAGING_GRACE) -> SweepCounts:
+def expire_packages(rt: Runtime) -> SweepCounts:
     """Close lapsed unverified requests, delete every stored package and staging folder no longer needed;
     how many of each."""
     lapsed = lapse_unverified(rt)
     now = rt.clock()
+    # Abandoned plaintext is a liability rather than a saving: a later resume notices the missing staging
+    # and extracts anew, so deleting it costs time, never correctness.
+    grace = timedelta(hours=rt.config.delivery.abandoned_staging_hours)
+    claims = rt.store.run_claims()
     packages = staging = 0
     for request in rt.store.list():
         why = _package_unneeded(rt, request, now)
         if why is not None:
             packages += delete_package(rt, request.id, why)
-        why = _staging_unneeded(request, now, staging_grace)
+        claim = claims.get(request.id)
+        why = _staging_unneeded(rt, request, claim is not None and claim.is_live(now), now, grace)
         if why is not None:
             staging += delete_staging(rt, request.id, why)
     return SweepCounts(packages_deleted=packages, staging_deleted=staging, requests_lapsed=lapsed)
@@ -86,10 +88,20 @@ def _package_unneeded(rt: Runtime, request: Request, now: datetime) -> str | Non
     return "links_dead"
 
 
-def _staging_unneeded(request: Request, now: datetime, grace: timedelta) -> str | None:
+def _staging_unneeded(rt: Runtime, request: Request, claimed: bool, now: datetime, grace: timedelta) -> str | None:
     if request.status in _ENDED or request.status == "delivered":
         return request.status
-    claimed = request.run_until is not None and request.run_until > now
-    if not claimed and request.updated_at < now - grace:
-        return "idle"
+    if claimed:
+        return None
+    written = _last_written(rt.work_dir(request.id))
+    if written is not None and written < now - grace:
+        return "abandoned"
     return None
+
+
+def _last_written(folder: Path) -> datetime | None:
+    """When anything in `folder` was last written; None when there is no such folder."""
+    if not folder.is_dir():
+        return None
+    newest = max(path.stat().st_mtime for path in itertools.chain([folder], folder.rglob("*")))
+    return datetime.fromtimestamp(newest, UTC)

@@ -39,7 +39,7 @@ def config(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     "command",
     [[], ["demo"], ["request", "new"], ["request", "verify"], ["request", "show"], ["requests", "list"],
-     ["request", "resend-code"], ["request", "close"], ["run"], ["serve"], ["audit", "verify"],
+     ["request", "resend-code"], ["request", "close"], ["request", "unlock"], ["run"], ["serve"], ["audit", "verify"],
      ["audit", "replay"], ["audit", "public-key"], ["redact"], ["link", "revoke"], ["link", "reissue"],
      ["packages", "expire"], ["request", "seal"], ["review", "list"], ["review", "show"], ["review", "approve"],
      ["review", "reject"]],

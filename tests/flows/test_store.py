@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from flows.deadlines import add_months
 from flows.errors import InvalidRequest, RequestClosed, RequestNotFound
-from flows.store import Link, RequestStore, make_engine
+from flows.store import Link, RequestStore, RunClaim, make_engine
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 RECORD_KEY = bytes(range(32))
@@ -309,18 +309,30 @@ def test_a_challenge_with_its_tries_reset_reads_as_none(store, rejected):
     assert rejected == [(request.id, "challenge")]
 
 
+def _claim(request_id: str, run_id: str, at: datetime, lease: timedelta = timedelta(seconds=60)) -> RunClaim:
+    return RunClaim(request_id, run_id, "host-1", 4242, "123456", at + lease)
+
+
 def test_one_run_at_a_time_holds_a_request(store):
     request = store.create("run@example.fi", "fi", NOW)
-    lease = timedelta(minutes=60)
-    assert store.claim_run(request.id, "run-a", NOW, lease)
-    assert not store.claim_run(request.id, "run-b", NOW + timedelta(minutes=59), lease)
-    assert store.claim_run(request.id, "run-a", NOW + timedelta(minutes=30), lease), "the holder renews"
-    assert not store.claim_run(request.id, "run-b", NOW + timedelta(minutes=89), lease)
-    assert store.claim_run(request.id, "run-b", NOW + timedelta(minutes=91), lease), "a crashed run's claim lapses"
-    store.release_run(request.id, "run-a")  # not the holder any more: changes nothing
-    assert not store.claim_run(request.id, "run-a", NOW + timedelta(minutes=92), lease)
-    store.release_run(request.id, "run-b")
-    assert store.claim_run(request.id, "run-a", NOW + timedelta(minutes=92), lease)
+    second = timedelta(seconds=1)
+    assert store.claim_run(_claim(request.id, "run-a", NOW), NOW)
+    assert not store.claim_run(_claim(request.id, "run-b", NOW + 59 * second), NOW + 59 * second)
+    assert store.renew_run(request.id, "run-a", NOW + 90 * second), "the holder renews"
+    assert not store.renew_run(request.id, "run-b", NOW + 90 * second), "only the holder renews"
+    assert not store.claim_run(_claim(request.id, "run-b", NOW + 89 * second), NOW + 89 * second)
+    assert store.claim_run(_claim(request.id, "run-b", NOW + 91 * second), NOW + 91 * second), \
+        "a crashed run's claim lapses"
+    assert store.run_claim(request.id) == _claim(request.id, "run-b", NOW + 91 * second)
+    assert not store.renew_run(request.id, "run-a", NOW + 92 * second), "the old holder learns it lost the claim"
+    assert not store.release_run(request.id, "run-a"), "not the holder any more: changes nothing"
+    assert not store.claim_run(_claim(request.id, "run-a", NOW + 92 * second), NOW + 92 * second)
+    assert store.claim_run(_claim(request.id, "run-c", NOW + 92 * second), NOW + 92 * second, replacing="run-b"), \
+        "a run the caller found gone is replaced at once"
+    assert store.run_claims() == {request.id: _claim(request.id, "run-c", NOW + 92 * second)}
+    assert store.release_run(request.id, "run-c")
+    assert store.run_claim(request.id) is None and store.run_claims() == {}
+    assert store.claim_run(_claim(request.id, "run-a", NOW + 93 * second), NOW + 93 * second)
 
 
 def _link(request_id: str, jti: str = "jti-1", downloads: int = 3) -> Link:

@@ -11,7 +11,7 @@ from audit.verify import verify_ledger
 from flows import downloads, stages
 from flows.demo.run import prepare_demo, write_demo_config
 from flows.runtime import open_runtime
-from flows.store import links_table
+from flows.store import RunClaim, links_table
 from flows.sweeper import SweepCounts, expire_packages
 from tests.flows.delivered import clocked_runtime, deliver, store
 from tests.flows.privacy import drain_prefect, find_in_database
@@ -61,13 +61,20 @@ def test_the_sweeper_deletes_what_no_link_or_run_can_use_and_keeps_the_rest(rt):
     stage(rt, failed, files=2)
     running, _ = store(rt)
     rt.store.set_status(running, "running", rt.clock())
-    assert rt.store.claim_run(running, "run-1", rt.clock(), timedelta(days=30))
+    # A run on another host holds it: the sweeper goes by the lease alone.
+    assert rt.store.claim_run(RunClaim(running, "run-1", "elsewhere", 1, "1", rt.clock() + timedelta(days=30)),
+                              rt.clock())
+    crashed, _ = store(rt)
+    rt.store.set_status(crashed, "running", rt.clock())
+    assert rt.store.claim_run(RunClaim(crashed, "run-2", "elsewhere", 2, "1", rt.clock() + timedelta(seconds=60)),
+                              rt.clock())
+    stage(rt, crashed, files=3)
     stage(rt, running)
 
     assert expire_packages(rt) == SweepCounts(packages_deleted=3, staging_deleted=1)
     assert [package_of(rt, r) for r in (live, revoked, used_up, closed, failed, running)] == [
         True, False, False, False, True, True]
-    assert [rt.work_dir(r).exists() for r in (live, failed, running)] == [False, True, True]
+    assert [rt.work_dir(r).exists() for r in (live, failed, running, crashed)] == [False, True, True, True]
     assert sorted(deletions(rt)) == sorted([
         (revoked, "package_deleted", {"why": "links_dead", "sha256": link_sha(rt, revoked)}),
         (used_up, "package_deleted", {"why": "links_dead", "sha256": link_sha(rt, used_up)}),
@@ -77,14 +84,19 @@ def test_the_sweeper_deletes_what_no_link_or_run_can_use_and_keeps_the_rest(rt):
     assert expire_packages(rt) == SweepCounts(0, 0), "a second sweep finds nothing and records nothing"
     assert len(deletions(rt)) == 4
 
-    # A week and a day later: the live link has expired, and the failed request sat idle past the grace.
+    # Within [delivery] abandoned_staging_hours (24) nobody's staging goes, though the crashed run's lease lapsed.
+    rt.clock.now += timedelta(hours=23)
+    assert expire_packages(rt) == SweepCounts(0, 0)
+    # A week and a day later: the live link has expired, and the failed and crashed requests' staging is abandoned.
     rt.clock.now += timedelta(days=8)
-    assert expire_packages(rt) == SweepCounts(packages_deleted=1, staging_deleted=1)
-    assert not package_of(rt, live) and not rt.work_dir(failed).exists()
+    assert expire_packages(rt) == SweepCounts(packages_deleted=1, staging_deleted=2)
+    assert not package_of(rt, live) and not rt.work_dir(failed).exists() and not rt.work_dir(crashed).exists()
     assert package_of(rt, failed), "a failed request's package is what its resume delivers"
     assert rt.work_dir(running).exists(), "a run still holds this request"
-    assert deletions(rt)[-2:] == [(live, "package_deleted", {"why": "links_dead", "sha256": link_sha(rt, live)}),
-                                  (failed, "staging_deleted", {"why": "idle", "files": 2})]
+    assert sorted(deletions(rt)[-3:]) == sorted([
+        (live, "package_deleted", {"why": "links_dead", "sha256": link_sha(rt, live)}),
+        (failed, "staging_deleted", {"why": "abandoned", "files": 2}),
+        (crashed, "staging_deleted", {"why": "abandoned", "files": 3})])
 
     assert verify_ledger(rt.ledger.events(), rt.ledger_public_key) == len(list(rt.ledger.events()))
     ledger = json.dumps([e.detail for e in rt.ledger.events()])
