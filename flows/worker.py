@@ -37,6 +37,7 @@ from prefect.utilities.engine import propose_state
 
 from flows.deployments import apply_deployments, ensure_pool, flows_by_name
 from flows.local_api import start_server, write_worker_file
+from flows.passphrases import keep_spares
 
 logger = logging.getLogger("dsar.worker")
 
@@ -139,6 +140,7 @@ def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
     try:
         with temporary_settings({PREFECT_API_URL: url}):
             asyncio.run(_prepare(config_path, pool, deploy=server is not None))
+            keep_spares(1)  # sealing then never waits for scrypt
             worker = WarmWorker(pool, flows_by_name(), slots=slots, poll_seconds=poll_seconds)
             signal.signal(signal.SIGTERM, lambda *_: worker.stop())
             record = write_worker_file(config_path.parent, url) if server is not None else None
