@@ -61,17 +61,27 @@ def process_start(pid: int) -> str | None:
     return None if fields[0] in ("Z", "X") else fields[19]
 
 
+def where() -> str:
+    """This process's host as claims name it: the hostname and the pid namespace, since containers that share
+    a hostname (host networking, one pod) each see only their own processes' pids."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:")
+    except OSError:
+        namespace = "?"
+    return f"{socket.gethostname()}|{namespace}"[:200]
+
+
 def this_process(request_id: str, run_id: str, until: datetime) -> RunClaim:
     """A claim for `run_id` held by this very process."""
     pid = os.getpid()
-    return RunClaim(request_id, run_id, socket.gethostname(), pid, process_start(pid) or "?", until)
+    return RunClaim(request_id, run_id, where(), pid, process_start(pid) or "?", until)
 
 
 def why_gone(claim: RunClaim, now: datetime, states: RunStates | None) -> str | None:
     """Why the holder of `claim` can no longer be working on its request; None while it may be."""
     if not claim.is_live(now):
         return "lease_lapsed"
-    if claim.host == socket.gethostname() and process_start(claim.pid) != claim.started:
+    if claim.host == where() and process_start(claim.pid) != claim.started:
         return "process_gone"
     state = states.state(claim.run_id) if states is not None else None
     if state in FINAL_STATES:
@@ -103,8 +113,14 @@ class RunLease:
             self._until = until
 
     def check(self) -> None:
-        """ClaimLost once another run took the request over, it was unlocked, or the lease ran out unrenewed."""
-        if self._lost or not self._rt.clock() < self._until:
+        """ClaimLost once another run took the request over, it was unlocked, or the lease ran out unrenewed.
+
+        Asks the store, not only what the renewing thread last saw: after an unlock and a new run's takeover,
+        this run must stop at its next stage, not up to a renewal later.
+        """
+        held = self._rt.store.run_claim(self._claim.request_id)
+        if self._lost or held is None or held.run_id != self._claim.run_id or not self._rt.clock() < self._until:
+            self._lost = True
             raise ClaimLost(self._claim.request_id)
 
     def release(self) -> None:

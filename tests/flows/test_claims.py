@@ -1,7 +1,6 @@
 """Run claims on a real store: who may take a request over, when, and what the ledger and Prefect are told."""
 
 import os
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -9,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from flows import claims
-from flows.claims import LEASE, hold, process_start, unlock
+from flows.claims import LEASE, hold, process_start, unlock, where
 from flows.demo.run import prepare_demo, write_demo_config
 from flows.errors import ClaimLost, RequestBusy
 from flows.store import RunClaim
@@ -63,11 +62,11 @@ def takeovers(rt, request_id):
 def test_a_dead_process_on_this_host_is_taken_over_at_once_and_its_run_marked_crashed(rt):
     request_id, _ = store(rt)
     pid, started = dead_pid()
-    claim_by(rt, request_id, "run-dead", socket.gethostname(), pid, started)
+    claim_by(rt, request_id, "run-dead", where(), pid, started)
     states = States({"run-dead": "RUNNING"})
     with hold(rt, request_id, "run-new", states):
         held = rt.store.run_claim(request_id)
-        assert (held.run_id, held.host, held.pid) == ("run-new", socket.gethostname(), os.getpid())
+        assert (held.run_id, held.host, held.pid) == ("run-new", where(), os.getpid())
         assert held.started == process_start(os.getpid())
     assert takeovers(rt, request_id) == [{"from_run": "run-dead", "reason": "process_gone"}]
     assert states.crashed == [("run-dead", "taken over by flow run run-new (process_gone)")]
@@ -77,7 +76,7 @@ def test_a_dead_process_on_this_host_is_taken_over_at_once_and_its_run_marked_cr
 def test_a_reused_pid_is_not_the_holder(rt):
     request_id, _ = store(rt)
     # This very process, but started at another time: the holder's pid was reused.
-    claim_by(rt, request_id, "run-old", socket.gethostname(), os.getpid(), "1")
+    claim_by(rt, request_id, "run-old", where(), os.getpid(), "1")
     with hold(rt, request_id, "run-new", States({})):
         pass
     assert takeovers(rt, request_id) == [{"from_run": "run-old", "reason": "process_gone"}]
@@ -106,7 +105,7 @@ def test_a_live_holder_keeps_the_request_until_its_lease_lapses(rt):
         f"{until:%Y-%m-%d %H:%M:%S} UTC and renewed while it lives; if that run is gone, "
         f"`dsar request unlock {request_id} --by STAFF_ID` releases it")
     # Also this process's own pid: alive, same start time.
-    mine = RunClaim(request_id, "run-here", socket.gethostname(), os.getpid(), process_start(os.getpid()) or "", until)
+    mine = RunClaim(request_id, "run-here", where(), os.getpid(), process_start(os.getpid()) or "", until)
     assert claims.why_gone(mine, rt.clock(), states) is None
 
     rt.clock.now += LEASE + timedelta(seconds=1)  # killed on its host: nothing renewed it for a minute
@@ -149,3 +148,27 @@ def test_unlock_needs_a_listed_staff_id_and_is_on_the_ledger(rt):
     with hold(rt, request_id, "run-new"):
         pass
     assert takeovers(rt, request_id) == [], "after an unlock a run simply claims"
+
+
+def test_a_run_unlocked_and_taken_over_stops_at_its_next_check_not_a_renewal_later(rt):
+    request_id, _ = store(rt)
+    old = hold(rt, request_id, "run-old")  # renews every 10 s: the check must not wait for that
+    try:
+        unlock(rt, request_id, "anna.k")
+        new = hold(rt, request_id, "run-new")
+        with pytest.raises(ClaimLost):
+            old.check()
+        new.check()
+        new.release()
+    finally:
+        old.release()
+
+
+def test_a_holder_in_another_pid_namespace_of_the_same_hostname_is_not_judged_by_our_pids(rt):
+    """Containers sharing a hostname (host networking, one pod) each see only their own pids."""
+    request_id, _ = store(rt)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    hostname = where().split("|")[0]
+    claim_by(rt, request_id, "run-elsewhere", f"{hostname}|4026531999", int(dead.stdout), "12345")
+    with pytest.raises(RequestBusy):
+        hold(rt, request_id, "run-here")
