@@ -169,19 +169,20 @@ def fulfil_request(request_id: str) -> str:
     logger = get_run_logger()
     _tag_run(request_id)
     run_id = str(flow_run.id)
+    rt = runtime()  # the claim and the passphrase stretched ahead stay with it if the config is edited meanwhile
     try:
-        with claims.hold(runtime(), request_id, run_id, PrefectRuns()) as lease:
+        with claims.hold(rt, request_id, run_id, PrefectRuns()) as lease:
             try:
                 verify_identity(request_id)
             except StrongerIdentityNeeded as exc:
                 # Not a failure: the request waits for the requester to identify with a stronger method.
                 logger.info("identity below the minimum level; waiting for %s identification", exc.level)
                 return request_id
-            stages.stretch_ahead(runtime(), request_id)
+            stages.stretch_ahead(rt, request_id)
             lease.check()
             _ensure_limits()
             futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
-                       for spec in runtime().config.sources]
+                       for spec in rt.config.sources]
             for future in futures:
                 detail = future.result()
                 if "skipped" in detail:
@@ -201,7 +202,7 @@ def fulfil_request(request_id: str) -> str:
         _tell_team(failure, run_id)  # the privacy team hears of every request that cannot finish
         raise
     finally:
-        runtime().passphrases.forget(request_id)
+        rt.passphrases.forget(request_id)
     return request_id
 
 

@@ -48,17 +48,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(log: Path, record_task_runs: bool = False,
+def start_server(home: Path, record_task_runs: bool = False,
                  timeout: float = 90.0) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `prefect server start` on a free loopback port, its output going to `log`; its process and API URL
-    once it answers.
+    """Start `prefect server start` on a free loopback port with its database and log in `home`; its process and
+    API URL once it answers.
+
+    A home of its own per config: two workers for two configs (production, staging) must not share one
+    database, where each would claim the other's runs.
 
     Unless `record_task_runs`, the server's task-run recorder is off: on SQLite it holds the write lock for
     about two seconds after each run, and the next request's submission waits for it (1.0 s a request becomes
     3 s). Flow runs, their states and logs are kept; each stage's start and duration are in the ledger.
     """
     port = _free_port()
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+    home.mkdir(mode=0o700, exist_ok=True)
+    log = home / "server.log"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true" if record_task_runs else "false"}
     env.pop("PREFECT_API_URL", None)
     with log.open("ab") as out:
@@ -91,6 +96,16 @@ def write_worker_file(base_dir: Path, url: str) -> Path:
     tmp.write_text(json.dumps({"api_url": url, "pid": os.getpid()}), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def remove_worker_file(base_dir: Path) -> None:
+    """Remove `worker.json` if it is this process's (a second worker may have written its own since)."""
+    path = base_dir / WORKER_FILE
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def find_local_api(base_dir: Path) -> LocalApi | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 from prefect.client.orchestration import SyncPrefectClient, get_client
@@ -30,8 +30,10 @@ def submit_request(request_id: str) -> FlowRun:
             raise InvalidRequest(
                 "the Prefect API has no fulfil_request deployment: start `dsar worker`, or run "
                 "`prefect deploy --all --prefect-file infra/prefect.yaml`") from None
+    # One key for every try: a 503 that came after the server committed must not make a second run.
+    key = f"dsar-submit-{uuid4()}"
     return _soon(lambda client: client.create_flow_run_from_deployment(
-        deployment.id, parameters={"request_id": request_id}, tags=[f"req:{request_id}"]))
+        deployment.id, parameters={"request_id": request_id}, tags=[f"req:{request_id}"], idempotency_key=key))
 
 
 def _soon(call: Callable[[SyncPrefectClient], FlowRun], within: float = 30.0) -> FlowRun:

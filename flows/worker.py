@@ -36,10 +36,12 @@ from prefect.states import Pending
 from prefect.utilities.engine import propose_state
 
 from flows.deployments import apply_deployments, ensure_pool, flows_by_name
-from flows.local_api import start_server, write_worker_file
+from flows.errors import InvalidRequest
+from flows.local_api import find_local_api, remove_worker_file, start_server, write_worker_file
 from flows.passphrases import keep_spares
 
 logger = logging.getLogger("dsar.worker")
+_MAX_PAUSE = 30.0  # seconds between tries while the Prefect API does not answer
 
 
 @dataclass
@@ -64,22 +66,34 @@ class WarmWorker:
             asyncio.run(self._loop(executor))
 
     async def _loop(self, executor: ThreadPoolExecutor) -> None:
-        async with get_client() as client:
-            flow_names: dict[UUID, str] = {}
-            while not self._stop.is_set():
-                free = self.slots - len(self._running)
-                if free > 0:
-                    for flow_run in await self._scheduled(client, free):
-                        name = flow_names.get(flow_run.flow_id) or await self._flow_name(client, flow_run, flow_names)
-                        flow = self.flows.get(name)
-                        if flow is None or not await self._claim(client, flow_run):
-                            continue
-                        with self._lock:
-                            self._running.add(flow_run.id)
-                        # The run's thread sees this thread's settings (the API URL above all), not the
-                        # process's defaults, which would start a temporary server of its own.
-                        executor.submit(contextvars.copy_context().run, self._execute, flow, flow_run)
-                await asyncio.sleep(self.poll_seconds)
+        flow_names: dict[UUID, str] = {}
+        pause = self.poll_seconds
+        while not self._stop.is_set():
+            try:
+                async with get_client() as client:
+                    while not self._stop.is_set():
+                        await self._poll(client, executor, flow_names)
+                        pause = self.poll_seconds
+                        await asyncio.sleep(pause)
+            except Exception as exc:  # a Prefect restart, a network blip, a 500: the worker waits and goes on
+                pause = min(pause * 2, _MAX_PAUSE)
+                logger.warning("Prefect API unavailable (%s); trying again in %.1f s", type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+
+    async def _poll(self, client: PrefectClient, executor: ThreadPoolExecutor, flow_names: dict[UUID, str]) -> None:
+        free = self.slots - len(self._running)
+        if free <= 0:
+            return
+        for flow_run in await self._scheduled(client, free):
+            name = flow_names.get(flow_run.flow_id) or await self._flow_name(client, flow_run, flow_names)
+            flow = self.flows.get(name)
+            if flow is None or not await self._claim(client, flow_run):
+                continue
+            with self._lock:
+                self._running.add(flow_run.id)
+            # The run's thread sees this thread's settings (the API URL above all), not the
+            # process's defaults, which would start a temporary server of its own.
+            executor.submit(contextvars.copy_context().run, self._execute, flow, flow_run)
 
     async def _flow_name(self, client: PrefectClient, flow_run: FlowRun, names: dict[UUID, str]) -> str:
         try:
@@ -136,14 +150,20 @@ def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
     url = os.environ.get("PREFECT_API_URL")
     if not url:
         announce("starting a Prefect server on loopback...")
-        server, url = start_server(config_path.parent / "prefect-server.log", record_task_runs)
+        running = find_local_api(config_path.parent)
+        if running is not None:
+            raise InvalidRequest(f"a dsar worker already runs for this config (pid {running.worker_pid}, "
+                                 f"{running.ui_url}); stop it first, or give this one PREFECT_API_URL")
+        server, url = start_server(config_path.parent / "prefect", record_task_runs)
     try:
         with temporary_settings({PREFECT_API_URL: url}):
             asyncio.run(_prepare(config_path, pool, deploy=server is not None))
             keep_spares(1)  # sealing then never waits for scrypt
             worker = WarmWorker(pool, flows_by_name(), slots=slots, poll_seconds=poll_seconds)
             signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-            record = write_worker_file(config_path.parent, url) if server is not None else None
+            record = server is not None
+            if record:
+                write_worker_file(config_path.parent, url)
             announce(f"dsar worker: pool {pool}, {slots} run(s) at a time, Prefect API {url}"
                      + (f", UI {url.removesuffix('/api')}" if server is not None else ""))
             try:
@@ -151,8 +171,8 @@ def serve(config_path: Path, pool: str, slots: int, poll_seconds: float,
             except KeyboardInterrupt:
                 worker.stop()
             finally:
-                if record is not None:
-                    record.unlink(missing_ok=True)
+                if record:
+                    remove_worker_file(config_path.parent)
     finally:
         if server is not None:
             server.terminate()

@@ -48,6 +48,9 @@ def test_dsar_run_goes_to_the_embedded_worker_which_stops_its_server_when_killed
     try:
         api = find_local_api(config.parent)
         assert api is not None and api.worker_pid == worker.process.pid
+        second_worker = dsar("worker", "--config", str(config), env=env, timeout=60)
+        assert second_worker.returncode != 0 and "a dsar worker already runs for this config" in second_worker.stderr
+        assert find_local_api(config.parent) == api, "the refused worker left the running one's record alone"
         rt = open_runtime(config)
         first, second = verified_requests(rt, company.customer_emails(3)[1:])
 
@@ -93,7 +96,8 @@ def test_dsar_run_goes_to_the_embedded_worker_which_stops_its_server_when_killed
 
         # Prefect's database holds the request ids, never the requesters' addresses.
         emails = company.customer_emails(4)[1:]
-        assert find_in_database(tmp_path / "prefect-home" / "prefect.db", emails) == []
+        # The worker's Prefect server keeps its database beside the config, apart from any other config's.
+        assert find_in_database(config.parent / "prefect" / "prefect.db", emails) == []
     finally:
         if worker.process.poll() is None:
             worker.process.send_signal(signal.SIGKILL)
@@ -121,3 +125,26 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_the_worker_outlives_a_prefect_api_that_does_not_answer(caplog):
+    """A Prefect restart or a network blip: the worker says so, waits and tries again; it stops when told."""
+    import contextvars
+    import threading
+
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES
+    from prefect.settings.context import temporary_settings
+
+    from flows.worker import WarmWorker
+
+    worker = WarmWorker("dsar", {}, poll_seconds=0.05)
+    # Nothing listens on port 9; without the client's own retries (a minute of back-off) the test is quick.
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}):
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(worker.run,))  # with these settings
+        thread.start()
+        while len([r for r in caplog.records if "Prefect API unavailable" in r.getMessage()]) < 2:
+            assert thread.is_alive(), "the worker died on the first failed poll"
+            time.sleep(0.05)
+        worker.stop()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
