@@ -17,16 +17,18 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect import flow, get_client, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 from prefect.settings.context import temporary_settings
-from prefect.states import Suspended
+from prefect.states import Crashed, Suspended
 
 from flows import claims, stages, sweeper
 from flows import review as reviewing
@@ -106,9 +108,6 @@ class PrefectRuns:
     """Flow-run states as Prefect's API knows them, for taking over from a run that is gone (flows.claims)."""
 
     def state(self, run_id: str) -> str | None:
-        from prefect.client.orchestration import get_client
-        from prefect.exceptions import ObjectNotFound
-
         try:
             with get_client(sync_client=True) as client:
                 run = client.read_flow_run(UUID(run_id))
@@ -117,11 +116,6 @@ class PrefectRuns:
         return None if run.state is None else run.state.type.value
 
     def mark_crashed(self, run_id: str, message: str) -> None:
-        import httpx
-        from prefect.client.orchestration import get_client
-        from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-        from prefect.states import Crashed
-
         try:
             with get_client(sync_client=True) as client:
                 client.set_flow_run_state(UUID(run_id), Crashed(message=message), force=True)

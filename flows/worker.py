@@ -52,7 +52,6 @@ class WarmWorker:
     flows: Mapping[str, Flow[..., Any]]
     slots: int = 2
     poll_seconds: float = 0.1
-    on_finished: Callable[[FlowRun], None] | None = None
     _running: set[UUID] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -85,8 +84,9 @@ class WarmWorker:
         if free <= 0:
             return
         for flow_run in await self._scheduled(client, free):
-            name = flow_names.get(flow_run.flow_id) or await self._flow_name(client, flow_run, flow_names)
-            flow = self.flows.get(name)
+            if flow_run.flow_id not in flow_names:
+                flow_names[flow_run.flow_id] = await self._flow_name(client, flow_run)
+            flow = self.flows.get(flow_names[flow_run.flow_id])
             if flow is None or not await self._claim(client, flow_run):
                 continue
             with self._lock:
@@ -95,12 +95,12 @@ class WarmWorker:
             # process's defaults, which would start a temporary server of its own.
             executor.submit(contextvars.copy_context().run, self._execute, flow, flow_run)
 
-    async def _flow_name(self, client: PrefectClient, flow_run: FlowRun, names: dict[UUID, str]) -> str:
+    async def _flow_name(self, client: PrefectClient, flow_run: FlowRun) -> str:
+        """The run's flow's name; "" (a flow no worker here runs) for one the API no longer knows."""
         try:
-            names[flow_run.flow_id] = (await client.read_flow(flow_run.flow_id)).name
+            return (await client.read_flow(flow_run.flow_id)).name
         except ObjectNotFound:
-            names[flow_run.flow_id] = ""
-        return names[flow_run.flow_id]
+            return ""
 
     async def _scheduled(self, client: PrefectClient, limit: int) -> list[FlowRun]:
         try:
@@ -128,8 +128,6 @@ class WarmWorker:
         finally:
             with self._lock:
                 self._running.discard(flow_run.id)
-            if self.on_finished is not None:
-                self.on_finished(flow_run)
 
 
 async def _prepare(config_path: Path, pool: str, deploy: bool) -> None:
