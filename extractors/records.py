@@ -27,6 +27,20 @@ def check_name(kind: str, name: str) -> str:
 WITHHELD = "withheld"
 
 
+EMAIL, PHONE, CUSTOMER_ID = "email", "phone", "customer_id"
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """An identifier of the subject's found in a trusted source, with where it was found (provenance)."""
+
+    kind: str  # EMAIL, PHONE or CUSTOMER_ID
+    value: str  # an email as ascii_lower()ed, a phone in E.164
+    source: str  # the source that holds it
+    category: str = ""
+    column: str = ""
+
+
 @dataclass(frozen=True)
 class Subject:
     """The data subject whose records are gathered.
@@ -41,9 +55,19 @@ class Subject:
     email: str
     name: str | None = None
     phones: tuple[str, ...] = ()
+    # Identifiers a trusted source holds for the subject (their customer row's other address, its
+    # customer id): the sources that follow search for them too, and redaction keeps them.
+    also: tuple[Identifier, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "email", ascii_lower(self.email.strip()))
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Every address to search for: the verified one first, then those a trusted source holds."""
+        found = [self.email]
+        found += [i.value for i in self.also if i.kind == EMAIL and i.value not in found]
+        return tuple(found)
 
 
 @dataclass(frozen=True)

@@ -1,89 +1,27 @@
-"""A customer-service mail archive kept as an mbox file.
+"""One RFC 5322 message read into a record's fields, whatever state it is in.
 
-    path = "support.mbox"        # relative to the config's directory
-
-A message belongs to the subject when their address is in From, To, Cc or
-Reply-To. Archives hold broken mail: a header that cannot be parsed is
-skipped, an unknown charset is decoded as UTF-8 with replacement characters,
-and nothing in one message stops the run. A message that cannot be parsed at
-all but names the subject's address in its header block is never handed over:
-it comes back as a `withheld` record (hash, size, Message-ID) for a privacy
-officer to review.
+Archives hold broken mail: a header that cannot be parsed is skipped, an
+unknown charset is decoded as UTF-8 with replacement characters, and nothing
+in one message raises past `parse_message` except mail too broken to parse at all.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
-import hashlib
 import html
-import mailbox
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import formataddr, getaddresses, parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
-from extractors.errors import SourceUnavailable
-from extractors.records import WITHHELD, Record, Subject
-from extractors.settings import SourceSettings, parse_settings
 from identity.address import ascii_lower
 
 # The category of mail records: the package also writes each as an .eml file.
 MESSAGES = "messages"
 ADDRESS_HEADERS = ("from", "to", "cc", "reply-to")
-
-
-class MboxSettings(SourceSettings):
-    path: str = Field(min_length=1)
-
-
-class MboxSource:
-    """Yields one `messages` record per message that names the subject."""
-
-    def __init__(
-        self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
-    ) -> None:
-        self.name = name
-        self.settings = parse_settings(MboxSettings, name, settings)
-        self.path = base_dir / self.settings.path
-
-    def records(self, subject: Subject) -> Iterator[Record]:
-        if not self.path.is_file():
-            raise SourceUnavailable(self.name, "mail archive not found")
-        box = mailbox.mbox(self.path, create=False)
-        seen: dict[str, int] = {}
-        # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
-        # so a message without its bytes is not the subject's: skip parsing it.
-        needle = subject.email.encode("utf-8")
-        try:
-            for key in box.iterkeys():
-                raw = box.get_bytes(key)
-                if needle not in raw.lower():
-                    continue
-                try:
-                    record = _record(self.name, raw, subject)
-                except Exception:
-                    # Never drop mail silently, never hand over what could not be checked:
-                    # if the address is in its header, list it as withheld.
-                    record = _withheld_record(self.name, raw, subject)
-                if record is None:
-                    continue
-                # A copy of the same message keeps its own stable key.
-                count = seen[record.key] = seen.get(record.key, 0) + 1
-                if count > 1:
-                    record = replace(record, key=f"{record.key}#{count}")
-                yield record
-        except OSError:
-            raise SourceUnavailable(self.name, "mail archive could not be read") from None
-        finally:
-            box.close()
 
 
 def parse_message(raw: bytes) -> dict[str, Any]:
@@ -93,10 +31,10 @@ def parse_message(raw: bytes) -> dict[str, Any]:
     `body` is the text (text/plain, else HTML made text); `attachments` lists
     every attached part.
     """
-    return _parse(raw)[0]
+    return parse_fields(raw)[0]
 
 
-def _parse(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def parse_fields(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The record data and the lower-cased addresses per address header."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     addresses = {name: _addresses(msg, name) for name in ADDRESS_HEADERS}
@@ -115,47 +53,13 @@ def _parse(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
     return data, {name: [ascii_lower(addr) for _, addr in pairs] for name, pairs in addresses.items()}
 
 
-def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
-    data, addresses = _parse(raw)
-    if not any(subject.email in found for found in addresses.values()):
-        return None
-    message_id = data["message_id"]
-    return Record(
-        source=source,
-        category=MESSAGES,
-        key=message_id or hashlib.sha256(raw).hexdigest(),
-        data=data,
-        provided=subject.email in addresses["from"],
-    )
-
-
-
-def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None:
-    """A message that could not be parsed, if its header names the subject: listed, never delivered.
-
-    Only the hash, the size and the Message-ID leave: its headers and body may
-    be a stranger's, and nothing parsed them to tell.
-    """
-    header = _header_block(raw)
-    if not _address_pattern(subject.email).search(header):
-        return None
-    digest = hashlib.sha256(raw).hexdigest()
-    return Record(
-        source=source,
-        category=WITHHELD,
-        key=digest,
-        data={"reason": "unparsed", "sha256": digest, "bytes": len(raw),
-              "message_id": _raw_message_id(header)},
-    )
-
-
-def _header_block(raw: bytes) -> bytes:
+def header_block(raw: bytes) -> bytes:
     """The bytes before the first blank line (LF or CRLF); all of it if there is none."""
     end = re.search(rb"(?:^|\n)\r?\n", raw)
     return raw if end is None else raw[: end.start()]
 
 
-def _address_pattern(address: str) -> re.Pattern[bytes]:
+def address_pattern(address: str) -> re.Pattern[bytes]:
     """The address as a whole addr-spec: not part of a longer one (bob@x.fi in jimbob@x.fi, x.fi.evil)."""
     return re.compile(
         rb"(?<![A-Za-z0-9._%+-])" + re.escape(address.encode("utf-8")) + rb"(?![A-Za-z0-9-])(?!\.[A-Za-z0-9])",
@@ -163,7 +67,7 @@ def _address_pattern(address: str) -> re.Pattern[bytes]:
     )
 
 
-def _raw_message_id(header: bytes) -> str | None:
+def raw_message_id(header: bytes) -> str | None:
     found = re.search(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]+)>?", header)
     return found.group(1).decode("utf-8", errors="replace") if found else None
 

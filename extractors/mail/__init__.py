@@ -1,0 +1,6 @@
+"""Customer-service mail: archives, their address index, and one message read into a record."""
+
+from extractors.mail.parse import MESSAGES, parse_message
+from extractors.mail.source import MboxSource
+
+__all__ = ["MESSAGES", "MboxSource", "parse_message"]
