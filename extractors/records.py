@@ -65,9 +65,12 @@ class Subject:
     @property
     def emails(self) -> tuple[str, ...]:
         """Every address to search for: the verified one first, then those a trusted source holds."""
-        found = [self.email]
-        found += [i.value for i in self.also if i.kind == EMAIL and i.value not in found]
-        return tuple(found)
+        return self.values(EMAIL)
+
+    def values(self, kind: str) -> tuple[str, ...]:
+        """Every identifier of one kind to search for, without repeats: what the request verified first."""
+        given = (self.email,) if kind == EMAIL else self.phones if kind == PHONE else ()
+        return tuple(dict.fromkeys([*given, *(i.value for i in self.also if i.kind == kind)]))
 
 
 @dataclass(frozen=True)
