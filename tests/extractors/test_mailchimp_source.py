@@ -43,8 +43,9 @@ def api(routes: Mapping[str, object], seen: list[httpx.Request] | None = None) -
     return httpx.MockTransport(handle)
 
 
-def source(routes: Mapping[str, object], settings=None, env=ENV, seen=None) -> MailchimpSource:
-    return MailchimpSource("marketing", {**SETTINGS, **(settings or {})}, Path("."), env, transport=api(routes, seen))
+def source(routes: Mapping[str, object], settings=None, env=ENV, seen=None, sleeps=None) -> MailchimpSource:
+    return MailchimpSource("marketing", {**SETTINGS, **(settings or {})}, Path("."), env, transport=api(routes, seen),
+                           sleep=(sleeps if sleeps is not None else []).append)
 
 
 def paged(items_key: str, items: list[dict]):
@@ -76,15 +77,16 @@ def test_member_tags_and_activity_from_every_list() -> None:
     }
     records = list(source(routes).records(SUBJECT))
     assert [(r.category, r.key, r.provided, r.about_subject) for r in records] == [
-        ("member", "L1", True, True),  # found by the subject's address: it describes them
-        ("tags", "L1:7", False, False),
-        ("activity", "L1:2024-04-02T08:15:00+00:00:open:1", False, False),
-        ("activity", "L1:2024-04-02T08:15:00+00:00:open:2", False, False),
-        ("activity", "L1:2024-04-02T08:16:00+00:00:click:1", False, False),
+        ("member", f"L1:{HASH}", True, True),  # found by the subject's address: it describes them
+        ("tags", f"L1:{HASH}:7", False, False),
+        ("activity", f"L1:{HASH}:2024-04-02T08:15:00+00:00:open:1", False, False),
+        ("activity", f"L1:{HASH}:2024-04-02T08:15:00+00:00:open:2", False, False),
+        ("activity", f"L1:{HASH}:2024-04-02T08:16:00+00:00:click:1", False, False),
     ]
     assert "_links" not in records[0].data and "_links" not in records[4].data
     assert records[0].data["merge_fields"] == {"FNAME": "Matti"}
-    assert records[1].data == {"list_id": "L1", "id": 7, "name": "asiakas", "date_added": "2024-01-01T00:00:00+00:00"}
+    assert records[1].data == {"list_id": "L1", "email_address": "matti@example.fi", "id": 7, "name": "asiakas",
+                               "date_added": "2024-01-01T00:00:00+00:00"}
 
 
 def test_lists_and_tags_are_paged() -> None:
@@ -113,24 +115,61 @@ def test_configured_lists_only_and_a_wrong_list_id_is_named() -> None:
 @pytest.mark.parametrize(("status", "message"), [
     (401, "refused the API key \\(HTTP 401\\)"),
     (403, "refused the API key \\(HTTP 403\\)"),
+    (400, "rejected the request \\(HTTP 400\\)"),
+])
+def test_refusals_are_unavailable_at_once(status: int, message: str) -> None:
+    seen: list[httpx.Request] = []
+    sleeps: list[float] = []
+    with pytest.raises(SourceUnavailable, match=f"^source marketing: marketing platform {message}$"):
+        list(source({"/3.0/lists": status}, seen=seen, sleeps=sleeps).records(SUBJECT))
+    assert (len(seen), sleeps) == (1, [])  # a refusal is not worth a retry
+
+
+@pytest.mark.parametrize(("status", "message"), [
     (500, "unreachable \\(HTTP 500\\)"),
     (503, "unreachable \\(HTTP 503\\)"),
-    (429, "rate limit"),
+    (429, "rate limit reached \\(HTTP 429\\)"),
 ])
-def test_refusals_and_server_errors_are_unavailable(status: int, message: str) -> None:
-    with pytest.raises(SourceUnavailable, match=message):
-        list(source({"/3.0/lists": status}).records(SUBJECT))
+def test_server_errors_are_retried_with_growing_waits_then_unavailable(status: int, message: str) -> None:
+    seen: list[httpx.Request] = []
+    sleeps: list[float] = []
+    with pytest.raises(SourceUnavailable, match=f"{message}; gave up after 6 attempts$"):
+        list(source({"/3.0/lists": status}, seen=seen, sleeps=sleeps).records(SUBJECT))
+    assert len(seen) == 6 and len(sleeps) == 5  # max_retries = 5 by default
+    # Exponential backoff with jitter: the n-th wait lies in [0.25, 0.5] * 2**n seconds.
+    assert all(0.25 * 2**n <= wait <= 0.5 * 2**n for n, wait in enumerate(sleeps)), sleeps
 
 
-def test_network_error_names_no_url() -> None:
+def test_retry_after_is_honoured_and_the_total_wait_is_bounded() -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "7"}, json={"status": 429}),
+                    httpx.Response(200, json={"lists": [], "total_items": 0})])
+    seen: list[httpx.Request] = []
+    sleeps: list[float] = []
+    assert list(source({"/3.0/lists": lambda r: next(answers)}, {"ecommerce": False}, seen=seen,
+                       sleeps=sleeps).records(SUBJECT)) == []
+    assert (len(seen), sleeps) == (2, [7.0])
+
+    # A server that asks for more than max_wait_seconds: give up rather than stall the request.
+    sleeps.clear()
+    slow = lambda r: httpx.Response(429, headers={"Retry-After": "3600"}, json={"status": 429})  # noqa: E731
+    with pytest.raises(SourceUnavailable, match=r"HTTP 429\); gave up after 1 attempt$"):
+        list(source({"/3.0/lists": slow}, {"max_wait_seconds": 60}, sleeps=sleeps).records(SUBJECT))
+    assert sleeps == []
+    with pytest.raises(SourceUnavailable, match="gave up after 1 attempt$"):
+        list(source({"/3.0/lists": 503}, {"max_retries": 0}, sleeps=sleeps).records(SUBJECT))
+
+
+def test_network_error_is_retried_and_names_no_url() -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"cannot connect to {request.url}")
 
-    src = MailchimpSource("marketing", SETTINGS, Path("."), ENV, transport=httpx.MockTransport(fail))
+    sleeps: list[float] = []
+    src = MailchimpSource("marketing", SETTINGS, Path("."), ENV, transport=httpx.MockTransport(fail),
+                          sleep=sleeps.append)
     with pytest.raises(SourceUnavailable) as caught:
         list(src.records(SUBJECT))
-    assert str(caught.value) == "source marketing: marketing platform unreachable"
-    assert caught.value.__suppress_context__
+    assert str(caught.value) == "source marketing: marketing platform unreachable; gave up after 6 attempts"
+    assert caught.value.__cause__ is None and caught.value.__context__ is None and len(sleeps) == 5
 
 
 def test_not_json_is_unavailable() -> None:
@@ -144,6 +183,10 @@ def test_not_json_is_unavailable() -> None:
     ({"base_url": "us21.api.mailchimp.com"}, ENV, "base_url", "pattern"),
     ({"timeout_seconds": 0}, ENV, "timeout_seconds", "greater than 0"),
     ({"list_ids": ["../x"]}, ENV, "list_ids.0", "pattern"),
+    ({"max_connections": 11}, ENV, "max_connections", "less than or equal to 10"),
+    ({"max_retries": -1}, ENV, "max_retries", "greater than or equal to 0"),
+    ({"page_size": 1001}, ENV, "page_size", "less than or equal to 1000"),
+    ({"max_wait_seconds": 0}, ENV, "max_wait_seconds", "greater than 0"),
     ({"lists": ["a"]}, ENV, "lists", "unknown key"),
 ])
 def test_bad_settings_name_the_key(settings, env, key, message) -> None:
@@ -176,8 +219,8 @@ def test_against_the_fake_server_over_http(capfd: pytest.CaptureFixture[str]) ->
         with pytest.raises(SourceUnavailable, match="HTTP 401"):
             list(wrong.records(SUBJECT))
     assert [(r.category, r.key) for r in found] == [
-        ("member", "a1b2c3d4e5"), ("tags", "a1b2c3d4e5:1"),
-        ("activity", "a1b2c3d4e5:2024-04-02T08:15:00Z:open:1"),
+        ("member", f"a1b2c3d4e5:{HASH}"), ("tags", f"a1b2c3d4e5:{HASH}:1"),
+        ("activity", f"a1b2c3d4e5:{HASH}:2024-04-02T08:15:00Z:open:1"),
     ]
     member = found[0].data
     assert member["email_address"] == "matti@example.fi" and member["list_id"] == "a1b2c3d4e5"
