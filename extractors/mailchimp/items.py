@@ -7,12 +7,16 @@ from typing import Any
 
 
 def without_links(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The item without Mailchimp's `_links` (API navigation, not personal data), here and in nested lists."""
-    return {
-        key: [without_links(v) if isinstance(v, Mapping) else v for v in value] if isinstance(value, list) else value
-        for key, value in item.items()
-        if key != "_links"
-    }
+    """The item without Mailchimp's `_links` (API navigation, not personal data) at any depth."""
+    return {key: _strip(value) for key, value in item.items() if key != "_links"}
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return without_links(value)
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
 
 
 def keyed_by_time(

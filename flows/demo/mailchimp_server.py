@@ -41,7 +41,7 @@ Activity items come back in the activity-feed shape: `action` as
     with serve_mailchimp(data, api_key="demo-us1") as server:
         server.base_url   # "http://127.0.0.1:PORT/3.0"
         server.fail_next(429, times=2, retry_after=3)   # the next two requests get 429 and Retry-After: 3
-        server.requests, server.peak_connections       # what it has seen so far
+        server.requests, server.peak_in_flight          # what it has seen so far
 
 `latency` (seconds) delays every answer, so that concurrent clients overlap.
 """
@@ -163,7 +163,7 @@ def _activity(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Traffic:
-    """What the server has seen (requests, connections open at once) and the failures it is told to answer."""
+    """What the server has seen (requests, how many it answered at once) and the failures it is told to answer."""
 
     def __init__(self, latency: float) -> None:
         self.latency = latency
@@ -173,35 +173,30 @@ class _Traffic:
         self.peak = 0
         self.faults: deque[tuple[int, int | None]] = deque()
 
-    def connected(self, change: int) -> None:
+    def begin(self) -> None:
         with self.lock:
-            self.open += change
+            self.requests += 1
+            self.open += 1
             self.peak = max(self.peak, self.open)
 
     def next_fault(self) -> tuple[int, int | None] | None:
         with self.lock:
-            self.requests += 1
             return self.faults.popleft() if self.faults else None
+
+    def end(self) -> None:
+        with self.lock:
+            self.open -= 1
 
 
 def _handler(store: _Store, api_key: str, traffic: _Traffic) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "fake-mailchimp/1"
 
-        def setup(self) -> None:
-            traffic.connected(+1)
-            super().setup()
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            finally:
-                traffic.connected(-1)
-
         def log_message(self, format: str, *args: Any) -> None:
             pass  # request lines carry subscriber hashes
 
         def do_GET(self) -> None:
+            traffic.begin()  # _send() counts it out
             fault = traffic.next_fault()
             if traffic.latency:
                 time.sleep(traffic.latency)
@@ -234,6 +229,7 @@ def _handler(store: _Store, api_key: str, traffic: _Traffic) -> type[BaseHTTPReq
                 self._send(200, "application/json", body)
 
         def do_POST(self) -> None:
+            traffic.begin()
             self._problem(405, "Method Not Allowed", "This fake endpoint is read-only.")
 
         do_PUT = do_PATCH = do_DELETE = do_POST
@@ -322,6 +318,9 @@ def _handler(store: _Store, api_key: str, traffic: _Traffic) -> type[BaseHTTPReq
             self, status: int, content_type: str, body: dict[str, Any], headers: dict[str, str] | None = None
         ) -> None:
             payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            # Out of the count before the client can read the answer and reuse its connection slot,
+            # so that the peak never counts one client connection twice.
+            traffic.end()
             self.send_response(status)
             self.send_header("Content-Type", content_type + "; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
@@ -363,8 +362,8 @@ class MailchimpServer:
         return self._traffic.requests
 
     @property
-    def peak_connections(self) -> int:
-        """The most connections that were open at once."""
+    def peak_in_flight(self) -> int:
+        """The most requests answered at once: each holds one of the client's connections."""
         return self._traffic.peak
 
     def close(self) -> None:

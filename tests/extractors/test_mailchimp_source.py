@@ -155,7 +155,7 @@ def test_retry_after_is_honoured_and_the_total_wait_is_bounded() -> None:
     with pytest.raises(SourceUnavailable, match=r"HTTP 429\); gave up after 1 attempt$"):
         list(source({"/3.0/lists": slow}, {"max_wait_seconds": 60}, sleeps=sleeps).records(SUBJECT))
     assert sleeps == []
-    with pytest.raises(SourceUnavailable, match="gave up after 1 attempt$"):
+    with pytest.raises(SourceUnavailable, match=r"gave up after 1 attempt$"):
         list(source({"/3.0/lists": 503}, {"max_retries": 0}, sleeps=sleeps).records(SUBJECT))
 
 
