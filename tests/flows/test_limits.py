@@ -57,7 +57,7 @@ class Watched:
         context = contextvars.copy_context()  # the test's Prefect settings, for the server's threads
         handler: Any = mailchimp_server._handler(
             mailchimp_server._Store(json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))),
-            secrets["MAILCHIMP_API_KEY"])
+            secrets["MAILCHIMP_API_KEY"], traffic := mailchimp_server._Traffic(latency=0))
         watched = self
 
         class Handler(handler):
@@ -85,7 +85,7 @@ class Watched:
 
         httpd = mailchimp_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         httpd.daemon_threads = True
-        self.server = mailchimp_server.MailchimpServer(httpd)
+        self.server = mailchimp_server.MailchimpServer(httpd, traffic)
         self.base_url = self.server.base_url
 
 
@@ -212,7 +212,9 @@ def test_a_source_failing_twice_then_answering_is_retried_and_the_request_delive
 
     watched = Watched(company, failures=2)
     with watched.server:
-        path = write_config(company, watched.base_url, "retries = 2\nretry_backoff_seconds = 0.05\nretry_jitter = 0.5")
+        # The flow's retries are under test: the source's own (max_retries) stay out of the way.
+        path = write_config(company, watched.base_url,
+                            "retries = 2\nretry_backoff_seconds = 0.05\nretry_jitter = 0.5\nmax_retries = 0")
         rt = open_runtime(path)
         request_id = verified_request(rt, "kolmas.asiakas@example.fi")
         monkeypatch.setenv("DSAR_CONFIG", str(path))
@@ -232,7 +234,7 @@ def test_a_source_that_never_answers_fails_the_request_and_the_team_is_mailed(
     watched = Watched(company, failures=1000)
     with watched.server:
         path = write_config(
-            company, watched.base_url, "retries = 1\nretry_backoff_seconds = 0.05",
+            company, watched.base_url, "retries = 1\nretry_backoff_seconds = 0.05\nmax_retries = 0",
             extra='\n[notify]\nteam_email = "tietosuojatiimi@demokauppa.example"\n')
         requester = "neljas.asiakas@example.fi"
         request_id = verified_request(open_runtime(path), requester)  # the code by the outbox
@@ -246,14 +248,15 @@ def test_a_source_that_never_answers_fails_the_request_and_the_team_is_mailed(
         assert watched.tries == 2  # the first try and one retry
         request = rt.store.get(request_id)
         assert request.status == "failed"
-        assert request.reason == "extract:marketing: source marketing: marketing platform unreachable (HTTP 503)"
+        assert request.reason == ("extract:marketing: source marketing: marketing platform unreachable (HTTP 503); "
+                                  "gave up after 1 attempt")
         [mail] = received
         message = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
         assert message["To"] == "tietosuojatiimi@demokauppa.example"
         body = message.get_content()
         assert request_id in message["Subject"] and "extract:marketing" in message["Subject"]
         assert "keskeytyi" in message["Subject"]  # the controller's first language is Finnish
-        assert "source marketing: marketing platform unreachable (HTTP 503)" in body
+        assert "source marketing: marketing platform unreachable (HTTP 503); gave up after 1 attempt" in body
         assert f"dsar run {request_id}" in body
         assert requester not in mail.as_string().lower()
 
