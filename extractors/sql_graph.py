@@ -30,7 +30,7 @@ class TableSettings(SourceSettings):
     schema_: str | None = Field(default=None, alias="schema", min_length=1)
     match_column: str | None = None
     match_columns: list[str] = Field(default_factory=list)
-    match_kind: Literal["email", "phone", "customer_id"] = EMAIL
+    match_kind: Literal["email", "phone", "customer_id"] = "email"
     match_case: Literal["lower", "exact"] | None = None
     parent: str | None = None
     foreign_key: str | None = None
@@ -144,4 +144,5 @@ def _find(nodes: list[Node], name: str) -> Node | None:
     """The node named `name` in full, or by bare name when only one table has it."""
     exact = [n for n in nodes if n.full == name]
     bare = [n for n in nodes if n.name == name]
-    return (exact or (bare if len(bare) == 1 else [None]))[0]
+    found = exact or bare
+    return found[0] if len(found) == 1 else None
