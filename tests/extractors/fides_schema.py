@@ -75,7 +75,8 @@ def define(metadata: MetaData, *, indexes: bool = True) -> dict[str, Table]:
     """The tables (and, with `indexes`, the indexes a controller would have) on `metadata`."""
     t = {
         "product": Table("product", metadata, Column("id", Integer, primary_key=True), Column("name", String(100)),
-                         Column("description", String(200)), Column("url", String(200)), Column("price", Numeric(10, 2))),
+                         Column("description", String(200)), Column("url", String(200)),
+                         Column("price", Numeric(10, 2))),
         "address": Table("address", metadata, Column("id", Integer, primary_key=True), Column("house", Integer),
                          Column("street", String(100)), Column("city", String(100)), Column("state", String(100)),
                          Column("zip", String(100))),
@@ -93,8 +94,8 @@ def define(metadata: MetaData, *, indexes: bool = True) -> dict[str, Table]:
                         Column("shipping_address_id", ForeignKey("address.id")),
                         Column("payment_card_id", ForeignKey("payment_card.id"))),
         "order_item": Table("order_item", metadata, Column("order_id", ForeignKey("orders.id"), primary_key=True),
-                            Column("item_no", Integer, primary_key=True), Column("product_id", ForeignKey("product.id")),
-                            Column("quantity", Integer)),
+                            Column("item_no", Integer, primary_key=True),
+                            Column("product_id", ForeignKey("product.id")), Column("quantity", Integer)),
         "visit": Table("visit", metadata, Column("email", String(200), primary_key=True),
                        Column("last_visit", DateTime, primary_key=True)),
         "login": Table("login", metadata, Column("id", Integer, primary_key=True),

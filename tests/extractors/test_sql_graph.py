@@ -19,10 +19,8 @@ CUSTOMERS = 50
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path: Path) -> Iterator[str]:
     """A database holding the Fides-shaped schema for CUSTOMERS customers; its URL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shop.db'}"
-    else:
-        url = request.getfixturevalue("postgres_db")
+    sqlite = f"sqlite:///{tmp_path / 'shop.db'}"
+    url = sqlite if request.param == "sqlite" else request.getfixturevalue("postgres_db")
     engine = create_engine(url)
     fides_schema.build(engine, CUSTOMERS)
     engine.dispose()
