@@ -145,7 +145,8 @@ def build(engine: Engine, customers: int, *, schema: str | None = None, indexes:
                                            "product_id": (i + n + item) % PRODUCTS + 1, "quantity": item})
             rows["login"].append({"id": 2 * i + n, "customer_id": i, "time": when + dt.timedelta(days=n)})
         rows["visit"].append({"email": email, "last_visit": when})
-        rows["service_request"].append({"id": f"ser_{i}", "email": email, "alt_email": None,
+        alt = f"Toinen.{i}@Example.net" if i % 2 == 0 else None
+        rows["service_request"].append({"id": f"ser_{i}", "email": email, "alt_email": alt,
                                         "opened": when.date(), "closed": None, "employee_id": 1})
     # The subject's other address names them in a request opened from it; one names both addresses.
     rows["service_request"] += [
