@@ -151,7 +151,7 @@ class SqlSource:
             raise SourceUnavailable(self.name, "database file not found")
         try:
             with self._engine.connect() as conn:
-                reflected = sql_cache.tables(self._url, self._names, lambda: self._reflect(conn))
+                reflected = sql_cache.tables(self._url, self._names, conn, lambda: self._reflect(conn))
                 yield conn, self._checked(reflected)
         except DBAPIError as exc:
             # The schema may have changed under the cached reflection: reflect again next time.

@@ -136,3 +136,26 @@ def test_tables_in_a_named_schema(postgres_db: str) -> None:
     tables[0] = {**tables[0], "schema": "crm"}  # the other form; the rest are not in public
     with pytest.raises(SourceConfigError, match="no table 'payment_card'"):
         list(source(postgres_db, tables).records(Subject(SUBJECT)))
+
+
+def test_a_column_added_while_the_worker_runs_is_read(url: str) -> None:
+    customer = sql_source_tables()[:1]
+    assert "phone2" not in next(iter(source(url, customer).records(Subject(SUBJECT)))).data
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE customer ADD COLUMN phone2 VARCHAR(30)"))
+        conn.execute(text("UPDATE customer SET phone2 = '+358401234567' WHERE id = 1"))
+    engine.dispose()
+    assert next(iter(source(url, customer).records(Subject(SUBJECT)))).data["phone2"] == "+358401234567"
+
+
+def test_a_sqlite_file_replaced_by_a_new_export_is_read(tmp_path: Path) -> None:
+    live, export = tmp_path / "shop.db", tmp_path / "export.db"
+    for path, customers in ((live, 2), (export, 5)):
+        engine = create_engine(f"sqlite:///{path}")
+        fides_schema.build(engine, customers)
+        engine.dispose()
+    url = f"sqlite:///{live}"
+    assert sorted(source(url).people()) == ["Asiakas 1", "Asiakas 2"]
+    export.replace(live)  # the nightly export moved into place
+    assert len(list(source(url).people())) == 5
