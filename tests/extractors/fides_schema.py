@@ -38,6 +38,9 @@ SUBJECT = "matti.meikalainen@example.fi"  # customer 1, stored as Matti.Meikalai
 SUBJECT_ALT = "matti@kotiposti.fi"  # the subject's other address, named in a service request only
 PRODUCTS = 10
 _T0 = dt.datetime(2024, 1, 1, 8, 0)
+# The columns matched on an email, each with a lower(column) index named <table>_<column>_lower.
+LOWER_INDEXED = [("customer", "email"), ("visit", "email"), ("service_request", "email"),
+                 ("service_request", "alt_email"), ("employee", "email"), ("report", "email")]
 
 
 def customer_email(i: int) -> str:
@@ -109,8 +112,7 @@ def define(metadata: MetaData, *, indexes: bool = True) -> dict[str, Table]:
                         Column("total_visits", Integer)),
     }
     if indexes:
-        for table, column in [("customer", "email"), ("visit", "email"), ("service_request", "email"),
-                              ("service_request", "alt_email"), ("employee", "email"), ("report", "email")]:
+        for table, column in LOWER_INDEXED:
             Index(f"{table}_{column}_lower", func.lower(t[table].c[column]))
         for table, column in [("payment_card", "customer_id"), ("orders", "customer_id"), ("login", "customer_id")]:
             Index(f"{table}_{column}", t[table].c[column])
