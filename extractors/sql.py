@@ -16,6 +16,12 @@ Any SQLAlchemy URL works; a relative SQLite path is resolved against the config'
     provided = true
     about_subject = true                 # the subject's own row (rows found by matching only)
     people_columns = ["first_name", "last_name"]   # every customer's name: redaction knows them as people
+    [[tables]]                           # one parent, the older shorthand
+    category = "orders"
+    table = "orders"
+    parent = "customer"
+    foreign_key = "customer_id"          # a column of this table ...
+    parent_key = "id"                    # ... holding this column of the parent ("id", the default)
     [[tables]]
     category = "address"
     table = "address"
@@ -23,12 +29,6 @@ Any SQLAlchemy URL works; a relative SQLite path is resolved against the config'
       {table = "customer", foreign_key = "id", parent_key = "address_id"},
       {table = "orders", foreign_key = "id", parent_key = "shipping_address_id"},
     ]
-    [[tables]]                           # one parent, the older shorthand
-    category = "orders"
-    table = "orders"
-    parent = "customer"
-    foreign_key = "customer_id"          # a column of this table ...
-    parent_key = "id"                    # ... holding this column of the parent ("id", the default)
 
 Matching and indexes. An email is compared as `lower(column) IN (lower(:address), ...)`
 by default (`match_case = "lower"`): customers type their addresses in mixed case
@@ -42,8 +42,8 @@ to create when a large table would be scanned. Whatever the database folds, the 
 decision is made here: only ASCII case may differ (PostgreSQL's lower() turns a Kelvin
 sign into k).
 
-Reflection happens once per process and URL (extractors/sql_cache.py); after a schema
-change, restart the worker.
+Tables are reflected once per process and URL (extractors/sql_cache.py); one cheap
+query per request notices a schema change and reflects again.
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ from extractors import sql_cache
 from extractors.errors import SourceConfigError
 from extractors.records import CUSTOMER_ID, EMAIL, Identifier, Subject
 from extractors.sql import SqlSource
+from extractors.sql_check import check_sql_source
 from tests.extractors import fides_schema
 from tests.extractors.fides_schema import SUBJECT, SUBJECT_ALT, sql_source_tables
+from tests.support import missing
 
 CUSTOMERS = 50
 
@@ -159,3 +161,20 @@ def test_a_sqlite_file_replaced_by_a_new_export_is_read(tmp_path: Path) -> None:
     assert sorted(source(url).people()) == ["Asiakas 1", "Asiakas 2"]
     export.replace(live)  # the nightly export moved into place
     assert len(list(source(url).people())) == 5
+
+
+def test_a_citext_column_matches_any_ascii_case_with_exact_comparison(postgres_db: str) -> None:
+    engine = create_engine(postgres_db)
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'citext'")).first() is None:
+            missing("PostgreSQL's citext extension (postgresql-contrib)")
+        conn.execute(text("CREATE EXTENSION citext"))
+        conn.execute(text("CREATE TABLE member (id integer PRIMARY KEY, email citext UNIQUE)"))
+        conn.execute(text("INSERT INTO member SELECT n, 'Jasen.' || n || '@Example.FI' "
+                          "FROM generate_series(1, 20000) AS n"))
+        conn.execute(text("ANALYZE member"))
+    engine.dispose()
+    tables = [{"category": "member", "table": "member", "match_column": "email", "match_case": "exact"}]
+    assert found(source(postgres_db, tables).records(Subject("jasen.77@example.fi"))) == {"member": ["77"]}
+    (member,) = check_sql_source(source(postgres_db, tables), min_rows=1000)
+    assert member.ok and not member.queries[0].full_scan  # the citext column's own unique index serves

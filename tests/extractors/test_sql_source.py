@@ -197,3 +197,19 @@ def test_a_table_both_matched_and_reached_gives_each_row_once(tmp_path: Path, db
                if r.category == "notes"]
     # Matched rows first (about the subject), then the rows only the parent reaches.
     assert [(r.key, r.about_subject) for r in records] == [("2", True), ("3", True), ("1", False)]
+
+
+def test_the_readme_example_is_a_valid_graph() -> None:
+    import tomllib
+
+    from extractors.sql_graph import SqlSettings, check_graph
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### SQL sources"):]
+    example = section[section.index("```toml") + len("```toml"):section.index("```\n", section.index("```toml"))]
+    (spec,) = tomllib.loads(example)["sources"]
+    settings = SqlSettings.model_validate({k: v for k, v in spec.items() if k not in ("name", "kind")})
+    graph = check_graph("shop", settings)
+    assert [(n.full, [e.parent for e in n.edges]) for n in graph] == [
+        ("crm.customer", []), ("crm.orders", ["crm.customer"]), ("crm.address", ["crm.customer", "crm.orders"]),
+        ("visit", [])]
