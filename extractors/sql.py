@@ -172,7 +172,10 @@ class SqlSource:
                     # The lower(email) index this module asks for: its columns and keys are what we need.
                     warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
                     table = Table(node.name, metadata, schema=node.schema, autoload_with=conn, resolve_fks=False)
-            except NoSuchTableError:
+            except (NoSuchTableError, OperationalError) as exc:
+                # SQLite names a schema it has not attached "unknown database": for us, a table not there.
+                if isinstance(exc, OperationalError) and not (node.schema and conn.dialect.name == "sqlite"):
+                    raise
                 raise SourceConfigError(
                     self.name, f"{node.at}.table", f"no table '{node.full}' in the database"
                 ) from None

@@ -73,9 +73,8 @@ def _fingerprint(conn: Connection, names: Names) -> Hashable:
     """What changes when the configured tables' columns change; None where the database offers nothing."""
     dialect = conn.dialect
     if dialect.name == "sqlite":
-        schemas = sorted({schema or "main" for schema, _ in names})
-        quote = dialect.identifier_preparer.quote
-        return tuple(conn.exec_driver_sql(f"PRAGMA {quote(s)}.schema_version").scalar_one() for s in schemas)
+        # The main database's: a config cannot ATTACH others, so a schema-qualified table is not found anyway.
+        return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
     if dialect.name == "postgresql":
         quote = dialect.identifier_preparer.quote
         qualified = [f"{quote(schema)}.{quote(name)}" if schema else quote(name) for schema, name in names]

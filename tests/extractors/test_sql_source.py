@@ -213,3 +213,9 @@ def test_the_readme_example_is_a_valid_graph() -> None:
     assert [(n.full, [e.parent for e in n.edges]) for n in graph] == [
         ("crm.customer", []), ("crm.orders", ["crm.customer"]), ("crm.address", ["crm.customer", "crm.orders"]),
         ("visit", [])]
+
+
+def test_a_schema_sqlite_does_not_have_is_a_missing_table(tmp_path: Path, db: Path) -> None:
+    with pytest.raises(SourceConfigError, match=r"no table 'crm\.customers'") as caught:
+        list(source(tmp_path, tables=[{**TABLES[0], "schema": "crm"}]).records(Subject("matti@example.fi")))
+    assert caught.value.key == "tables.0.table"
