@@ -7,7 +7,7 @@ pinged before use so that a restarted database does not fail the next request;
 SQLite opens the file afresh per request, so that a file replaced by a new export
 is read, not the old one an open connection still holds. Reflected tables are
 kept per (URL, tables) together with a schema fingerprint that one cheap query
-reads on every request (SQLite's schema_version; on PostgreSQL the tables' oids
+reads on every request (SQLite's CREATE statements of the tables; on PostgreSQL the tables' oids
 and columns in pg_attribute): a column added or a table recreated is reflected
 again, so a request never misses a new column. A table that is missing or has no
 primary key is never cached: that error comes back on every call until fixed.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 
-from sqlalchemy import Connection, Engine, Table, create_engine, text
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
@@ -36,6 +36,11 @@ _PG_FINGERPRINT = text("""
     WHERE a.attrelid IN (SELECT to_regclass(n) FROM unnest(CAST(:names AS text[])) AS n)
       AND a.attnum > 0 AND NOT a.attisdropped
 """)
+
+
+_SQLITE_FINGERPRINT = text(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN :names ORDER BY name"
+).bindparams(bindparam("names", expanding=True))
 
 
 def _key(url: URL) -> str:
@@ -73,8 +78,11 @@ def _fingerprint(conn: Connection, names: Names) -> Hashable:
     """What changes when the configured tables' columns change; None where the database offers nothing."""
     dialect = conn.dialect
     if dialect.name == "sqlite":
-        # The main database's: a config cannot ATTACH others, so a schema-qualified table is not found anyway.
-        return conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+        # The tables' own CREATE statements (ALTER TABLE rewrites them): a file replaced by another with the
+        # same number of schema changes (PRAGMA schema_version) may still hold other columns. Only the main
+        # database: a config cannot ATTACH others, so a schema-qualified table is not found anyway.
+        found = conn.execute(_SQLITE_FINGERPRINT, {"names": sorted({name for _, name in names})})
+        return tuple(found)
     if dialect.name == "postgresql":
         quote = dialect.identifier_preparer.quote
         qualified = [f"{quote(schema)}.{quote(name)}" if schema else quote(name) for schema, name in names]
