@@ -39,6 +39,8 @@ app.add_typer(package_app, name="package")
 app.add_typer(link_app, name="link")
 app.add_typer(packages_app, name="packages")
 app.add_typer(review_app, name="review")
+sources_app = typer.Typer(help="The configured sources.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
@@ -332,6 +334,39 @@ def request_unlock(
         typer.echo(f"{request_id}: no run holds it.")
     else:
         typer.echo(f"{request_id}: released the claim of flow run {held.run_id} ({held.host}:{held.pid}).")
+
+
+@sources_app.command("check")
+def sources_check(
+    source: Annotated[str | None, typer.Option(help="Check this source only.")] = None,
+    min_rows: Annotated[int, typer.Option(help="Warn about a full scan of a table with more rows.")] = 10_000,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Plan every query of each sql source (EXPLAIN) and name the index a large table lacks; exit 1 on a warning."""
+    from extractors.registry import make_source
+    from extractors.sql import SqlSource
+    from extractors.sql_check import check_sql_source
+
+    rt = _runtime(config)
+    specs = [s for s in rt.config.sources if source in (None, s.name)]
+    if not specs:
+        raise typer.BadParameter(f"no source named '{source}' in the config", param_hint="--source")
+    warned = False
+    for spec in specs:
+        built = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
+        if not isinstance(built, SqlSource):
+            typer.echo(f"{spec.name}: not checked (kind {spec.kind})")
+            continue
+        for table in check_sql_source(built, min_rows):
+            if table.ok:
+                typer.echo(f"{spec.name} {table.table}: ok ({table.rows} rows)")
+            for q in table.queries:
+                if q.index is not None:
+                    warned = True
+                    typer.echo(f"{spec.name} {table.table}: warning: reads all {table.rows} rows to match "
+                               f"{q.column} ({q.via}); create the index: {q.index}")
+    if warned:
+        raise typer.Exit(1)
 
 
 @requests_app.command("list")

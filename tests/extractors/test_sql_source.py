@@ -100,6 +100,27 @@ def test_unknown_table_or_column_is_named(tmp_path: Path, db: Path, change, key,
     ({"url": "sqlite://", "tables": [{**TABLES[0], "category": "customer\n"}]}, "tables.0.category",
      "use lower-case letters"),
     ({"url": "sqlite://", "tables": [{**TABLES[0], "category": ""}]}, "tables.0.category", "at least 1"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {"category": "o", "table": "orders", "parents": [
+        {"table": "customers", "foreign_key": "customer_id"}, {"table": "order_lines", "foreign_key": "id"}]}]},
+     "tables.1.parents.1.table", "'order_lines' is not a table listed earlier"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {"category": "o", "table": "orders", "parents": [
+        {"table": "customers"}]}]}, "tables.1.parents.0.foreign_key", "missing"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {**TABLES[1], "parents": [
+        {"table": "customers", "foreign_key": "customer_id"}]}]}, "tables.1.parents", "not both"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "match_columns": ["email"]}]}, "tables.0.match_columns",
+     "set match_column or match_columns, not both"),
+    ({"url": "sqlite://", "tables": [{"category": "c", "table": "c", "match_columns": ["email", "email"]}]},
+     "tables.0.match_columns", "listed twice"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "match_kind": "iban"}]}, "tables.0.match_kind", "'email'"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "match_case": "upper"}]}, "tables.0.match_case", "'lower'"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "table": "crm.customers", "schema": "crm"}]}, "tables.0.table",
+     "not both"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {**TABLES[0], "table": "crm.customers"}, {
+        **TABLES[0], "schema": "crm"}]}, "tables.2.table", "table 'crm.customers' is listed twice"),
+    ({"url": "sqlite://", "tables": [TABLES[0], {"category": "o", "table": "orders"}]}, "tables.1.match_column",
+     "set match_columns, parents or both"),
+    ({"url": "sqlite://", "tables": [{**TABLES[0], "foreign_key": "x"}]}, "tables.0.foreign_key",
+     "goes with parent"),
 ])
 def test_bad_settings_name_the_key(tmp_path: Path, settings, key, message) -> None:
     settings = {k: v for k, v in settings.items() if v is not None}
@@ -160,3 +181,41 @@ def test_people_columns_must_exist(tmp_path: Path, db: Path) -> None:
     with pytest.raises(SourceConfigError) as caught:
         list(source(tmp_path, tables=tables).people())
     assert caught.value.key == "tables.0.people_columns"
+
+
+def test_a_table_both_matched_and_reached_gives_each_row_once(tmp_path: Path, db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.executescript("""
+            CREATE TABLE notes (id INTEGER PRIMARY KEY, customer_id INTEGER, email TEXT, note TEXT);
+            INSERT INTO notes VALUES (1, 1, NULL, 'by id'), (2, NULL, 'MATTI.meikalainen@example.fi', 'by email'),
+                                     (3, 1, 'matti.meikalainen@example.fi', 'both'), (4, 2, 'teppo@example.fi', 'no');
+        """)
+    conn.close()
+    notes = {"category": "notes", "table": "notes", "match_column": "email", "about_subject": True,
+             "parent": "customers", "foreign_key": "customer_id"}
+    records = [r for r in source(tmp_path, tables=[TABLES[0], notes]).records(Subject("matti.meikalainen@example.fi"))
+               if r.category == "notes"]
+    # Matched rows first (about the subject), then the rows only the parent reaches.
+    assert [(r.key, r.about_subject) for r in records] == [("2", True), ("3", True), ("1", False)]
+
+
+def test_the_readme_example_is_a_valid_graph() -> None:
+    import tomllib
+
+    from extractors.sql_graph import SqlSettings, check_graph
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### SQL sources"):]
+    example = section[section.index("```toml") + len("```toml"):section.index("```\n", section.index("```toml"))]
+    (spec,) = tomllib.loads(example)["sources"]
+    settings = SqlSettings.model_validate({k: v for k, v in spec.items() if k not in ("name", "kind")})
+    graph = check_graph("shop", settings)
+    assert [(n.full, [e.parent for e in n.edges]) for n in graph] == [
+        ("crm.customer", []), ("crm.orders", ["crm.customer"]), ("crm.address", ["crm.customer", "crm.orders"]),
+        ("visit", [])]
+
+
+def test_a_schema_sqlite_does_not_have_is_a_missing_table(tmp_path: Path, db: Path) -> None:
+    with pytest.raises(SourceConfigError, match=r"no table 'crm\.customers'") as caught:
+        list(source(tmp_path, tables=[{**TABLES[0], "schema": "crm"}]).records(Subject("matti@example.fi")))
+    assert caught.value.key == "tables.0.table"
