@@ -57,6 +57,7 @@ class Withheld:
     def message_id(self) -> str | None:
         return raw_message_id(self.header)
 
+    @property
     def data(self) -> dict[str, Any]:
         """The fields of its `withheld` record."""
         return {"reason": self.reason, "sha256": self.sha256, "bytes": self.size, "message_id": self.message_id}
@@ -135,7 +136,9 @@ def _parser(limits: Limits) -> BytesFeedParser:
         return EmailMessage(policy=policy)
 
     # typeshed omits the `policy` keyword the parser passes to a factory when it has a policy
-    return BytesFeedParser(_factory=entity, policy=email.policy.default)  # type: ignore[arg-type]
+    parser: BytesFeedParser[Message] = BytesFeedParser(_factory=entity, policy=email.policy.default)  # type: ignore[arg-type]
+    count = 0  # the parser called the factory once to see whether it takes a policy
+    return parser
 
 
 def _chunks(stream: BinaryIO, size: int | None) -> Iterator[bytes]:
