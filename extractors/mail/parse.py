@@ -51,7 +51,7 @@ class Withheld:
     reason: Literal["too_large", "too_many_parts", "unparsed"]
     sha256: str
     size: int
-    header: bytes  # the header block (at most MAX_HEADER_BLOCK), to check whose mail it is
+    header: bytes  # the header block (at most MAX_HEADER_BLOCK), to check whose mail it is; never written out
 
     @property
     def message_id(self) -> str | None:
@@ -68,7 +68,7 @@ def read_message(stream: BinaryIO, size: int | None, limits: Limits) -> ParsedMe
 
     The bytes are hashed as they stream by and fed to the parser a slice at a time, so an archive needs
     no copy of the message in memory; a message over `limits.max_message_bytes` is hashed, never parsed.
-    `stream` may be a file positioned at the message, or `io.BytesIO(raw)`.
+    `stream` may be a file positioned at the message, or `io.BytesIO(raw)`; its OSError propagates.
     """
     sha = hashlib.sha256()
     head = _HeaderBlock()
@@ -135,8 +135,10 @@ def _parser(limits: Limits) -> BytesFeedParser:
             raise _TooManyParts()
         return EmailMessage(policy=policy)
 
-    # typeshed omits the `policy` keyword the parser passes to a factory when it has a policy
-    parser: BytesFeedParser[Message] = BytesFeedParser(_factory=entity, policy=email.policy.default)  # type: ignore[arg-type]
+    parser: BytesFeedParser[Message] = BytesFeedParser(
+        _factory=entity,  # type: ignore[arg-type]  # typeshed omits the `policy` keyword a factory is given
+        policy=email.policy.default,
+    )
     count = 0  # the parser called the factory once to see whether it takes a policy
     return parser
 
