@@ -1,6 +1,8 @@
 """Customer-service mail: archives, their address index, and one message read into a record."""
 
-from extractors.mail.parse import MESSAGES, parse_message
+from extractors.mail.limits import Limits, LimitSettings
+from extractors.mail.parse import MESSAGES, ParsedMessage, Withheld, parse_message, read_message
 from extractors.mail.source import MboxSource
 
-__all__ = ["MESSAGES", "MboxSource", "parse_message"]
+__all__ = ["MESSAGES", "LimitSettings", "Limits", "MboxSource", "ParsedMessage", "Withheld", "parse_message",
+           "read_message"]

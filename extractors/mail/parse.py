@@ -3,25 +3,104 @@
 Archives hold broken mail: a header that cannot be parsed is skipped, an
 unknown charset is decoded as UTF-8 with replacement characters, and nothing
 in one message raises past `parse_message` except mail too broken to parse at all.
+`read_message` never raises for what a message holds: a message over the
+`Limits`, or too broken to parse, comes back `Withheld` with a reason.
 """
 
 from __future__ import annotations
 
-import email
 import email.policy
-import html
+import hashlib
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC
+from email.feedparser import BytesFeedParser
 from email.header import decode_header, make_header
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.utils import formataddr, getaddresses, parsedate_to_datetime
-from typing import Any
+from typing import Any, BinaryIO, Literal
 
+from extractors.mail import payload
+from extractors.mail.html_text import html_to_text
+from extractors.mail.limits import Limits
 from identity.address import ascii_lower
 
 # The category of mail records: the package also writes each as an .eml file.
 MESSAGES = "messages"
 ADDRESS_HEADERS = ("from", "to", "cc", "reply-to")
+
+
+READ_CHUNK = 1 << 16
+# Enough for any real header block; what lies beyond is not searched for the subject's address.
+MAX_HEADER_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    data: dict[str, Any]  # the record's fields, as `parse_message` gives them
+    addresses: dict[str, list[str]]  # lower-cased addresses per address header
+    sha256: str  # of the message's bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A message not parsed: only its hash, size and Message-ID may leave, never what it says."""
+
+    reason: Literal["too_large", "too_many_parts", "unparsed"]
+    sha256: str
+    size: int
+    header: bytes  # the header block (at most MAX_HEADER_BLOCK), to check whose mail it is; never written out
+
+    @property
+    def message_id(self) -> str | None:
+        return raw_message_id(self.header)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The fields of its `withheld` record."""
+        return {"reason": self.reason, "sha256": self.sha256, "bytes": self.size, "message_id": self.message_id}
+
+
+def read_message(stream: BinaryIO, size: int | None, limits: Limits) -> ParsedMessage | Withheld:
+    """One message read from `stream`: its `size` bytes (None: to the end), within `limits`.
+
+    The bytes are hashed as they stream by and fed to the parser a slice at a time, so an archive needs
+    no copy of the message in memory; a message over `limits.max_message_bytes` is hashed, never parsed.
+    `stream` may be a file positioned at the message, or `io.BytesIO(raw)`; its OSError propagates.
+    """
+    sha = hashlib.sha256()
+    head = _HeaderBlock()
+    reason: Literal["too_large", "too_many_parts", "unparsed"] | None = None
+    if size is not None and size > limits.max_message_bytes:
+        reason = "too_large"
+    parser: BytesFeedParser | None = None if reason else _parser(limits)
+    read = 0
+    for chunk in _chunks(stream, size):
+        read += len(chunk)
+        sha.update(chunk)
+        head.feed(chunk)
+        if parser is None:
+            continue
+        if read > limits.max_message_bytes:
+            reason, parser = "too_large", None
+            continue
+        try:
+            parser.feed(chunk)
+        except _TooManyParts:
+            reason, parser = "too_many_parts", None
+        except Exception:  # the parser's own bug on hostile input: nothing parsed can be trusted
+            reason, parser = "unparsed", None
+    if parser is not None:
+        try:
+            data, addresses = _fields(parser.close(), limits)
+            return ParsedMessage(data, addresses, sha.hexdigest(), read)
+        except _TooManyParts:
+            reason = "too_many_parts"
+        except Exception:
+            reason = "unparsed"
+    return Withheld(reason or "unparsed", sha.hexdigest(), read, head.block)
 
 
 def parse_message(raw: bytes) -> dict[str, Any]:
@@ -34,9 +113,64 @@ def parse_message(raw: bytes) -> dict[str, Any]:
     return parse_fields(raw)[0]
 
 
-def parse_fields(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The record data and the lower-cased addresses per address header."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+def parse_fields(raw: bytes, limits: Limits | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The record data and the lower-cased addresses per address header; no limit on size or parts."""
+    parser = BytesFeedParser(policy=email.policy.default)
+    parser.feed(raw)
+    return _fields(parser.close(), limits or Limits())
+
+
+class _TooManyParts(Exception):
+    pass
+
+
+def _parser(limits: Limits) -> BytesFeedParser:
+    """A parser that gives up past `limits.max_parts` entities, before it has built them all."""
+    count = 0
+
+    def entity(policy: email.policy.Policy) -> Message:
+        nonlocal count
+        count += 1
+        if count > limits.max_parts:
+            raise _TooManyParts()
+        return EmailMessage(policy=policy)
+
+    parser: BytesFeedParser[Message] = BytesFeedParser(
+        _factory=entity,  # type: ignore[arg-type]  # typeshed omits the `policy` keyword a factory is given
+        policy=email.policy.default,
+    )
+    count = 0  # the parser called the factory once to see whether it takes a policy
+    return parser
+
+
+def _chunks(stream: BinaryIO, size: int | None) -> Iterator[bytes]:
+    left = size
+    while left is None or left > 0:
+        chunk = stream.read(READ_CHUNK if left is None else min(READ_CHUNK, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
+
+
+class _HeaderBlock:
+    """The header block of a message that streams by a slice at a time."""
+
+    def __init__(self) -> None:
+        self.block = b""
+        self._done = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self._done:
+            return
+        # Searched again from the start: a blank line may straddle two slices, and the block is small.
+        whole = self.block + chunk
+        self.block = header_block(whole)[:MAX_HEADER_BLOCK]
+        self._done = len(self.block) < len(whole)
+
+
+def _fields(msg: Message, limits: Limits) -> tuple[dict[str, Any], dict[str, list[str]]]:
     addresses = {name: _addresses(msg, name) for name in ADDRESS_HEADERS}
     message_id = _raw_header(msg, "message-id").strip().strip("<>").strip()
     data = {
@@ -48,7 +182,7 @@ def parse_fields(raw: bytes) -> tuple[dict[str, Any], dict[str, list[str]]]:
         "reply_to": [_format(pair) for pair in addresses["reply-to"]],
         "subject": _decoded(_raw_header(msg, "subject")),
         "body": _body(msg),
-        "attachments": _attachments(msg),
+        "attachments": _attachments(msg, limits),
     }
     return data, {name: [ascii_lower(addr) for _, addr in pairs] for name, pairs in addresses.items()}
 
@@ -159,13 +293,6 @@ def _decode(payload: bytes, charset: str) -> str | None:
         return None
 
 
-def _strip_html(text: str) -> str:
-    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
-    text = re.sub(r"<br\s*/?>|</p\s*>", "\n", text, flags=re.IGNORECASE)
-    text = html.unescape(re.sub(r"<[^>]*>", "", text))
-    return re.sub(r"[ \t]+", " ", text).strip()
-
-
 def _body(msg: Message) -> str:
     plain: str | None = None
     rich: str | None = None
@@ -180,7 +307,7 @@ def _body(msg: Message) -> str:
     if plain is not None:
         return plain
     if rich is not None:
-        return _strip_html(rich)
+        return html_to_text(rich)
     if not msg.is_multipart() and msg.get_content_maintype() == "multipart":
         # Malformed MIME (no boundary): the raw text is all there is.
         return _text(msg)
@@ -191,26 +318,29 @@ def _body(msg: Message) -> str:
 TEXT_PARTS = ("text/plain", "text/html", "text/csv", "message/rfc822")
 
 
-def _attachments(msg: Message) -> list[dict[str, Any]]:
+def _attachments(msg: Message, limits: Limits) -> list[dict[str, Any]]:
     found = []
     for part in msg.walk():
         if (part.is_multipart() and part.get_content_type() != "message/rfc822") or not _is_attachment(part):
             continue
         kind = part.get_content_type()
         try:
-            payload = part.get_payload(decode=True)
             filename = part.get_filename()
         except Exception:
-            payload, filename = None, None
+            filename = None
+        hashed = payload.digest(part)
         entry: dict[str, Any] = {
             "filename": _clean(filename) if filename else None,
             "content_type": kind,
-            "size": len(payload) if isinstance(payload, bytes) else None,
+            "size": hashed[0] if hashed else None,
+            "sha256": hashed[1] if hashed else None,
         }
-        if kind in TEXT_PARTS:
-            entry["text"] = _attached_text(part)
-        else:
+        if kind not in TEXT_PARTS:
             entry["withheld"] = "cannot be redacted safely; kept for review"
+        elif hashed and hashed[0] > limits.max_text_bytes:
+            entry["withheld"] = "text too large to redact; kept for review"
+        else:
+            entry["text"] = _attached_text(part)
         found.append(entry)
     return found
 
@@ -226,4 +356,4 @@ def _attached_text(part: Message) -> str:
             return f"{headers}\n\n{_body(inner)}"
         return ""
     text = _text(part)
-    return _strip_html(text) if part.get_content_type() == "text/html" else text
+    return html_to_text(text) if part.get_content_type() == "text/html" else text

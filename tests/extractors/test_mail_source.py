@@ -1,5 +1,6 @@
 """MboxSource on mbox files written in tmp_path, broken mail included."""
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -161,8 +162,10 @@ def test_text_attachments_carry_their_text_others_are_withheld(tmp_path: Path) -
     m = read(tmp_path, WITH_ATTACHMENT)["m6@example.fi"]
     assert m["attachments"] == [
         {"filename": "kuitti.pdf", "content_type": "application/pdf", "size": 15,
+         "sha256": hashlib.sha256(base64.b64decode("JVBERi0xLjQKJcTl8uXr")).hexdigest(),
          "withheld": "cannot be redacted safely; kept for review"},
-        {"filename": "rivit.csv", "content_type": "text/csv", "size": 22, "text": "tuote,hinta\nKahvi,4.90"},
+        {"filename": "rivit.csv", "content_type": "text/csv", "size": 22,
+         "sha256": hashlib.sha256(b"tuote,hinta\nKahvi,4.90").hexdigest(), "text": "tuote,hinta\nKahvi,4.90"},
     ]
     assert m["body"].strip() == "Liitteenä kuitti."
     assert "JVBER" not in str(m)
