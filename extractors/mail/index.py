@@ -193,6 +193,9 @@ class _Writer:
         self.refs += ((ref, ident) for ref in headers.refs)
         self.count += 1
 
+    def skip(self, ident: int, entry: Entry) -> None:
+        self.messages.append((ident, entry.name, entry.name, 0, -1, entry.version, None))
+
     def full(self) -> bool:
         return len(self.messages) >= BATCH
 
@@ -243,7 +246,7 @@ def update_index(archive: Archive, path: Path, progress: Progress | None = None)
         else:
             parsed, removed = _update_files(archive, db, progress)
         _create_indexes(db)
-        total = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        total = db.execute("SELECT count(*) FROM messages WHERE length >= 0").fetchone()[0]
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
@@ -317,7 +320,9 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
         stored = archive.message(entry)
         if stored is not None:
             writer.add(next_id, stored)
-            next_id += 1
+        else:  # not mail (a README in a tree of .eml): remembered so that no lookup reads it again
+            writer.skip(next_id, entry)
+        next_id += 1
         if writer.full():
             writer.flush()
     renamed_ids = {ident for _, ident in renamed}
