@@ -4,6 +4,7 @@ wrapper that counts what a lookup reads."""
 from __future__ import annotations
 
 import gzip
+import io
 import mailbox
 import shutil
 from collections.abc import Iterator
@@ -77,6 +78,10 @@ class _Counting:
         count = self.stream.readinto(buffer)  # type: ignore[attr-defined]
         self.owner.bytes_read += count or 0
         return int(count or 0)
+
+    def fileno(self) -> int:
+        # No file descriptor: a reader (indexed_gzip) must come through read() and be counted.
+        raise io.UnsupportedOperation("fileno")
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
