@@ -106,8 +106,12 @@ class MboxArchive:
         try:
             return indexed_gzip.IndexedGzipFile(fileobj=raw, spacing=GZ_SPACING, index_file=gz_index)
         except Exception:
-            raw.close()
-            raise SourceUnavailable(self.files.source, "mail archive could not be read") from None
+            if gz_index is None:
+                raw.close()
+                raise SourceUnavailable(self.files.source, "mail archive could not be read") from None
+        # The seek points no longer fit (the archive grew by another gzip member): still exact, from the start.
+        raw.seek(0)
+        return self.stream()
 
     def messages(self, start: int = 0, stream: BinaryIO | None = None) -> Iterator[Stored]:
         """Every message whose "From " line begins at or after `start` in the (uncompressed) stream."""

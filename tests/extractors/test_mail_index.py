@@ -3,6 +3,7 @@ only the subject's messages, threads and body mentions."""
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from pathlib import Path
 
@@ -185,3 +186,20 @@ def test_the_gz_seek_index_is_kept_beside_the_address_index(company: DemoCompany
     shutil.copyfile(company.mail_archive, tmp_path / "plain.mbox")
     plain = MailSource("support_mail", {"path": "plain.mbox"}, tmp_path, {})
     assert ids(gz, Subject(company.subject_email)) == ids(plain, Subject(company.subject_email))
+
+
+def test_a_gz_archive_that_grows_by_another_member_is_updated(tmp_path: Path) -> None:
+    def mbox_bytes(*messages: bytes) -> bytes:
+        return b"".join(b"From sender@example.invalid Tue Apr  2 11:15:00 2024\n" + raw + b"\n" for raw in messages)
+
+    (tmp_path / "support.mbox.gz").write_bytes(gzip.compress(mbox_bytes(*THREAD)))
+    gz = MailSource("support_mail", {"path": "support.mbox.gz"}, tmp_path, {})
+    assert gz.update_index().parsed == 5
+    with (tmp_path / "support.mbox.gz").open("ab") as out:  # `gzip >>` appends a member
+        out.write(gzip.compress(mbox_bytes(mail("late@example.fi", "a@b.fi", "matti@example.fi"), THREAD[4])))
+    assert ids(gz) == ["t1@example.fi", "late@example.fi"]
+    assert gz.notes() == {"index": "stale", "scanned": 2}
+    stats = gz.update_index()
+    assert (stats.parsed, stats.total, stats.rebuilt) == (2, 7, None)
+    assert ids(gz) == ["t1@example.fi", "late@example.fi"]
+    assert gz.notes() == {"index": "fresh", "scanned": 0}
