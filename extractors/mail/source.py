@@ -93,7 +93,7 @@ class MailSource:
         self._notes = {"index": MISSING, "scanned": 0}
         seen: dict[str, int] = {}
         done: set[tuple[str, int]] = set()
-        for stored, in_thread in self._found(archive, emails):
+        for stored, in_thread in self.found(archive, emails):
             done.add((stored.location.name, stored.location.offset))
             record = _decide(self.name, stored.raw, emails, in_thread)
             if record is not None:
@@ -109,8 +109,9 @@ class MailSource:
                     if record is not None:
                         yield _numbered(record, seen)
 
-    def _found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
-        """The messages to decide on, in archive order, each with whether it came as part of a thread."""
+    def found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
+        """The messages that may be the subject's, unparsed, in archive order, each with whether it came as
+        part of a thread: what the index names plus what it does not cover (everything, without one)."""
         index = AddressIndex(self.index_path) if self.index_path.is_file() else None
         try:
             if index is None or not index.usable(archive):
