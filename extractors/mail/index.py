@@ -244,7 +244,7 @@ def update_index(archive: Archive, path: Path, progress: Progress | None = None)
         if isinstance(archive, MboxArchive):
             parsed, removed = _update_mbox(archive, db, target, progress)
         else:
-            parsed, removed = _update_files(archive, db, progress)
+            parsed, removed = _update_files(archive, db, progress, follow_renames=rebuilt is None)
         _create_indexes(db)
         total = db.execute("SELECT count(*) FROM messages WHERE length >= 0").fetchone()[0]
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -300,7 +300,10 @@ def mbox_state(archive: MboxArchive, meta: dict[str, str]) -> tuple[str, int]:
     return (FRESH if size == indexed else STALE), int(meta["stream_end"])
 
 
-def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress | None) -> tuple[int, int]:
+def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress | None, follow_renames: bool
+                  ) -> tuple[int, int]:
+    """Add new and changed files, drop deleted ones; `follow_renames` (an update, not a first build, whose
+    messages are not indexed by key yet) looks a new Maildir name up by its unique name first."""
     assert not isinstance(archive, MboxArchive)
     writer = _Writer(db, progress)
     next_id = (db.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
@@ -313,7 +316,7 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
             gone.append(indexed[0])
         if entry is None:
             continue
-        moved = _moved(db, archive.key(entry.name), entry) if archive.kind == "maildir" else None
+        moved = _moved(db, archive.key(entry.name), entry) if follow_renames and archive.kind == "maildir" else None
         if moved is not None:  # a flag change renamed it: same message, no need to read it again
             renamed.append((entry.name, moved))
             continue
