@@ -15,6 +15,10 @@ With an address index (`dsar index mail`), a request reads only the messages the
 (and what the index does not cover yet: the tail of a grown mbox, new or changed files); the
 parsed headers decide, so the set is the same as a full scan's. Without one, or with one that
 no longer matches the archive, every message is read; `notes()` tells the flow which it was.
+Costs: an mbox lookup reads the index, the fingerprint (128 KiB) and the subject's messages, whatever
+the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to each message. A
+Maildir or .eml tree lookup also lists the files (a stat each, to see what is new or changed): that
+listing, not the index, grows with the archive.
 
 `threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
 References) comes along even when it does not name them: it is part of the conversation
