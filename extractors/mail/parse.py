@@ -28,7 +28,8 @@ from identity.address import ascii_lower
 
 # The category of mail records: the package also writes each as an .eml file.
 MESSAGES = "messages"
-ADDRESS_HEADERS = ("from", "to", "cc", "reply-to")
+# Where a message names the people it is between; the index covers the same headers.
+ADDRESS_HEADERS = ("from", "to", "cc", "bcc", "reply-to", "sender")
 
 
 READ_CHUNK = 1 << 16

@@ -5,9 +5,12 @@
     index = "index/support.sqlite"   # optional; default <config dir>/index/<source name>.sqlite
     threads = false              # also hand over every message of the subject's threads
     body_mentions = false        # also search every message's text for the subject's addresses
+    max_message_mib = 25         # a larger message is withheld (listed, never parsed); see limits.py
+    max_parts = 100
+    max_text_mib = 5
 
-A message belongs to the subject when one of their addresses is in From, To, Cc or Reply-To (the
-headers `parse_fields` reads). A message that cannot be parsed at all but names one of the
+A message belongs to the subject when one of their addresses is in From, To, Cc, Bcc, Reply-To or
+Sender (parse.ADDRESS_HEADERS). A message that cannot be parsed at all but names one of the
 subject's addresses in its header block is never handed over: it comes back as a `withheld`
 record (hash, size, Message-ID) for a privacy officer to review.
 
@@ -30,7 +33,7 @@ people that only mentions the subject, which carries more third-party data to re
 
 from __future__ import annotations
 
-import hashlib
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -52,13 +55,14 @@ from extractors.mail.index import (
     read_headers,
     update_index,
 )
+from extractors.mail.limits import Limits, LimitSettings
 from extractors.mail.lookup import AddressIndex
-from extractors.mail.parse import MESSAGES, address_pattern, header_block, parse_fields, raw_message_id
+from extractors.mail.parse import MESSAGES, Withheld, address_pattern, read_message
 from extractors.records import WITHHELD, Record, Subject
-from extractors.settings import SourceSettings, parse_settings
+from extractors.settings import parse_settings
 
 
-class MailSettings(SourceSettings):
+class MailSettings(LimitSettings):
     path: str = Field(min_length=1)
     index: str | None = Field(default=None, min_length=1)
     threads: bool = False
@@ -76,6 +80,7 @@ class MailSource:
         self.base_dir = base_dir
         self.environ = environ
         self.index_path = base_dir / (self.settings.index or f"index/{name}.sqlite")
+        self.limits = self.settings.limits()
         self._notes: dict[str, int | str] = {}
 
     def archive(self) -> Archive:
@@ -99,7 +104,7 @@ class MailSource:
         done: set[tuple[str, int]] = set()
         for stored, in_thread in self.found(archive, emails):
             done.add((stored.location.name, stored.location.offset))
-            record = _decide(self.name, stored.raw, emails, in_thread)
+            record = _decide(self.name, stored.raw, emails, in_thread, self.limits)
             if record is not None:
                 yield _numbered(record, seen)
         if self.settings.body_mentions:
@@ -109,7 +114,7 @@ class MailSource:
                     continue
                 lowered = stored.raw.lower()
                 if any(needle in lowered for needle in needles):
-                    record = _decide(self.name, stored.raw, emails, in_thread=True)
+                    record = _decide(self.name, stored.raw, emails, True, self.limits)
                     if record is not None:
                         yield _numbered(record, seen)
 
@@ -205,51 +210,30 @@ def _numbered(record: Record, seen: dict[str, int]) -> Record:
     return replace(record, key=f"{record.key}#{count}") if count > 1 else record
 
 
-def _decide(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool) -> Record | None:
+def _decide(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool, limits: Limits) -> Record | None:
     """The record of a message if it is the subject's (or, `in_thread`, part of their conversation)."""
     # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
     # so a message without its bytes does not name the subject: skip parsing it.
     lowered = raw.lower()
     if not in_thread and not any(email.encode("utf-8") in lowered for email in emails):
         return None
-    try:
-        return _record(source, raw, emails, in_thread)
-    except Exception:
-        # Never drop mail silently, never hand over what could not be checked:
-        # if the subject's address is in its header, list it as withheld.
-        return _withheld_record(source, raw, emails, in_thread)
-
-
-def _record(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool) -> Record | None:
-    data, addresses = parse_fields(raw)
+    message = read_message(io.BytesIO(raw), len(raw), limits)
+    if isinstance(message, Withheld):
+        # Never drop mail silently, never hand over what could not be checked (too large, too many
+        # parts, unparseable): if the subject's address is in its header, list it as withheld. Only the
+        # hash, the size and the Message-ID leave: its headers and body may be a stranger's.
+        if not in_thread and not any(address_pattern(email).search(message.header) for email in emails):
+            return None
+        return Record(source=source, category=WITHHELD, key=message.sha256, data=message.data)
+    addresses = message.addresses
     if not in_thread and not any(email in found for found in addresses.values() for email in emails):
         return None
-    message_id = data["message_id"]
     return Record(
         source=source,
         category=MESSAGES,
-        key=message_id or hashlib.sha256(raw).hexdigest(),
-        data=data,
+        key=message.data["message_id"] or message.sha256,
+        data=message.data,
         provided=any(email in addresses["from"] for email in emails),
-    )
-
-
-def _withheld_record(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool) -> Record | None:
-    """A message that could not be parsed, if its header names the subject: listed, never delivered.
-
-    Only the hash, the size and the Message-ID leave: its headers and body may
-    be a stranger's, and nothing parsed them to tell.
-    """
-    header = header_block(raw)
-    if not in_thread and not any(address_pattern(email).search(header) for email in emails):
-        return None
-    digest = hashlib.sha256(raw).hexdigest()
-    return Record(
-        source=source,
-        category=WITHHELD,
-        key=digest,
-        data={"reason": "unparsed", "sha256": digest, "bytes": len(raw),
-              "message_id": raw_message_id(header)},
     )
 
 
