@@ -83,5 +83,9 @@ def _raise(error: OSError) -> None:
 
 
 def open_files(source: str, location: str, base_dir: Path, environ: Mapping[str, str]) -> Files:
-    """The files at `location`: a path (relative to the config's directory)."""
+    """The files at `location`: `s3://bucket/prefix`, or a path (relative to the config's directory)."""
+    if location.startswith("s3://"):
+        from extractors.mail.s3files import S3Files  # boto3 loads only for a source in S3
+
+        return S3Files(source, location, environ)
     return LocalFiles(source, base_dir / location)
