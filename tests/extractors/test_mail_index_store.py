@@ -105,6 +105,7 @@ def test_a_version_without_a_companion_removes_the_stale_one(s3_bucket, environ,
     (tmp_path / "built.sqlite.gzidx").write_bytes(b"seek points")
     publish(built, location, environ, source="support", companions=[".gzidx"])
     copy = fetch(location, tmp_path / "reader", environ, source="support", companions=[".gzidx"])
+    assert copy is not None and (copy.parent / (copy.name + ".gzidx")).exists()
     (tmp_path / "built.sqlite.gzidx").unlink()
     make_index(built, ["b"])
     publish(built, location, environ, source="support", companions=[".gzidx"])
