@@ -127,6 +127,15 @@ class PeopleSource(Protocol):
     def people(self) -> Iterator[str]: ...
 
 
+@runtime_checkable
+class NotingSource(Protocol):
+    """A source that can say how it searched, after `records()`: counts and states only (an index
+    "missing", "stale" or "fresh", messages read without it), never values. The flow records them
+    with the stage and warns the operator about what they should fix."""
+
+    def notes(self) -> Mapping[str, int | str]: ...
+
+
 def write_jsonl(path: Path, records: Iterator[Record]) -> int:
     """Stream records to a JSON-lines file atomically; returns how many."""
     path.parent.mkdir(parents=True, exist_ok=True)

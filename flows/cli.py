@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -39,6 +40,8 @@ app.add_typer(package_app, name="package")
 app.add_typer(link_app, name="link")
 app.add_typer(packages_app, name="packages")
 app.add_typer(review_app, name="review")
+index_app = typer.Typer(help="Indexes that make sources fast to search.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
@@ -726,6 +729,29 @@ def redact(
     subject = Subject(subject_email, name=subject_name, phones=tuple(subject_phone or ()))
     sys.stdout.buffer.write(redact_message(raw, subject, policy, own))
     sys.stdout.flush()
+
+
+@index_app.command("mail")
+def index_mail(
+    source: Annotated[str | None, typer.Option(help="Only this mail source (default: every one).")] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Build or update the address index of the mail sources: a re-run reads only new mail."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from flows.mail_index import index_mail_sources
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed:,} messages"),
+                  TimeElapsedColumn(), transient=True) as bar:
+        def progress(name: str) -> Callable[[int], None]:
+            task = bar.add_task(name, total=None)
+            return lambda count: bar.update(task, completed=count)
+
+        for name, stats in index_mail_sources(config, source, progress):
+            how = f"rebuilt ({stats.rebuilt})" if stats.rebuilt else "updated"
+            bar.console.print(f"{name}: {how}, {stats.parsed:,} messages indexed in {stats.seconds:.1f} s "
+                              f"({stats.per_second:,.0f} messages/s), {stats.removed:,} removed, "
+                              f"{stats.total:,} in the index")
 
 
 def main() -> None:

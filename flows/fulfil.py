@@ -156,6 +156,14 @@ def _tag_run(request_id: str) -> None:
             client.update_flow_run(flow_run.id, tags=[*flow_run.tags, tag])
 
 
+def _warn_about_index(detail: dict[str, Any]) -> None:
+    """A source searched without a current index is exact but slow: tell the operator what to run."""
+    notes = detail.get("notes") or {}
+    if notes.get("index") in ("missing", "stale", "rewritten"):
+        get_run_logger().warning("source %s: address index %s, %s messages read without it; run `dsar index mail`",
+                                 detail["source"], notes["index"], notes.get("scanned", 0))
+
+
 @flow(name="fulfil_request", flow_run_name="{request_id}", persist_result=False, log_prints=False)
 def fulfil_request(request_id: str) -> str:
     """Verify, extract, redact, package, encrypt, store and deliver one request."""
@@ -183,6 +191,7 @@ def fulfil_request(request_id: str) -> str:
                     logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
                 else:
                     logger.info("source %s: %d records", detail["source"], detail["records"])
+                    _warn_about_index(detail)
             lease.check()
             summary = redact(request_id)
             logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})

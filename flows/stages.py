@@ -26,7 +26,16 @@ from exports.package import Category, PackageInfo, build_package
 from exports.readme import render_readme
 from exports.zip_aes import seal_zip_aes
 from extractors.mail import MESSAGES
-from extractors.records import WITHHELD, PeopleSource, Record, Subject, check_name, read_jsonl, write_jsonl
+from extractors.records import (
+    WITHHELD,
+    NotingSource,
+    PeopleSource,
+    Record,
+    Subject,
+    check_name,
+    read_jsonl,
+    write_jsonl,
+)
 from extractors.registry import make_source
 from flows import faults
 from flows.assurance import evidence_of
@@ -302,7 +311,9 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
         path = _extracted(rt, request_id, spec.name)
         count = write_jsonl(path, source.records(Subject(email=request.email)))
-        return {"source": spec.name, "records": count, "sha256": _file_sha256(path)}
+        notes = dict(source.notes()) if isinstance(source, NotingSource) else {}
+        return {"source": spec.name, "records": count, "sha256": _file_sha256(path),
+                **({"notes": notes} if notes else {})}
 
     return run_stage(rt, request_id, f"extract:{source_name}", work)
 

@@ -1,17 +1,32 @@
-"""A customer-service mail archive kept as an mbox file.
+"""A customer-service mail archive: an mbox (plain or .gz), a Maildir, a tree of .eml files or one .eml.
 
-    path = "support.mbox"        # relative to the config's directory
+    kind = "mail"                # "mbox" is an alias kept for older configs
+    path = "support.mbox"        # relative to the config's directory; the format is detected
+    index = "index/support.sqlite"   # optional; default <config dir>/index/<source name>.sqlite
+    threads = false              # also hand over every message of the subject's threads
+    body_mentions = false        # also search every message's text for the subject's addresses
 
-A message belongs to the subject when their address is in From, To, Cc or
-Reply-To. A message that cannot be parsed at all but names the subject's
-address in its header block is never handed over: it comes back as a
-`withheld` record (hash, size, Message-ID) for a privacy officer to review.
+A message belongs to the subject when one of their addresses is in From, To, Cc or Reply-To (the
+headers `parse_fields` reads). A message that cannot be parsed at all but names one of the
+subject's addresses in its header block is never handed over: it comes back as a `withheld`
+record (hash, size, Message-ID) for a privacy officer to review.
+
+With an address index (`dsar index mail`), a request reads only the messages the index names
+(and what the index does not cover yet: the tail of a grown mbox, new or changed files); the
+parsed headers decide, so the set is the same as a full scan's. Without one, or with one that
+no longer matches the archive, every message is read; `notes()` tells the flow which it was.
+
+`threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
+References) comes along even when it does not name them: it is part of the conversation
+they took part in, and redaction removes the third parties in it.
+`body_mentions` is off by default: it reads the whole archive on every request (the cost of
+a scan, roughly `grep` over the archive plus a parse per hit), and brings mail between other
+people that only mentions the subject, which carries more third-party data to redact.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mailbox
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -19,61 +34,190 @@ from typing import Any
 
 from pydantic import Field
 
-from extractors.errors import SourceUnavailable
+from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive
+from extractors.mail.files import open_files
+from extractors.mail.index import (
+    FRESH,
+    MISSING,
+    REWRITTEN,
+    STALE,
+    AddressIndex,
+    BuildStats,
+    Progress,
+    gz_index_path,
+    mbox_state,
+    read_headers,
+    update_index,
+)
 from extractors.mail.parse import MESSAGES, address_pattern, header_block, parse_fields, raw_message_id
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
 
 
-class MboxSettings(SourceSettings):
+class MailSettings(SourceSettings):
     path: str = Field(min_length=1)
+    index: str | None = Field(default=None, min_length=1)
+    threads: bool = False
+    body_mentions: bool = False
 
 
-class MboxSource:
-    """Yields one `messages` record per message that names the subject."""
+class MailSource:
+    """Yields one `messages` record per message that names the subject (and their threads, if asked)."""
 
     def __init__(
         self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
     ) -> None:
         self.name = name
-        self.settings = parse_settings(MboxSettings, name, settings)
-        self.path = base_dir / self.settings.path
+        self.settings = parse_settings(MailSettings, name, settings)
+        self.base_dir = base_dir
+        self.environ = environ
+        self.index_path = base_dir / (self.settings.index or f"index/{name}.sqlite")
+        self._notes: dict[str, int | str] = {}
+
+    def archive(self) -> Archive:
+        """The configured archive, its format detected; raises SourceUnavailable."""
+        return open_archive(open_files(self.name, self.settings.path, self.base_dir, self.environ))
+
+    def update_index(self, progress: Progress | None = None) -> BuildStats:
+        """Build or bring up to date this source's address index (what `dsar index mail` runs)."""
+        return update_index(self.archive(), self.index_path, progress)
+
+    def notes(self) -> Mapping[str, int | str]:
+        """After `records()`: the index's state ("missing", "stale", "rewritten", "fresh") and how many
+        messages were read without it."""
+        return dict(self._notes)
 
     def records(self, subject: Subject) -> Iterator[Record]:
-        if not self.path.is_file():
-            raise SourceUnavailable(self.name, "mail archive not found")
-        box = mailbox.mbox(self.path, create=False)
+        archive = self.archive()
+        emails = subject.emails
+        self._notes = {"index": MISSING, "scanned": 0}
         seen: dict[str, int] = {}
-        # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
-        # so a message without its bytes is not the subject's: skip parsing it.
-        needle = subject.email.encode("utf-8")
+        done: set[tuple[str, int]] = set()
+        for stored, in_thread in self._found(archive, emails):
+            done.add((stored.location.name, stored.location.offset))
+            record = _decide(self.name, stored.raw, emails, in_thread)
+            if record is not None:
+                yield _numbered(record, seen)
+        if self.settings.body_mentions:
+            needles = [email.encode("utf-8") for email in emails]
+            for stored in archive.messages():
+                if (stored.location.name, stored.location.offset) in done:
+                    continue
+                lowered = stored.raw.lower()
+                if any(needle in lowered for needle in needles):
+                    record = _decide(self.name, stored.raw, emails, in_thread=True)
+                    if record is not None:
+                        yield _numbered(record, seen)
+
+    def _found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
+        """The messages to decide on, in archive order, each with whether it came as part of a thread."""
+        index = AddressIndex(self.index_path) if self.index_path.is_file() else None
         try:
-            for key in box.iterkeys():
-                raw = box.get_bytes(key)
-                if needle not in raw.lower():
-                    continue
-                try:
-                    record = _record(self.name, raw, subject)
-                except Exception:
-                    # Never drop mail silently, never hand over what could not be checked:
-                    # if the address is in its header, list it as withheld.
-                    record = _withheld_record(self.name, raw, subject)
-                if record is None:
-                    continue
-                # A copy of the same message keeps its own stable key.
-                count = seen[record.key] = seen.get(record.key, 0) + 1
-                if count > 1:
-                    record = replace(record, key=f"{record.key}#{count}")
-                yield record
-        except OSError:
-            raise SourceUnavailable(self.name, "mail archive could not be read") from None
+            if index is None or not index.usable(archive):
+                self._notes["index"] = MISSING if index is None else REWRITTEN
+                yield from self._scan(archive.messages())
+            elif isinstance(archive, MboxArchive):
+                yield from self._from_mbox(archive, index, emails)
+            else:
+                yield from self._from_files(archive, index, emails)
         finally:
-            box.close()
+            if index is not None:
+                index.close()
+
+    def _scan(self, messages: Iterator[Stored]) -> Iterator[tuple[Stored, bool]]:
+        for stored in messages:
+            self._notes["scanned"] = int(self._notes["scanned"]) + 1
+            yield stored, False
+
+    def _wanted(self, index: AddressIndex, emails: tuple[str, ...]) -> tuple[set[int], set[int]]:
+        own = index.lookup(emails)
+        return own, (index.threads(own) if self.settings.threads else own)
+
+    def _from_mbox(self, archive: MboxArchive, index: AddressIndex, emails: tuple[str, ...]
+                   ) -> Iterator[tuple[Stored, bool]]:
+        state, end = mbox_state(archive, index.meta)
+        self._notes["index"] = state
+        if state == REWRITTEN:
+            yield from self._scan(archive.messages())
+            return
+        own, wanted = self._wanted(index, emails)
+        gz_index = gz_index_path(self.index_path)
+        stream = archive.stream(str(gz_index) if archive.compressed and gz_index.exists() else None)
+        try:
+            locations = [location for location, _, _ in index.rows(wanted)]
+            thread_ids = index.message_ids(wanted) if self.settings.threads else set()
+            for stored in archive.read(locations, stream):
+                yield stored, stored.location.offset not in own
+            if state == STALE:
+                for stored, _ in self._scan(archive.messages(end, stream)):
+                    yield stored, self._joins(stored, thread_ids)
+        finally:
+            stream.close()
+
+    def _joins(self, stored: Stored, thread_ids: set[str]) -> bool:
+        """A message the index does not cover yet is in a known thread of the subject's: take it along."""
+        if not thread_ids:
+            return False
+        headers = read_headers(stored.raw)
+        if headers.message_id in thread_ids or thread_ids.intersection(headers.refs):
+            if headers.message_id:
+                thread_ids.add(headers.message_id)
+            return True
+        return False
+
+    def _from_files(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...]
+                    ) -> Iterator[tuple[Stored, bool]]:
+        own, wanted = self._wanted(index, emails)
+        names = {location.name: ident for location, _, ident in index.rows(wanted)}
+        thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
+        indexed = index.versions()
+        row = next(indexed, None)
+        self._notes["index"] = FRESH
+        for entry in archive.candidates():
+            while row is not None and row[0] < entry.name:
+                self._notes["index"] = STALE  # a file was deleted since
+                row = next(indexed, None)
+            if row is not None and row[0] == entry.name and row[1] == entry.version:
+                row = next(indexed, None)
+                ident = names.get(entry.name)
+                if ident is not None:
+                    stored = archive.message(entry)
+                    if stored is not None:
+                        yield stored, ident not in own
+                continue
+            self._notes["index"] = STALE
+            stored = archive.message(entry)
+            if stored is not None:
+                self._notes["scanned"] = int(self._notes["scanned"]) + 1
+                yield stored, self._joins(stored, thread_ids)
+        if row is not None:
+            self._notes["index"] = STALE
 
 
-def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
+def _numbered(record: Record, seen: dict[str, int]) -> Record:
+    """A copy of the same message keeps its own stable key."""
+    count = seen[record.key] = seen.get(record.key, 0) + 1
+    return replace(record, key=f"{record.key}#{count}") if count > 1 else record
+
+
+def _decide(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool) -> Record | None:
+    """The record of a message if it is the subject's (or, `in_thread`, part of their conversation)."""
+    # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
+    # so a message without its bytes does not name the subject: skip parsing it.
+    lowered = raw.lower()
+    if not in_thread and not any(email.encode("utf-8") in lowered for email in emails):
+        return None
+    try:
+        return _record(source, raw, emails, in_thread)
+    except Exception:
+        # Never drop mail silently, never hand over what could not be checked:
+        # if the subject's address is in its header, list it as withheld.
+        return _withheld_record(source, raw, emails, in_thread)
+
+
+def _record(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool) -> Record | None:
     data, addresses = parse_fields(raw)
-    if not any(subject.email in found for found in addresses.values()):
+    if not in_thread and not any(email in found for found in addresses.values() for email in emails):
         return None
     message_id = data["message_id"]
     return Record(
@@ -81,19 +225,18 @@ def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
         category=MESSAGES,
         key=message_id or hashlib.sha256(raw).hexdigest(),
         data=data,
-        provided=subject.email in addresses["from"],
+        provided=any(email in addresses["from"] for email in emails),
     )
 
 
-
-def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None:
+def _withheld_record(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool) -> Record | None:
     """A message that could not be parsed, if its header names the subject: listed, never delivered.
 
     Only the hash, the size and the Message-ID leave: its headers and body may
     be a stranger's, and nothing parsed them to tell.
     """
     header = header_block(raw)
-    if not address_pattern(subject.email).search(header):
+    if not in_thread and not any(address_pattern(email).search(header) for email in emails):
         return None
     digest = hashlib.sha256(raw).hexdigest()
     return Record(
@@ -105,3 +248,5 @@ def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None
     )
 
 
+# The kind's name before archives other than mbox were read; existing configs keep working.
+MboxSource = MailSource

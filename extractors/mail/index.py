@@ -1,0 +1,424 @@
+"""An address index of a mail archive: a SQLite file mapping addresses and Message-IDs to messages.
+
+    messages(id, key, name, offset, length, version, message_id)   where each message is
+    addresses(address, message)      every address-shaped token of its header block, ASCII-lower-cased,
+                                     and every address of From/To/Cc/Bcc/Reply-To/Sender
+    refs(ref, message)               the Message-IDs in its In-Reply-To and References
+    meta(key, value)                 format, how far an mbox is covered and a fingerprint of that part
+
+The index only narrows: a lookup reads the messages it names and the parsed headers decide, so
+it may hold more than the address headers (a token in Received: costs a row, never a wrong
+record). Tokens from the whole header block make a message that does not parse findable too:
+the scan withholds those when the subject's address is anywhere in its header block.
+
+Building reads header blocks only and parses no MIME. An mbox is indexed up to an offset; a
+re-run adds what follows it, and rebuilds from scratch when the indexed part changed (its
+size shrank or its fingerprint differs). One-file-per-message archives are compared by name
+and version: new and changed files are read, deleted ones dropped, Maildir flag renames
+followed without reading the message again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from email.utils import getaddresses
+from pathlib import Path
+
+from extractors.errors import SourceUnavailable
+from extractors.mail.archive import Archive, Location, MboxArchive, Stored
+from extractors.mail.files import Entry
+from identity.address import ascii_lower
+
+SCHEMA = "1"
+BATCH = 20_000  # messages per transaction
+MISSING, FRESH, STALE, REWRITTEN = "missing", "fresh", "stale", "rewritten"
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELDS = re.compile(
+    rb"(?im)^(from|to|cc|bcc|reply-to|sender|message-id|in-reply-to|references)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
+_ASCII_TOKEN = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
+_UTF8_TOKEN = re.compile(rb"[A-Za-z0-9._%+\x80-\xff-]+@[A-Za-z0-9.\x80-\xff-]+")
+_MSGID = re.compile(rb"<([^<>\s]+)>")
+_ADDRESS_FIELDS = {b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender"}
+
+
+@dataclass(frozen=True)
+class Headers:
+    """What the index keeps of one message's header block."""
+
+    addresses: frozenset[str]
+    message_id: str | None
+    refs: tuple[str, ...]
+
+
+def read_headers(raw: bytes) -> Headers:
+    """Addresses and thread ids from the header block of `raw`, by a bytes scan (no MIME parsing)."""
+    end = _HEADER_END.search(raw)
+    block = raw if end is None else raw[: end.start()]
+    lower = block.lower()
+    found = {token.rstrip(b".-") for token in _ASCII_TOKEN.findall(lower)}
+    if not lower.isascii():
+        found.update(token.rstrip(b".-") for token in _UTF8_TOKEN.findall(lower))
+    message_id: str | None = None
+    refs: list[str] = []
+    for name, value in _FIELDS.findall(block):
+        field = name.lower()
+        if field in _ADDRESS_FIELDS:
+            # getaddresses also reads what no token shows (obsolete "a @ b" syntax, comments inside an address)
+            text = value.replace(b"\r", b"").replace(b"\n", b"").decode("utf-8", "replace")
+            # a header getaddresses chokes on is left to the tokens above
+            with contextlib.suppress(Exception):
+                found.update(addr.encode("utf-8") for _, addr in getaddresses([text]) if "@" in addr)
+        elif field == b"message-id":
+            ids = _MSGID.findall(value) or value.split()[:1]
+            message_id = message_id or (ids[0].decode("utf-8", "replace") if ids else None)
+        else:
+            refs += (ref.decode("utf-8", "replace") for ref in _MSGID.findall(value))
+    addresses = frozenset(ascii_lower(token.decode("utf-8", "replace")) for token in found if b"@" in token)
+    return Headers(addresses, message_id, tuple(dict.fromkeys(refs)))
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """What one `update_index` did: `parsed` messages read and added, `removed`, `total` now held."""
+
+    kind: str
+    parsed: int
+    removed: int
+    total: int
+    seconds: float
+    rebuilt: str | None  # why the index was built from scratch ("new", "rewritten", "format"), None if updated
+
+    @property
+    def per_second(self) -> float:
+        return self.parsed / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[int], None]  # called with the number of messages read so far
+
+
+def gz_index_path(path: Path) -> Path:
+    """The zran seek-point index of a .gz archive, kept beside the address index."""
+    return path.with_name(path.name + ".gzidx")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")  # a crash mid-build loses the build, never a request: it is rebuilt
+    return db
+
+
+def _create(db: sqlite3.Connection, kind: str) -> None:
+    db.executescript("""
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE messages(id INTEGER PRIMARY KEY, key TEXT NOT NULL, name TEXT NOT NULL, offset INTEGER NOT NULL,
+                              length INTEGER NOT NULL, version TEXT NOT NULL, message_id TEXT);
+        CREATE TABLE addresses(address TEXT NOT NULL, message INTEGER NOT NULL);
+        CREATE TABLE refs(ref TEXT NOT NULL, message INTEGER NOT NULL);
+    """)
+    _set_meta(db, {"schema": SCHEMA, "kind": kind})
+
+
+def _create_indexes(db: sqlite3.Connection) -> None:
+    # After the bulk first build: sorting once is far faster than growing B-trees row by row.
+    db.executescript("""
+        CREATE INDEX IF NOT EXISTS addresses_address ON addresses(address);
+        CREATE INDEX IF NOT EXISTS addresses_message ON addresses(message);
+        CREATE INDEX IF NOT EXISTS refs_ref ON refs(ref);
+        CREATE INDEX IF NOT EXISTS refs_message ON refs(message);
+        CREATE INDEX IF NOT EXISTS messages_message_id ON messages(message_id);
+        CREATE INDEX IF NOT EXISTS messages_key ON messages(key);
+        CREATE INDEX IF NOT EXISTS messages_name ON messages(name);
+    """)
+
+
+def _set_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:
+    db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", values.items())
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, str]:
+    try:
+        return dict(db.execute("SELECT key, value FROM meta"))
+    except sqlite3.DatabaseError:
+        return {}
+
+
+def fingerprint(archive: MboxArchive, size: int) -> str:
+    """A hash of the first and last 64 KiB of an mbox file's first `size` (raw, compressed) bytes and the size.
+
+    Rewriting an mbox (expunging or editing a message) shifts or changes its end, which this sees
+    without reading the whole archive; an edit in place that keeps every length is not seen.
+    """
+    digest = hashlib.sha256(str(size).encode())
+    stream = archive.files.open("")
+    try:
+        digest.update(stream.read(min(size, 1 << 16)))
+        stream.seek(max(0, size - (1 << 16)))
+        digest.update(stream.read(min(size, 1 << 16)))
+    except OSError:
+        raise SourceUnavailable(archive.files.source, "mail archive could not be read") from None
+    finally:
+        stream.close()
+    return digest.hexdigest()
+
+
+class _Writer:
+    """Batched inserts, one transaction per batch."""
+
+    def __init__(self, db: sqlite3.Connection, progress: Progress | None) -> None:
+        self.db = db
+        self.progress = progress
+        self.messages: list[tuple[int, str, str, int, int, str, str | None]] = []
+        self.addresses: list[tuple[str, int]] = []
+        self.refs: list[tuple[str, int]] = []
+        self.count = 0
+
+    def add(self, ident: int, stored: Stored) -> None:
+        headers = read_headers(stored.raw)
+        loc = stored.location
+        self.messages.append((ident, stored.key, loc.name, loc.offset, loc.length, stored.version, headers.message_id))
+        self.addresses += ((address, ident) for address in headers.addresses)
+        self.refs += ((ref, ident) for ref in headers.refs)
+        self.count += 1
+
+    def full(self) -> bool:
+        return len(self.messages) >= BATCH
+
+    def flush(self, meta: dict[str, str] | None = None) -> None:
+        db = self.db
+        db.execute("BEGIN")
+        db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)", self.messages)
+        db.executemany("INSERT INTO addresses VALUES (?, ?)", self.addresses)
+        db.executemany("INSERT INTO refs VALUES (?, ?)", self.refs)
+        if meta:
+            _set_meta(db, meta)
+        db.execute("COMMIT")
+        self.messages, self.addresses, self.refs = [], [], []
+        if self.progress:
+            self.progress(self.count)
+
+
+def update_index(archive: Archive, path: Path, progress: Progress | None = None) -> BuildStats:
+    """Build the index of `archive` at `path`, or bring an existing one up to date; returns what it did.
+
+    A first build writes `<path>.part` and renames it into place, so no half-built index is ever
+    used. Raises SourceUnavailable when the archive cannot be read.
+    """
+    started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rebuilt: str | None = None
+    if path.exists():
+        db = _connect(path)
+        meta = _meta(db)
+        if meta.get("schema") != SCHEMA or meta.get("kind") != archive.kind:
+            rebuilt = "format"
+        elif isinstance(archive, MboxArchive) and mbox_state(archive, meta)[0] == REWRITTEN:
+            rebuilt = "rewritten"
+        if rebuilt:
+            db.close()
+    else:
+        rebuilt = "new"
+    target = path
+    if rebuilt:
+        target = path.with_name(path.name + ".part")
+        for stale in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+            stale.unlink(missing_ok=True)
+        db = _connect(target)
+        _create(db, archive.kind)
+    try:
+        if isinstance(archive, MboxArchive):
+            parsed, removed = _update_mbox(archive, db, target, progress)
+        else:
+            parsed, removed = _update_files(archive, db, progress)
+        _create_indexes(db)
+        total = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+    if rebuilt:
+        if isinstance(archive, MboxArchive) and archive.compressed:
+            os.replace(gz_index_path(target), gz_index_path(path))
+        os.replace(target, path)
+        for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+    return BuildStats(archive.kind, parsed, removed, total, time.perf_counter() - started, rebuilt)
+
+
+def _update_mbox(archive: MboxArchive, db: sqlite3.Connection, path: Path, progress: Progress | None
+                 ) -> tuple[int, int]:
+    meta = _meta(db)
+    size = archive.entry().size
+    start = int(meta.get("stream_end", "0"))
+    if size == int(meta.get("file_size", "-1")):
+        return 0, 0
+    gz_index = gz_index_path(path)
+    stream = archive.stream(str(gz_index) if archive.compressed and start and gz_index.exists() else None)
+    writer = _Writer(db, progress)
+    end = start
+    try:
+        for stored in archive.messages(start, stream):
+            writer.add(stored.location.offset, stored)
+            end = stored.location.offset + stored.location.length
+            if writer.full():
+                writer.flush({"stream_end": str(end)})
+        if archive.compressed:
+            stream.seek(0, os.SEEK_END)
+            end = stream.tell()
+            part = Path(f"{gz_index}.part")
+            stream.export_index(str(part))  # type: ignore[attr-defined]
+            os.replace(part, gz_index)
+        else:
+            end = size
+    finally:
+        stream.close()
+    writer.flush({"stream_end": str(end), "file_size": str(size), "fingerprint": fingerprint(archive, size)})
+    return writer.count, 0
+
+
+def mbox_state(archive: MboxArchive, meta: dict[str, str]) -> tuple[str, int]:
+    """FRESH, STALE (grown: index what follows the returned stream offset) or REWRITTEN."""
+    if "fingerprint" not in meta:
+        return REWRITTEN, 0
+    size, indexed = archive.entry().size, int(meta["file_size"])
+    if size < indexed or fingerprint(archive, indexed) != meta["fingerprint"]:
+        return REWRITTEN, 0
+    return (FRESH if size == indexed else STALE), int(meta["stream_end"])
+
+
+def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress | None) -> tuple[int, int]:
+    assert not isinstance(archive, MboxArchive)
+    writer = _Writer(db, progress)
+    next_id = (db.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
+    gone: list[int] = []
+    renamed: list[tuple[str, int]] = []
+    for entry, indexed in _merge(archive.candidates(), db):
+        if indexed is not None and entry is not None and indexed[1] == entry.version:
+            continue
+        if indexed is not None:
+            gone.append(indexed[0])
+        if entry is None:
+            continue
+        moved = _moved(db, archive.key(entry.name), entry) if archive.kind == "maildir" else None
+        if moved is not None:  # a flag change renamed it: same message, no need to read it again
+            renamed.append((entry.name, moved))
+            continue
+        stored = archive.message(entry)
+        if stored is not None:
+            writer.add(next_id, stored)
+            next_id += 1
+        if writer.full():
+            writer.flush()
+    renamed_ids = {ident for _, ident in renamed}
+    gone = [ident for ident in gone if ident not in renamed_ids]
+    writer.flush()
+    db.execute("BEGIN")
+    db.executemany("UPDATE messages SET name = ? WHERE id = ?", renamed)
+    for table, column in (("messages", "id"), ("addresses", "message"), ("refs", "message")):
+        db.executemany(f"DELETE FROM {table} WHERE {column} = ?", ((ident,) for ident in gone))  # noqa: S608
+    db.execute("COMMIT")
+    return writer.count, len(gone)
+
+
+def _moved(db: sqlite3.Connection, key: str, entry: Entry) -> int | None:
+    row = db.execute("SELECT id, name, length FROM messages WHERE key = ?", (key,)).fetchone()
+    if row is None or row[1] == entry.name or row[2] != entry.size:
+        return None
+    return int(row[0])
+
+
+def _merge(entries: Iterator[Entry], db: sqlite3.Connection
+           ) -> Iterator[tuple[Entry | None, tuple[int, str] | None]]:
+    """The archive's files beside the index's rows, both sorted by name (bounded memory)."""
+    rows = _rows(db)
+    entry, row = next(entries, None), next(rows, None)
+    while entry is not None or row is not None:
+        if row is None or (entry is not None and entry.name < row[0]):
+            yield entry, None
+            entry = next(entries, None)
+        elif entry is None or row[0] < entry.name:
+            yield None, (row[1], row[2])
+            row = next(rows, None)
+        else:
+            yield entry, (row[1], row[2])
+            entry, row = next(entries, None), next(rows, None)
+
+
+def _rows(db: sqlite3.Connection) -> Iterator[tuple[str, int, str]]:
+    reader = sqlite3.connect(f"file:{_db_file(db)}?mode=ro", uri=True)
+    try:
+        yield from reader.execute("SELECT name, id, version FROM messages ORDER BY name")
+    finally:
+        reader.close()
+
+
+def _db_file(db: sqlite3.Connection) -> str:
+    return str(db.execute("PRAGMA database_list").fetchone()[2])
+
+
+class AddressIndex:
+    """A built index, read-only: which messages name an address, and their threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.meta = _meta(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def usable(self, archive: Archive) -> bool:
+        return self.meta.get("schema") == SCHEMA and self.meta.get("kind") == archive.kind
+
+    def lookup(self, addresses: Iterable[str]) -> set[int]:
+        """The ids of messages whose header block holds one of `addresses` (ASCII-lower-cased)."""
+        found: set[int] = set()
+        for address in addresses:
+            found.update(row[0] for row in self.db.execute(
+                "SELECT message FROM addresses WHERE address = ?", (ascii_lower(address),)))
+        return found
+
+    def threads(self, ids: set[int]) -> set[int]:
+        """`ids` and every message connected to them by Message-ID, In-Reply-To or References."""
+        seen, frontier = set(ids), set(ids)
+        while frontier:
+            marks = ",".join("?" * len(frontier))
+            args = tuple(frontier)
+            linked = self.db.execute(f"""
+                SELECT r.message FROM messages m JOIN refs r ON r.ref = m.message_id WHERE m.id IN ({marks})
+                UNION SELECT m2.id FROM refs r JOIN messages m2 ON m2.message_id = r.ref WHERE r.message IN ({marks})
+                UNION SELECT r2.message FROM refs r JOIN refs r2 ON r2.ref = r.ref WHERE r.message IN ({marks})
+                UNION SELECT m2.id FROM messages m JOIN messages m2 ON m2.message_id = m.message_id
+                      WHERE m.id IN ({marks})""", args * 4)  # noqa: S608 - only placeholders are formatted in
+            frontier = {row[0] for row in linked} - seen
+            seen |= frontier
+        return seen
+
+    def rows(self, ids: set[int]) -> list[tuple[Location, str, int]]:
+        """The location, version and id of each message, in archive order."""
+        found = []
+        for ident in ids:
+            row = self.db.execute("SELECT name, offset, length, version FROM messages WHERE id = ?",
+                                  (ident,)).fetchone()
+            if row is not None:
+                found.append((Location(row[0], row[1], row[2]), row[3], ident))
+        return sorted(found)
+
+    def message_ids(self, ids: set[int]) -> set[str]:
+        """The Message-IDs of these messages and those they refer to (to link mail not indexed yet)."""
+        found: set[str] = set()
+        for ident in ids:
+            found.update(row[0] for row in self.db.execute(
+                "SELECT message_id FROM messages WHERE id = ? AND message_id IS NOT NULL "
+                "UNION SELECT ref FROM refs WHERE message = ?", (ident, ident)))
+        return found
+
+    def versions(self) -> Iterator[tuple[str, str]]:
+        """Every indexed file's name and version, sorted by name."""
+        yield from self.db.execute("SELECT name, version FROM messages ORDER BY name")
