@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from extractors.errors import SourceUnavailable
+from extractors.errors import SourceConfigError, SourceUnavailable
 from extractors.mail.s3files import S3Location, s3_client, s3_errors
 
 INDEX_SUFFIX = ".dsar-index.sqlite"
@@ -190,3 +190,34 @@ def _write_state(path: Path, etag: str) -> None:
     temp = state.with_name(state.name + ".part")
     temp.write_text(json.dumps({"etag": etag}), encoding="utf-8")
     os.replace(temp, state)
+
+
+class IndexCopy:
+    """A source's index kept in S3 at `location`, used through its local copy `path` under `cache_dir`."""
+
+    def __init__(self, source: str, location: str, cache_dir: Path, environ: Mapping[str, str],
+                 companions: Sequence[str] = ()) -> None:
+        S3Location.parse(source, location, "index")
+        self.source, self.location, self.environ, self.companions = source, location, environ, tuple(companions)
+        self.cache_dir = cache_dir
+        self.path = cache_path(location, cache_dir)
+
+    @classmethod
+    def configured(cls, source: str, archive: str, index: str | None, cache_dir: Path, environ: Mapping[str, str],
+                   companions: Sequence[str] = ()) -> IndexCopy:
+        """The index at `index` (s3://...), or beside the archive in S3 when `index` is not set."""
+        if index is None:
+            try:
+                index = index_location(archive)
+            except ValueError:
+                raise SourceConfigError(source, "index", "an archive that is a whole bucket needs `index` "
+                                                         "(s3://bucket/key or a local path)") from None
+        return cls(source, index, cache_dir, environ, companions)
+
+    def fetch(self) -> bool:
+        """Bring the local copy up to date with S3; False when no index has been published yet."""
+        return fetch(self.location, self.cache_dir, self.environ, source=self.source,
+                     companions=self.companions) is not None
+
+    def publish(self) -> None:
+        publish(self.path, self.location, self.environ, source=self.source, companions=self.companions)

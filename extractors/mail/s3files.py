@@ -21,6 +21,7 @@ import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
@@ -60,16 +61,23 @@ def s3_client(environ: Mapping[str, str], endpoint_url: str | None = None) -> An
     """A boto3 S3 client configured from `environ` as boto3 would configure itself from the process environment.
 
     `environ` may hold values the process environment lacks (the config's env_file), so they are passed on
-    explicitly; what it does not name falls through to boto3's own chain.
+    explicitly; what it does not name falls through to boto3's own chain. Clients are shared (they are
+    thread-safe, and making one costs a quarter of a second) between sources with the same settings.
     """
-    session = boto3.session.Session(
-        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or None,
-        aws_session_token=environ.get("AWS_SESSION_TOKEN") or None,
-        region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
-        profile_name=None if environ.get("AWS_ACCESS_KEY_ID") else environ.get("AWS_PROFILE") or None,
+    key_id = environ.get("AWS_ACCESS_KEY_ID") or None
+    return _client(
+        key_id, environ.get("AWS_SECRET_ACCESS_KEY") or None, environ.get("AWS_SESSION_TOKEN") or None,
+        environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+        None if key_id else environ.get("AWS_PROFILE") or None,
+        endpoint_url or environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or None,
     )
-    endpoint = endpoint_url or environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or None
+
+
+@lru_cache(maxsize=16)
+def _client(key_id: str | None, secret: str | None, token: str | None, region: str | None, profile: str | None,
+            endpoint: str | None) -> Any:
+    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret,
+                                    aws_session_token=token, region_name=region, profile_name=profile)
     # Same signing and retry mode as exports/storage/s3.py; a short connect timeout so that an
     # unreachable endpoint fails the source in seconds rather than minutes.
     config = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}, connect_timeout=10)

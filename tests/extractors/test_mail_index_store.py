@@ -7,7 +7,6 @@ import pytest
 from extractors.errors import SourceUnavailable
 from extractors.mail import index_store
 from extractors.mail.index_store import cache_path, fetch, index_location, publish
-from extractors.mail.s3files import s3_client
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def test_published_index_is_fetched_by_a_second_process_and_downloaded_again_onl
     make_index(built, ["a", "b"])
     publish(built, location, environ, source="support")
 
-    client = s3_client(environ)
+    client = s3_bucket.client  # this test's own client, to hook
     statuses = gets(client)
     copy = fetch(location, reader_cache, environ, source="support", client=client)
     assert copy is not None and copy.parent == reader_cache and rows(copy) == ["a", "b"]

@@ -23,12 +23,22 @@ def put(s3_bucket, key: str, body: bytes) -> str:
     return s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=key, Body=body)["ETag"].strip('"')
 
 
-def count_gets(files: S3Files) -> list[str]:
-    """The Range header of every GetObject the files' client sends."""
-    ranges: list[str] = []
-    files.client.meta.events.register("before-call.s3.GetObject",
-                                      lambda params, **_: ranges.append(params["headers"].get("Range", "")))
-    return ranges
+@pytest.fixture
+def count_gets():
+    """Hooks a client: the Range header of every GetObject it sends from then on, until the test ends."""
+    hooked = []
+
+    def hook(client) -> list[str]:
+        ranges: list[str] = []
+        client.meta.events.register("before-call.s3.GetObject",
+                                    lambda params, **_: ranges.append(params["headers"].get("Range", "")),
+                                    unique_id="count-gets")
+        hooked.append(client)
+        return ranges
+
+    yield hook
+    for client in hooked:  # clients are shared between sources with the same settings
+        client.meta.events.unregister("before-call.s3.GetObject", unique_id="count-gets")
 
 
 def test_a_prefix_lists_every_object_under_it_sorted_relative_with_etags_skipping_directory_markers(
@@ -44,9 +54,13 @@ def test_a_prefix_lists_every_object_under_it_sorted_relative_with_etags_skippin
     assert isinstance(files, S3Files) and not files.is_file
     pages: list[int] = []
     files.client.meta.events.register("after-call.s3.ListObjectsV2",
-                                      lambda parsed, **_: pages.append(len(parsed.get("Contents", []))))
+                                      lambda parsed, **_: pages.append(len(parsed.get("Contents", []))),
+                                      unique_id="count-pages")
     files.page_size = 250
-    entries = list(files.entries())
+    try:
+        entries = list(files.entries())
+    finally:
+        files.client.meta.events.unregister("after-call.s3.ListObjectsV2", unique_id="count-pages")
 
     expected = [Entry(k.removeprefix("mail/"), len(k.encode()), etags[k]) for k in sorted(keys)]
     assert entries == expected
@@ -95,11 +109,11 @@ def test_seeks_and_reads_across_buffer_boundaries_give_the_objects_bytes(s3_buck
         assert f.readline() == body[BUFFER_SIZE - 2:newline + 1]
 
 
-def test_a_lookup_reading_a_few_messages_by_offset_fetches_a_few_small_ranges(s3_bucket, environ, tmp_path):
+def test_a_lookup_reading_a_few_messages_by_offset_fetches_a_few_small_ranges(s3_bucket, environ, count_gets):
     body = os.urandom(8 * 1024 * 1024)
     put(s3_bucket, "big.mbox", body)
     files = S3Files("support", f"s3://{s3_bucket.name}/big.mbox", environ)
-    ranges = count_gets(files)
+    ranges = count_gets(files.client)
     slices = [(100, 3000), (2_000_000, 50_000), (5_000_000, 400_000), (8 * 1024 * 1024 - 2000, 2000)]
     with files.open("") as f:
         for offset, length in slices:
@@ -111,11 +125,11 @@ def test_a_lookup_reading_a_few_messages_by_offset_fetches_a_few_small_ranges(s3
     assert fetched <= 2 * 1024 * 1024  # a quarter of the object, never all of it
 
 
-def test_reading_an_object_from_start_to_end_takes_few_gets(s3_bucket, environ, tmp_path):
+def test_reading_an_object_from_start_to_end_takes_few_gets(s3_bucket, environ, count_gets):
     body = os.urandom(20 * 1024 * 1024)
     put(s3_bucket, "big.mbox", body)
     files = S3Files("support", f"s3://{s3_bucket.name}/big.mbox", environ)
-    ranges = count_gets(files)
+    ranges = count_gets(files.client)
     digest = hashlib.sha256()
     with files.open("") as f:
         while chunk := f.read(8192):
