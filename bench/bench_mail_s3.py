@@ -29,11 +29,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 from extractors.mail import MailSource
-from extractors.mail.s3files import S3Files
+from extractors.mail.s3files import S3Files, s3_client
 from extractors.records import Subject
 from flows.demo.company import generate_company
 from tests.support import free_port
@@ -79,8 +78,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             company = generate_company(work / "company", messages=args.messages)
-            s3 = boto3.client("s3", endpoint_url=environ["AWS_ENDPOINT_URL"], region_name="eu-north-1",
-                              aws_access_key_id="bench", aws_secret_access_key="bench")
+            s3 = s3_client(environ)  # the client the sources share: Gets counts on it
             s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
             s3.upload_file(str(company.mail_archive), "mail", "support.mbox")
             size = company.mail_archive.stat().st_size
@@ -91,7 +89,7 @@ def main() -> int:
             subject = Subject(company.subject_email)
             location = {"path": "s3://mail/support.mbox"}
             source = MailSource("support", location, work / "builder", environ)
-            gets = Gets(S3Files("support", location["path"], environ).client)  # the client sources share
+            gets = Gets(s3)
 
             scan_s, found_scan = lookup(source, subject)
             scan_gets = gets.take()
