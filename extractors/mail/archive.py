@@ -31,9 +31,9 @@ UNSUPPORTED = "not a supported mail archive (mbox, mbox.gz, Maildir, .eml)"
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 8 << 20  # mbox read size: large reads keep the scan near disk speed
 SNIFF = 64 << 10  # enough to hold any sane header block
-# zran seek points every 2 MiB of uncompressed mbox: one message read back decompresses ~1 MiB on average,
-# and the index holds a 32 KiB window per point (~50 MB per GB of mail, kept in a file, read on demand).
-GZ_SPACING = 2 << 20
+# zran seek points every 1 MiB of uncompressed mbox: one message read back decompresses ~512 KiB on average,
+# and the index holds a 32 KiB window per point (~32 MB per GB of mail, kept in a file beside the address index).
+GZ_SPACING = 1 << 20
 
 # A header block: fields ("Name: value") and their continuation lines, then a blank line or the end.
 _FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -106,8 +106,12 @@ class MboxArchive:
         try:
             return indexed_gzip.IndexedGzipFile(fileobj=raw, spacing=GZ_SPACING, index_file=gz_index)
         except Exception:
-            raw.close()
-            raise SourceUnavailable(self.files.source, "mail archive could not be read") from None
+            if gz_index is None:
+                raw.close()
+                raise SourceUnavailable(self.files.source, "mail archive could not be read") from None
+        # The seek points no longer fit (the archive grew by another gzip member): still exact, from the start.
+        raw.seek(0)
+        return self.stream()
 
     def messages(self, start: int = 0, stream: BinaryIO | None = None) -> Iterator[Stored]:
         """Every message whose "From " line begins at or after `start` in the (uncompressed) stream."""

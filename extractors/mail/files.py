@@ -58,12 +58,7 @@ class LocalFiles:
             if self.is_file:
                 yield _entry("", self.path.stat())
                 return
-            for dirpath, dirnames, filenames in os.walk(self.path, onerror=_raise):
-                dirnames.sort()
-                for filename in sorted(filenames):
-                    full = Path(dirpath) / filename
-                    if full.is_file():
-                        yield _entry(full.relative_to(self.path).as_posix(), full.stat())
+            yield from _walk(self.path, "")
         except OSError:
             raise SourceUnavailable(self.source, "mail archive could not be read") from None
 
@@ -78,8 +73,16 @@ def _entry(name: str, stat: os.stat_result) -> Entry:
     return Entry(name, stat.st_size, f"{stat.st_size}:{stat.st_mtime_ns}")
 
 
-def _raise(error: OSError) -> None:
-    raise error
+def _walk(directory: Path, prefix: str) -> Iterator[Entry]:
+    """Files under `directory` in the order of their '/'-joined names, as an S3 listing gives them: a
+    folder sorts as its name plus '/', so "a/x" comes after "a.txt" (os.walk would put it first)."""
+    with os.scandir(directory) as found:
+        children = sorted(((entry.name + "/" if entry.is_dir() else entry.name), entry) for entry in found)
+    for key, entry in children:
+        if key.endswith("/"):
+            yield from _walk(Path(entry.path), prefix + key)
+        elif entry.is_file():
+            yield _entry(prefix + entry.name, entry.stat())
 
 
 def open_files(source: str, location: str, base_dir: Path, environ: Mapping[str, str]) -> Files:

@@ -40,13 +40,14 @@ SCHEMA = "1"
 BATCH = 20_000  # messages per transaction
 MISSING, FRESH, STALE, REWRITTEN = "missing", "fresh", "stale", "rewritten"
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_FIELDS = re.compile(
-    rb"(?im)^(from|to|cc|bcc|reply-to|sender|message-id|in-reply-to|references)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
+_THREAD_FIELDS = re.compile(rb"(?im)^(message-id|in-reply-to|references)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
+_ADDRESS_FIELDS = re.compile(rb"(?im)^(?:from|to|cc|bcc|reply-to|sender)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
 _ASCII_TOKEN = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
 _UTF8_TOKEN = re.compile(rb"[A-Za-z0-9._%+\x80-\xff-]+@[A-Za-z0-9.\x80-\xff-]+")
+# An "@" next to a space, a comment, a quote or a bracket: obsolete or quoted syntax ("a @ b", "a@(c)b",
+# "\"a b\"@c") that no token shows whole, so getaddresses reads those headers. Most mail has none.
+_ODD_AT = re.compile(rb'[\s()"\\<\]]@|@[\s()\[>]')
 _MSGID = re.compile(rb"<([^<>\s]+)>")
-_ADDRESS_FIELDS = {b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender"}
 
 
 @dataclass(frozen=True)
@@ -58,30 +59,33 @@ class Headers:
     refs: tuple[str, ...]
 
 
+def header_end(raw: bytes) -> int:
+    """Where the header block ends: the first empty line (LF or CRLF), else the end."""
+    ends = [at for at in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if at >= 0]
+    return min(ends) if ends else len(raw)
+
+
 def read_headers(raw: bytes) -> Headers:
     """Addresses and thread ids from the header block of `raw`, by a bytes scan (no MIME parsing)."""
-    end = _HEADER_END.search(raw)
-    block = raw if end is None else raw[: end.start()]
+    block = raw[: header_end(raw)]
     lower = block.lower()
     found = {token.rstrip(b".-") for token in _ASCII_TOKEN.findall(lower)}
     if not lower.isascii():
         found.update(token.rstrip(b".-") for token in _UTF8_TOKEN.findall(lower))
+    if _ODD_AT.search(block):
+        for value in _ADDRESS_FIELDS.findall(block):
+            text = value.replace(b"\r", b"").replace(b"\n", b"").decode("utf-8", "replace")
+            with contextlib.suppress(Exception):  # a header getaddresses chokes on is left to the tokens above
+                found.update(ascii_lower(addr).encode("utf-8") for _, addr in getaddresses([text]) if "@" in addr)
     message_id: str | None = None
     refs: list[str] = []
-    for name, value in _FIELDS.findall(block):
-        field = name.lower()
-        if field in _ADDRESS_FIELDS:
-            # getaddresses also reads what no token shows (obsolete "a @ b" syntax, comments inside an address)
-            text = value.replace(b"\r", b"").replace(b"\n", b"").decode("utf-8", "replace")
-            # a header getaddresses chokes on is left to the tokens above
-            with contextlib.suppress(Exception):
-                found.update(addr.encode("utf-8") for _, addr in getaddresses([text]) if "@" in addr)
-        elif field == b"message-id":
+    for name, value in _THREAD_FIELDS.findall(block):
+        if name.lower() == b"message-id":
             ids = _MSGID.findall(value) or value.split()[:1]
             message_id = message_id or (ids[0].decode("utf-8", "replace") if ids else None)
         else:
             refs += (ref.decode("utf-8", "replace") for ref in _MSGID.findall(value))
-    addresses = frozenset(ascii_lower(token.decode("utf-8", "replace")) for token in found if b"@" in token)
+    addresses = frozenset(token.decode("utf-8", "replace") for token in found if b"@" in token)
     return Headers(addresses, message_id, tuple(dict.fromkeys(refs)))
 
 
@@ -189,6 +193,9 @@ class _Writer:
         self.refs += ((ref, ident) for ref in headers.refs)
         self.count += 1
 
+    def skip(self, ident: int, entry: Entry) -> None:
+        self.messages.append((ident, entry.name, entry.name, 0, -1, entry.version, None))
+
     def full(self) -> bool:
         return len(self.messages) >= BATCH
 
@@ -237,9 +244,9 @@ def update_index(archive: Archive, path: Path, progress: Progress | None = None)
         if isinstance(archive, MboxArchive):
             parsed, removed = _update_mbox(archive, db, target, progress)
         else:
-            parsed, removed = _update_files(archive, db, progress)
+            parsed, removed = _update_files(archive, db, progress, follow_renames=rebuilt is None)
         _create_indexes(db)
-        total = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        total = db.execute("SELECT count(*) FROM messages WHERE length >= 0").fetchone()[0]
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
@@ -293,7 +300,10 @@ def mbox_state(archive: MboxArchive, meta: dict[str, str]) -> tuple[str, int]:
     return (FRESH if size == indexed else STALE), int(meta["stream_end"])
 
 
-def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress | None) -> tuple[int, int]:
+def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress | None, follow_renames: bool
+                  ) -> tuple[int, int]:
+    """Add new and changed files, drop deleted ones; `follow_renames` (an update, not a first build, whose
+    messages are not indexed by key yet) looks a new Maildir name up by its unique name first."""
     assert not isinstance(archive, MboxArchive)
     writer = _Writer(db, progress)
     next_id = (db.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
@@ -306,14 +316,16 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
             gone.append(indexed[0])
         if entry is None:
             continue
-        moved = _moved(db, archive.key(entry.name), entry) if archive.kind == "maildir" else None
+        moved = _moved(db, archive.key(entry.name), entry) if follow_renames and archive.kind == "maildir" else None
         if moved is not None:  # a flag change renamed it: same message, no need to read it again
             renamed.append((entry.name, moved))
             continue
         stored = archive.message(entry)
         if stored is not None:
             writer.add(next_id, stored)
-            next_id += 1
+        else:  # not mail (a README in a tree of .eml): remembered so that no lookup reads it again
+            writer.skip(next_id, entry)
+        next_id += 1
         if writer.full():
             writer.flush()
     renamed_ids = {ident for _, ident in renamed}

@@ -15,6 +15,10 @@ With an address index (`dsar index mail`), a request reads only the messages the
 (and what the index does not cover yet: the tail of a grown mbox, new or changed files); the
 parsed headers decide, so the set is the same as a full scan's. Without one, or with one that
 no longer matches the archive, every message is read; `notes()` tells the flow which it was.
+Costs: an mbox lookup reads the index, the fingerprint (128 KiB) and the subject's messages, whatever
+the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to each message. A
+Maildir or .eml tree lookup also lists the files (a stat each, to see what is new or changed): that
+listing, not the index, grows with the archive.
 
 `threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
 References) comes along even when it does not name them: it is part of the conversation
@@ -115,7 +119,7 @@ class MailSource:
         self._notes = {"index": MISSING, "scanned": 0}
         seen: dict[str, int] = {}
         done: set[tuple[str, int]] = set()
-        for stored, in_thread in self._found(archive, emails):
+        for stored, in_thread in self.found(archive, emails):
             done.add((stored.location.name, stored.location.offset))
             record = _decide(self.name, stored.raw, emails, in_thread)
             if record is not None:
@@ -131,8 +135,9 @@ class MailSource:
                     if record is not None:
                         yield _numbered(record, seen)
 
-    def _found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
-        """The messages to decide on, in archive order, each with whether it came as part of a thread."""
+    def found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
+        """The messages that may be the subject's, unparsed, in archive order, each with whether it came as
+        part of a thread: what the index names plus what it does not cover (everything, without one)."""
         if self.s3_index is not None:
             self.s3_index.fetch()
         index = AddressIndex(self.index_path) if self.index_path.is_file() else None

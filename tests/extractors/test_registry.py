@@ -7,7 +7,7 @@ import pytest
 import extractors
 from extractors import Subject, load_source_kinds, make_source
 from extractors.errors import SourceConfigError
-from extractors.mail import MboxSource
+from extractors.mail import MailSource
 from extractors.mailchimp import MailchimpSource
 from extractors.sql import SqlSource
 
@@ -15,15 +15,15 @@ from extractors.sql import SqlSource
 def test_built_in_kinds_are_registered() -> None:
     kinds = load_source_kinds()
     assert kinds["sql"] is SqlSource
-    assert kinds["mbox"] is MboxSource
+    assert kinds["mail"] is kinds["mbox"] is MailSource  # `mbox`, the kind's older name, still works
     assert kinds["mailchimp"] is MailchimpSource
 
 
 def test_make_source_builds_the_kind_and_ignores_name_and_kind_keys(tmp_path: Path) -> None:
-    (tmp_path / "support.mbox").write_bytes(b"")
-    section = {"name": "support_mail", "kind": "mbox", "path": "support.mbox"}
-    source = make_source("support_mail", "mbox", section, tmp_path, {})
-    assert isinstance(source, MboxSource) and source.name == "support_mail"
+    (tmp_path / "support.mbox").write_bytes(b"From x\nFrom: b@example.fi\n\nHei.\n")
+    section = {"name": "support_mail", "kind": "mail", "path": "support.mbox"}
+    source = make_source("support_mail", "mail", section, tmp_path, {})
+    assert isinstance(source, MailSource) and source.name == "support_mail"
     assert list(source.records(Subject("a@example.fi"))) == []
 
 
@@ -31,7 +31,7 @@ def test_unknown_kind_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(SourceConfigError) as caught:
         make_source("crm", "salesforce", {}, tmp_path, {})
     assert caught.value.key == "kind"
-    assert str(caught.value) == "source crm: kind: unknown source kind 'salesforce' (known: mailchimp, mbox, sql)"
+    assert str(caught.value) == "source crm: kind: unknown source kind 'salesforce' (known: mail, mailchimp, mbox, sql)"
 
 
 def test_explicit_kinds_replace_the_entry_points(tmp_path: Path) -> None:
