@@ -4,6 +4,8 @@
     addresses(address, message)      every address-shaped token of its header block, ASCII-lower-cased,
                                      and every address of From/To/Cc/Bcc/Reply-To/Sender
     refs(ref, message)               the Message-IDs in its In-Reply-To and References
+
+Building and updating live here; reading it (AddressIndex) in lookup.py.
     meta(key, value)                 format, how far an mbox is covered and a fingerprint of that part
 
 The index only narrows: a lookup reads the messages it names and the parsed headers decide, so
@@ -26,13 +28,13 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import getaddresses
 from pathlib import Path
 
 from extractors.errors import SourceUnavailable
-from extractors.mail.archive import Archive, Location, MboxArchive, Stored
+from extractors.mail.archive import Archive, MboxArchive, Stored
 from extractors.mail.files import Entry
 from identity.address import ascii_lower
 
@@ -148,7 +150,8 @@ def _set_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:
     db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", values.items())
 
 
-def _meta(db: sqlite3.Connection) -> dict[str, str]:
+def read_meta(db: sqlite3.Connection) -> dict[str, str]:
+    """The index's own facts (schema, format, how far an mbox is covered); {} for what is not an index."""
     try:
         return dict(db.execute("SELECT key, value FROM meta"))
     except sqlite3.DatabaseError:
@@ -224,7 +227,7 @@ def update_index(archive: Archive, path: Path, progress: Progress | None = None)
     rebuilt: str | None = None
     if path.exists():
         db = _connect(path)
-        meta = _meta(db)
+        meta = read_meta(db)
         if meta.get("schema") != SCHEMA or meta.get("kind") != archive.kind:
             rebuilt = "format"
         elif isinstance(archive, MboxArchive) and mbox_state(archive, meta)[0] == REWRITTEN:
@@ -261,7 +264,7 @@ def update_index(archive: Archive, path: Path, progress: Progress | None = None)
 
 def _update_mbox(archive: MboxArchive, db: sqlite3.Connection, path: Path, progress: Progress | None
                  ) -> tuple[int, int]:
-    meta = _meta(db)
+    meta = read_meta(db)
     size = archive.entry().size
     start = int(meta.get("stream_end", "0"))
     if size == int(meta.get("file_size", "-1")):
@@ -373,64 +376,3 @@ def _rows(db: sqlite3.Connection) -> Iterator[tuple[str, int, str]]:
 
 def _db_file(db: sqlite3.Connection) -> str:
     return str(db.execute("PRAGMA database_list").fetchone()[2])
-
-
-class AddressIndex:
-    """A built index, read-only: which messages name an address, and their threads."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        self.meta = _meta(self.db)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def usable(self, archive: Archive) -> bool:
-        return self.meta.get("schema") == SCHEMA and self.meta.get("kind") == archive.kind
-
-    def lookup(self, addresses: Iterable[str]) -> set[int]:
-        """The ids of messages whose header block holds one of `addresses` (ASCII-lower-cased)."""
-        found: set[int] = set()
-        for address in addresses:
-            found.update(row[0] for row in self.db.execute(
-                "SELECT message FROM addresses WHERE address = ?", (ascii_lower(address),)))
-        return found
-
-    def threads(self, ids: set[int]) -> set[int]:
-        """`ids` and every message connected to them by Message-ID, In-Reply-To or References."""
-        seen, frontier = set(ids), set(ids)
-        while frontier:
-            marks = ",".join("?" * len(frontier))
-            args = tuple(frontier)
-            linked = self.db.execute(f"""
-                SELECT r.message FROM messages m JOIN refs r ON r.ref = m.message_id WHERE m.id IN ({marks})
-                UNION SELECT m2.id FROM refs r JOIN messages m2 ON m2.message_id = r.ref WHERE r.message IN ({marks})
-                UNION SELECT r2.message FROM refs r JOIN refs r2 ON r2.ref = r.ref WHERE r.message IN ({marks})
-                UNION SELECT m2.id FROM messages m JOIN messages m2 ON m2.message_id = m.message_id
-                      WHERE m.id IN ({marks})""", args * 4)  # noqa: S608 - only placeholders are formatted in
-            frontier = {row[0] for row in linked} - seen
-            seen |= frontier
-        return seen
-
-    def rows(self, ids: set[int]) -> list[tuple[Location, str, int]]:
-        """The location, version and id of each message, in archive order."""
-        found = []
-        for ident in ids:
-            row = self.db.execute("SELECT name, offset, length, version FROM messages WHERE id = ?",
-                                  (ident,)).fetchone()
-            if row is not None:
-                found.append((Location(row[0], row[1], row[2]), row[3], ident))
-        return sorted(found)
-
-    def message_ids(self, ids: set[int]) -> set[str]:
-        """The Message-IDs of these messages and those they refer to (to link mail not indexed yet)."""
-        found: set[str] = set()
-        for ident in ids:
-            found.update(row[0] for row in self.db.execute(
-                "SELECT message_id FROM messages WHERE id = ? AND message_id IS NOT NULL "
-                "UNION SELECT ref FROM refs WHERE message = ?", (ident, ident)))
-        return found
-
-    def versions(self) -> Iterator[tuple[str, str]]:
-        """Every indexed file's name and version, sorted by name."""
-        yield from self.db.execute("SELECT name, version FROM messages ORDER BY name")

@@ -45,7 +45,6 @@ from extractors.mail.index import (
     MISSING,
     REWRITTEN,
     STALE,
-    AddressIndex,
     BuildStats,
     Progress,
     gz_index_path,
@@ -53,6 +52,7 @@ from extractors.mail.index import (
     read_headers,
     update_index,
 )
+from extractors.mail.lookup import AddressIndex
 from extractors.mail.parse import MESSAGES, address_pattern, header_block, parse_fields, raw_message_id
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
