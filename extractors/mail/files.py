@@ -86,5 +86,9 @@ def _walk(directory: Path, prefix: str) -> Iterator[Entry]:
 
 
 def open_files(source: str, location: str, base_dir: Path, environ: Mapping[str, str]) -> Files:
-    """The files at `location`: a path (relative to the config's directory)."""
+    """The files at `location`: `s3://bucket/prefix`, or a path (relative to the config's directory)."""
+    if location.startswith("s3://"):
+        from extractors.mail.s3files import S3Files  # boto3 loads only for a source in S3
+
+        return S3Files(source, location, environ)
     return LocalFiles(source, base_dir / location)

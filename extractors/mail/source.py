@@ -37,7 +37,7 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -61,6 +61,9 @@ from extractors.mail.parse import MESSAGES, Withheld, address_pattern, read_mess
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import parse_settings
 
+if TYPE_CHECKING:
+    from extractors.mail.index_store import IndexCopy
+
 
 class MailSettings(LimitSettings):
     path: str = Field(min_length=1)
@@ -81,15 +84,34 @@ class MailSource:
         self.environ = environ
         self.index_path = base_dir / (self.settings.index or f"index/{name}.sqlite")
         self.limits = self.settings.limits()
+        self.s3_index = self._s3_index()
+        if self.s3_index is not None:
+            self.index_path = self.s3_index.path
         self._notes: dict[str, int | str] = {}
 
     def archive(self) -> Archive:
         """The configured archive, its format detected; raises SourceUnavailable."""
         return open_archive(open_files(self.name, self.settings.path, self.base_dir, self.environ))
 
+    def _s3_index(self) -> IndexCopy | None:
+        """The index kept in S3: `index = "s3://..."`, or beside an archive in S3 when `index` is not set."""
+        if not (self.settings.index or self.settings.path).startswith("s3://"):
+            return None
+        from extractors.mail.index_store import IndexCopy  # boto3 loads only for S3
+
+        # ".gzidx": gz_index_path's companion, the seek points of a .gz archive.
+        return IndexCopy.configured(self.name, self.settings.path, self.settings.index,
+                                    self.base_dir / "index" / "s3", self.environ, companions=(".gzidx",))
+
     def update_index(self, progress: Progress | None = None) -> BuildStats:
         """Build or bring up to date this source's address index (what `dsar index mail` runs)."""
-        return update_index(self.archive(), self.index_path, progress)
+        archive = self.archive()
+        if self.s3_index is not None:
+            self.s3_index.fetch()  # build on what another host may have published
+        stats = update_index(archive, self.index_path, progress)
+        if self.s3_index is not None:
+            self.s3_index.publish()
+        return stats
 
     def notes(self) -> Mapping[str, int | str]:
         """After `records()`: the index's state ("missing", "stale", "rewritten", "fresh") and how many
@@ -121,6 +143,8 @@ class MailSource:
     def found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
         """The messages that may be the subject's, unparsed, in archive order, each with whether it came as
         part of a thread: what the index names plus what it does not cover (everything, without one)."""
+        if self.s3_index is not None:
+            self.s3_index.fetch()
         index = AddressIndex(self.index_path) if self.index_path.is_file() else None
         try:
             if index is None or not index.usable(archive):
