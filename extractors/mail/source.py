@@ -2,7 +2,7 @@
 
     path = "support.mbox"        # relative to the config's directory
 
-A message belongs to the subject when their address is in From, To, Cc or
+A message belongs to the subject when one of their addresses (`Subject.emails`) is in From, To, Cc or
 Reply-To. A message that cannot be parsed at all but names the subject's
 address in its header block is never handed over: it comes back as a
 `withheld` record (hash, size, Message-ID) for a privacy officer to review.
@@ -46,11 +46,12 @@ class MboxSource:
         seen: dict[str, int] = {}
         # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
         # so a message without its bytes is not the subject's: skip parsing it.
-        needle = subject.email.encode("utf-8")
+        needles = [email.encode("utf-8") for email in subject.emails]
         try:
             for key in box.iterkeys():
                 raw = box.get_bytes(key)
-                if needle not in raw.lower():
+                lowered = raw.lower()
+                if not any(needle in lowered for needle in needles):
                     continue
                 try:
                     record = _record(self.name, raw, subject)
@@ -73,7 +74,7 @@ class MboxSource:
 
 def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
     data, addresses = parse_fields(raw)
-    if not any(subject.email in found for found in addresses.values()):
+    if not any(email in found for found in addresses.values() for email in subject.emails):
         return None
     message_id = data["message_id"]
     return Record(
@@ -81,7 +82,7 @@ def _record(source: str, raw: bytes, subject: Subject) -> Record | None:
         category=MESSAGES,
         key=message_id or hashlib.sha256(raw).hexdigest(),
         data=data,
-        provided=subject.email in addresses["from"],
+        provided=any(email in addresses["from"] for email in subject.emails),
     )
 
 
@@ -93,7 +94,7 @@ def _withheld_record(source: str, raw: bytes, subject: Subject) -> Record | None
     be a stranger's, and nothing parsed them to tell.
     """
     header = header_block(raw)
-    if not address_pattern(subject.email).search(header):
+    if not any(address_pattern(email).search(header) for email in subject.emails):
         return None
     digest = hashlib.sha256(raw).hexdigest()
     return Record(
