@@ -467,11 +467,13 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
         # Every time in the package (index.json, zip members, README) is the redaction's `as_of`: a package
         # rebuilt after a crash is byte-identical, so the manifest hash in the ledger still names it.
         now, public_key = parse_at(redaction["as_of"]), encode_key(rt.package_public_key)
+        subject = subject_of(rt, request_id, request)  # README.html tells the requester what was searched for
         info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
                            {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld)
 
         def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
-            return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now))
+            return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now,
+                                             subject=subject))
 
         result = build_package(rt.work_dir(request_id) / f"{request_id}.zip", info,
                                [category(p) for p in paths if p.stem != WITHHELD], rt.package_key, readme)
