@@ -234,3 +234,23 @@ def test_a_flow_run_finds_the_other_address_and_tells_only_the_requester(prefect
     assert find_in_database(Path(prefect_api), needles()) == []
     assert find_in_files(Path(os.environ["PREFECT_HOME"]), needles()) == []
     assert find_in_database(rt.config.base_dir / "dsar.db", needles()) == []
+
+
+def test_only_values_that_are_identifiers_of_their_kind_expand():
+    """A column holding "-", a display name, an address the mail system takes no part of (non-ASCII, without
+    allow_smtputf8) or nothing adds nothing. Addresses come out as sources compare them, phones in E.164."""
+    from flows.config import SourceSpec
+    from flows.expansion import identifiers_in
+
+    spec = SourceSpec("customers", "sql", {}, trusted=True,
+                      identifiers={EMAIL: ("alt_email", "old_email"), PHONE: ("mobile",), CUSTOMER_ID: ("id",)})
+    rows = [Record("customers", "customer", "1", {"alt_email": "Tyo.Osoite@Firma.Example", "old_email": "-",
+                                                  "mobile": "050 765 4321", "id": 7}, about_subject=True),
+            Record("customers", "customer", "2", {"alt_email": "Aino <a@b.fi>", "old_email": "työ@b.fi",
+                                                  "mobile": "ei ole", "id": ""}, about_subject=True),
+            Record("customers", "orders", "3", {"alt_email": "x@y.fi", "id": 8})]  # not about the subject
+    assert [(i.kind, i.value, i.category, i.column) for i in identifiers_in(spec, rows, "FI")] == [
+        (EMAIL, "tyo.osoite@firma.example", "customer", "alt_email"), (PHONE, MOBILE, "customer", "mobile"),
+        (CUSTOMER_ID, "7", "customer", "id")]
+    untrusted = SourceSpec("marketing", "mailchimp", {})
+    assert list(identifiers_in(untrusted, rows, "FI")) == []
