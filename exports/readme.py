@@ -96,6 +96,9 @@ class ReadmeInfo:
     withheld: tuple[WithheldInfo, ...]
     redaction: Mapping[str, int]  # the redactor's counts: names_replaced, people, ...
     public_key: str  # base64 of the raw Ed25519 key that signs index.json
+    # What the sources were searched for, as (kind, value, where it was found; "" for the verified address). The
+    # requester's own data, shown only inside their encrypted package.
+    identifiers: tuple[tuple[str, str, str], ...] = ()
 
 
 def key_fingerprint(public_key: str) -> str:
@@ -169,7 +172,7 @@ def render_readme(info: ReadmeInfo) -> bytes:
     html = template.render(
         info=info, t=t, counted=counted, generated=_date(info.generated_at, language),
         kind=lambda kind: optional("kind", kind), reason=lambda code: optional("reason", code),
-        redaction_label=lambda key: optional("redaction", key),
+        redaction_label=lambda key: optional("redaction", key), identifier=lambda kind: optional("identifier", kind),
         found=found, withheld_by_source=withheld_by_source, example_file=example,
         # Counts of replacements, then of the different people and numbers they stood for.
         replaced=[(k, v) for k, v in sorted(info.redaction.items()) if v and k.endswith("_replaced")],

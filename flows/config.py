@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exports.storage import StorageSettingError, storage_from_url
-from extractors.records import NAME
+from extractors.records import CUSTOMER_ID, EMAIL, NAME, PHONE
 from extractors.settings import first_problem
 from flows.errors import ConfigError
 from identity.address import canonical_address
@@ -30,7 +30,7 @@ from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 Text = dict[Literal["fi", "en"], str]
 # Keys of a source's section that dsar reads itself; the source never sees them.
-_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level")
+_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level", "trusted", "identifiers")
 # Keys of a source's section that say how dsar runs it (see `SourceRun`); the source never sees them either.
 _RUN_KEYS = ("concurrency", "retries", "retry_backoff_seconds", "retry_jitter")
 
@@ -302,6 +302,10 @@ class SourceSpec:
     provided_by_subject: bool | tuple[str, ...] = False
     identity_level: str = "low"  # the level of assurance reading this source needs
     run: SourceRun = field(default_factory=SourceRun)
+    # A trusted source's own records of the subject (`about_subject`) name their other identifiers: kind ->
+    # the record keys holding them. The sources after it search those too, and redaction keeps them.
+    trusted: bool = False
+    identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -371,6 +375,38 @@ def read_env_file(path: Path, config_path: Path) -> dict[str, str]:
     return values
 
 
+IDENTIFIER_KINDS = (EMAIL, PHONE, CUSTOMER_ID)
+
+
+def _trust(path: Path, index: int, section: Mapping[str, Any]) -> tuple[bool, dict[str, tuple[str, ...]]]:
+    """A source's `trusted` and `identifiers` keys: which keys of its records about the subject are the subject's
+    identifiers. Only name keys whose values the controller itself checked (an address it confirmed by mail):
+    what a customer typed unchecked would let them add anyone's address to their own request."""
+    trusted = section.get("trusted", False)
+    if not isinstance(trusted, bool):
+        raise ConfigError(path, f"sources.{index}.trusted", "use true or false")
+    raw = section.get("identifiers")
+    if raw is None:
+        if trusted:
+            raise ConfigError(path, f"sources.{index}.identifiers",
+                              "missing: a trusted source names the keys holding the subject's identifiers, "
+                              'e.g. identifiers = { email = ["alt_email"] }')
+        return False, {}
+    if not trusted:
+        raise ConfigError(path, f"sources.{index}.identifiers", "only a source with trusted = true expands the subject")
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(path, f"sources.{index}.identifiers", 'use a table of kinds, e.g. { email = ["alt_email"] }')
+    identifiers = {}
+    for kind, keys in raw.items():
+        if kind not in IDENTIFIER_KINDS:
+            raise ConfigError(path, f"sources.{index}.identifiers.{kind}",
+                              f"unknown identifier kind; use one of {', '.join(IDENTIFIER_KINDS)}")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
+            raise ConfigError(path, f"sources.{index}.identifiers.{kind}", "use a list of record keys (column names)")
+        identifiers[kind] = tuple(dict.fromkeys(keys))
+    return True, identifiers
+
+
 def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate a config file; a problem raises ConfigError naming the key."""
     path = Path(path).resolve()
@@ -413,13 +449,15 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         level = section.get("identity_level", "low")
         if level not in LEVELS:
             raise ConfigError(path, f"sources.{index}.identity_level", f"use one of {', '.join(LEVELS)}")
+        trusted, identifiers = _trust(path, index, section)
         try:
             run = SourceRun.model_validate({k: v for k, v in section.items() if k in _RUN_KEYS})
         except ValidationError as exc:
             key, message = first_problem(exc)
             raise ConfigError(path, f"sources.{index}.{key}", message) from None
         settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS + _RUN_KEYS}
-        sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level, run))
+        sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level, run, trusted,
+                                  identifiers))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:

@@ -183,15 +183,12 @@ def fulfil_request(request_id: str) -> str:
             stages.stretch_ahead(rt, request_id)
             lease.check()
             _ensure_limits()
-            futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
-                       for spec in rt.config.sources]
-            for future in futures:
-                detail = future.result()
-                if "skipped" in detail:
-                    logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
-                else:
-                    logger.info("source %s: %d records", detail["source"], detail["records"])
-                    _warn_about_index(detail)
+            # Trusted sources first, and finished: what they hold about the subject is searched for in the rest.
+            for trusted in (True, False):
+                futures = [extract.with_options(**retry_options(spec)).submit(request_id, spec.name)
+                           for spec in rt.config.sources if spec.trusted is trusted]
+                for future in futures:
+                    _log_extracted(future.result())
             lease.check()
             summary = redact(request_id)
             logger.info("redaction: %s", {k: v for k, v in summary.items() if isinstance(v, int)})
@@ -207,6 +204,17 @@ def fulfil_request(request_id: str) -> str:
     finally:
         rt.passphrases.forget(request_id)
     return request_id
+
+
+def _log_extracted(detail: dict[str, Any]) -> None:
+    logger = get_run_logger()
+    if "skipped" in detail:
+        logger.info("source %s: not searched (%s)", detail["source"], detail["skipped"])
+    else:  # counts of identifiers by kind, never their values
+        added = f"; identifiers it added {detail['expanded']}" if "expanded" in detail else ""
+        logger.info("source %s: %d records (identifiers searched %s)%s", detail["source"], detail["records"],
+                    detail.get("searched", {}), added)
+        _warn_about_index(detail)
 
 
 class ReviewDecision(RunInput):

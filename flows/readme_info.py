@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from exports.readme import ACTIVITY_FIELDS, ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo
+from extractors.records import EMAIL, Subject
 from flows.config import Text
 from flows.errors import ConfigError
 from flows.runtime import Runtime
@@ -21,17 +22,21 @@ def readme_info(
     withheld: Sequence[Mapping[str, Any]],
     public_key: str,
     generated_at: datetime | None = None,
+    subject: Subject | None = None,
 ) -> ReadmeInfo:
     """The README's content for `request`: `record_counts` is what the package holds (source -> category -> records).
 
     Every configured source appears: one without a finished extract stage, or
     whose extract stage recorded why it was skipped, is reported as not searched.
     `generated_at` should be the package's own time, so that the page and
-    index.json agree; it defaults to the runtime clock.
+    index.json agree; it defaults to the runtime clock. `subject` is what the
+    sources were searched for (`stages.subject_of`): the verified address alone
+    by default.
     Raises ConfigError when a text lacks the request's language, and
     ValueError when the redact stage has not finished (its counts are needed).
     """
     config, language = rt.config, request.language
+    subject = subject or Subject(email=request.email)
 
     def text(value: Text, key: str) -> str:
         if language not in value:
@@ -75,5 +80,6 @@ def readme_info(
         withheld=tuple(WithheldInfo(source, reason, n) for (source, reason), n in sorted(counts.items())),
         redaction={k: v for k, v in sorted(redaction.items()) if k != "sha256"},
         public_key=public_key,
+        identifiers=((EMAIL, subject.email, ""), *((i.kind, i.value, i.source) for i in subject.also)),
     )
 

@@ -37,7 +37,7 @@ from extractors.records import (
     write_jsonl,
 )
 from extractors.registry import make_source
-from flows import faults
+from flows import expansion, faults
 from flows.assurance import evidence_of
 from flows.config import SourceSpec
 from flows.downloads import link_ref, send_link
@@ -300,7 +300,18 @@ def _extracted(rt: Runtime, request_id: str, source: str) -> Path:
 
 
 def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
+    """Search one source and stage what it holds about the subject.
+
+    A trusted source is searched with the verified address alone; every other
+    source with the subject as the trusted sources expand it (`subject_of`),
+    so they are extracted first if they are not yet.
+    """
     spec = next(s for s in rt.config.sources if s.name == source_name)
+    stage = f"extract:{source_name}"
+    if not spec.trusted and rt.store.stage_done(request_id, stage) is None:
+        for trusted in rt.config.sources:
+            if trusted.trusted:
+                extract(rt, request_id, trusted.name)
 
     def work(request: Request) -> dict[str, Any]:
         # The evidence as it is now, not as the identity stage saw it: a resumed run re-checks it.
@@ -308,30 +319,63 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
         required = rt.config.identity_policy().required(spec.name)
         if not meets(level, required):
             return {"source": spec.name, "records": 0, "skipped": skip_reason(level, required)}
+        subject = Subject(email=request.email) if spec.trusted else subject_of(rt, request_id, request)
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
         path = _extracted(rt, request_id, spec.name)
-        count = write_jsonl(path, source.records(Subject(email=request.email)))
+        count = write_jsonl(path, source.records(subject))
+        # Counts only: the identifiers themselves are the subject's data.
+        detail = {"source": spec.name, "records": count, "sha256": _file_sha256(path),
+                  "searched": expansion.searched(subject)}
         notes = dict(source.notes()) if isinstance(source, NotingSource) else {}
-        return {"source": spec.name, "records": count, "sha256": _file_sha256(path),
-                **({"notes": notes} if notes else {})}
+        if notes:
+            detail["notes"] = notes
+        if spec.trusted:
+            detail["expanded"] = expansion.counts(_expanded(rt, spec, subject, path).also)
+        return detail
 
-    return run_stage(rt, request_id, f"extract:{source_name}", work)
+    return run_stage(rt, request_id, stage, work)
+
+
+def subject_of(rt: Runtime, request_id: str, request: Request) -> Subject:
+    """The subject as the trusted sources' staged records expand it: the verified address, then every identifier
+    they hold for the subject, in config and record order, so that a resumed run searches for the same.
+
+    Recomputed from staging (whose digests are checked) wherever it is needed: the identifiers never pass through
+    Prefect. A trusted source the request's identity level did not open adds nothing.
+    """
+    subject = Subject(email=request.email)
+    for spec in rt.config.sources:
+        if spec.trusted:
+            path = _staged(rt, request_id, spec)
+            if path is not None:
+                subject = _expanded(rt, spec, subject, path)
+    return subject
+
+
+def _expanded(rt: Runtime, spec: SourceSpec, subject: Subject, path: Path) -> Subject:
+    return expansion.expanded(subject, expansion.identifiers_in(
+        spec, read_jsonl(path), rt.config.redaction.region, rt.config.identity.allow_smtputf8))
+
+
+def _staged(rt: Runtime, request_id: str, spec: SourceSpec) -> Path | None:
+    """The source's staged records as its extract stage recorded them, None if the stage skipped it; staging
+    that is missing or altered is extracted anew (`_restage`)."""
+    path = _extracted(rt, request_id, spec.name)
+    done = rt.store.stage_done(request_id, f"extract:{spec.name}")
+    if done is not None and "skipped" in done:
+        return None
+    if done is None or not path.is_file() or _file_sha256(path) != done["sha256"]:
+        _restage(rt, request_id, f"extract:{spec.name}")
+    return path
 
 
 def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
     def work(request: Request) -> dict[str, Any]:
         # Every extraction has finished: the package states its data as of now, and a rebuilt one says the same.
         as_of = rt.clock().astimezone(UTC).replace(microsecond=0)
-        paths, searched = [], []
-        for spec in rt.config.sources:
-            path = _extracted(rt, request_id, spec.name)
-            done = rt.store.stage_done(request_id, f"extract:{spec.name}")
-            if done is not None and "skipped" in done:
-                continue
-            searched.append(spec)
-            if done is None or not path.is_file() or _file_sha256(path) != done["sha256"]:
-                _restage(rt, request_id, f"extract:{spec.name}")
-            paths.append(path)
+        staged = [(spec, _staged(rt, request_id, spec)) for spec in rt.config.sources]
+        searched = [spec for spec, path in staged if path is not None]
+        paths = [path for _, path in staged if path is not None]
 
         def records() -> Iterator[Record]:
             for path in paths:
@@ -339,7 +383,8 @@ def redact(rt: Runtime, request_id: str) -> dict[str, Any]:
 
         # The subject's own names and phone numbers come from the records that describe them, never from what
         # a requester typed: keeping a typed name or number would reveal whichever third party's was typed.
-        subject = Subject(email=request.email)
+        # The identifiers trusted sources hold for them (another address, a second phone) are theirs too.
+        subject = subject_of(rt, request_id, request)
         policy = rt.config.redaction.policy(rt.config.controller)
         known = tuple(_known_people(rt, searched))
         redactor = Redactor(subject, dataclasses.replace(policy, known_people=known))
@@ -434,11 +479,13 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
         # Every time in the package (index.json, zip members, README) is the redaction's `as_of`: a package
         # rebuilt after a crash is byte-identical, so the manifest hash in the ledger still names it.
         now, public_key = parse_at(redaction["as_of"]), encode_key(rt.package_public_key)
+        subject = subject_of(rt, request_id, request)  # README.html tells the requester what was searched for
         info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
                            {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld)
 
         def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
-            return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now))
+            return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now,
+                                             subject=subject))
 
         result = build_package(rt.work_dir(request_id) / f"{request_id}.zip", info,
                                [category(p) for p in paths if p.stem != WITHHELD], rt.package_key, readme)

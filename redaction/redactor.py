@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from extractors.records import Record, Subject
+from extractors.records import PHONE, Record, Subject
 from redaction.addresses import AddressDetector
 from redaction.analysis import Document
 from redaction.detectors import Detector, EmailDetector, Finding, ObfuscatedEmailDetector
@@ -49,11 +49,12 @@ def make_detectors(policy: Policy) -> tuple[Detector, ...]:
 class Redactor:
     """Redacts third parties for one package; build one per request.
 
-    The subject's email, phones and name, the values in their own records
-    (`about_subject`), the policy's kept values, role mailboxes and (per policy)
-    staff stay as they are. People are numbered by first appearance in `learn`
-    order, other values (phones, IBANs, ...) in `redact` order; one person keeps
-    one placeholder for address and name alike.
+    The subject's emails, phones and name (with those a trusted source found:
+    `Subject.also`), the values in their own records (`about_subject`), the
+    policy's kept values, role mailboxes and (per policy) staff stay as they
+    are. People are numbered by first appearance in `learn` order, other values
+    (phones, IBANs, ...) in `redact` order; one person keeps one placeholder for
+    address and name alike.
     """
 
     def __init__(self, subject: Subject, policy: Policy | None = None, lexicon: Lexicon | None = None) -> None:
@@ -68,15 +69,17 @@ class Redactor:
         self._values: dict[tuple[str, str], str] = {}
         self._people: dict[str, Person] = {}  # email address -> person
         self._persons: dict[int, Person] = {}  # id -> person, for the name findings of the text at hand
-        self._own: dict[str, set[str]] = {"email": {subject.email}}
+        # Every address and phone of the subject's: the verified ones and those a trusted source holds for them.
+        self._own: dict[str, set[str]] = {"email": set(subject.emails)}
         self._own_national: set[str] = set()  # the subject's phone numbers without their country codes
-        for phone in subject.phones:
+        for phone in subject.values(PHONE):
             self._keep_value("phone", normalise_phone(phone, policy.region) or phone)
         for kept in policy.keep:
             self._keep_text(kept)
         if subject.name:
             self._names.keep(subject.name)
-        self._keep_name_in_address(subject.email)
+        for address in subject.emails:
+            self._keep_name_in_address(address)
         for name in policy.staff:
             if policy.keep_staff:
                 self._names.keep_whole(name)

@@ -242,3 +242,18 @@ def test_the_subjects_foreign_number_is_theirs_however_dialled():
     subject = Subject("m@b.fi", phones=("+44 7700 900123",))
     out, _ = run([mail("m1", body="Call me on 07700 900123; my friend is on 07700 900456.")], subject=subject)
     assert out[0]["body"] == "Call me on 07700 900123; my friend is on [phone-1]."
+
+
+def test_identifiers_a_trusted_source_found_are_the_subjects_and_kept():
+    """Their other address and second phone stay though no record of theirs is in the stream (a mail-only
+    package); a stranger's address and number beside them go. Without them, both would be redacted."""
+    from extractors.records import EMAIL, PHONE, Identifier
+
+    body = "Vastaa osoitteeseen tyo.4471@firma.example tai 050 765 4321. Naapuri: pertti@naapurit.example, 040 999 8877"
+    also = (Identifier(EMAIL, "tyo.4471@firma.example", "customers", "customer", "alt_email"),
+            Identifier(PHONE, "+358507654321", "customers", "customer", "mobile"))
+    out, _ = run([mail("m1", body=body)], subject=Subject(SUBJECT.email, also=also))
+    assert out[0]["body"] == ("Vastaa osoitteeseen tyo.4471@firma.example tai 050 765 4321. "
+                              "Naapuri: [person-1], [phone-1]")
+    out, _ = run([mail("m1", body=body)], subject=Subject(SUBJECT.email))
+    assert out[0]["body"] == "Vastaa osoitteeseen [person-1] tai [phone-1]. Naapuri: [person-2], [phone-2]"
