@@ -225,7 +225,7 @@ class SqlSource:
                     yield Record(
                         source=self.name,
                         category=node.conf.category,
-                        key="/".join(str(v) for v in identity),
+                        key=_row_key(identity),
                         data={column: _json_value(value) for column, value in row.items()},
                         provided=node.conf.provided,
                         about_subject=node.conf.about_subject and matched is not None,
@@ -293,6 +293,12 @@ def _sqlite_file(url: URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     return None if database.startswith("file:") else Path(database)
+
+
+def _row_key(identity: tuple[Any, ...]) -> str:
+    """A row's key in the package: its primary key, parts joined by '/' and escaped so that ("a/b", "c") and
+    ("a", "b/c") stay two keys; a single-column key is its value as before, unless it holds '/' or '%'."""
+    return "/".join(str(v).replace("%", "%25").replace("/", "%2F") for v in identity)
 
 
 def _sorted(values: set[Any]) -> list[Any]:

@@ -219,3 +219,20 @@ def test_a_schema_sqlite_does_not_have_is_a_missing_table(tmp_path: Path, db: Pa
     with pytest.raises(SourceConfigError, match=r"no table 'crm\.customers'") as caught:
         list(source(tmp_path, tables=[{**TABLES[0], "schema": "crm"}]).records(Subject("matti@example.fi")))
     assert caught.value.key == "tables.0.table"
+
+
+def test_composite_keys_whose_parts_hold_a_slash_stay_apart(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "notes.db") as conn:
+        conn.executescript("""
+            CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT);
+            CREATE TABLE notes (a TEXT, b TEXT, person_id INTEGER, PRIMARY KEY (a, b));
+            INSERT INTO people VALUES (1, 'ann@example.fi');
+            INSERT INTO notes VALUES ('x/y', 'z', 1), ('x', 'y/z', 1);
+        """)
+    conn.close()
+    tables = [{"category": "person", "table": "people", "match_column": "email"},
+              {"category": "notes", "table": "notes", "parent": "people", "foreign_key": "person_id"}]
+    found = SqlSource("db", {"url": "sqlite:///notes.db", "tables": tables}, tmp_path, {})
+    keys = [r.key for r in found.records(Subject("ann@example.fi")) if r.category == "notes"]
+    assert sorted(keys) == ["x%2Fy/z", "x/y%2Fz"]
+
