@@ -181,7 +181,8 @@ def test_two_extractions_of_a_source_limited_to_one_never_overlap(prefect_api, c
     name = limit_name("marketing")
     watched = Watched(company, read_slots=name)
     with watched.server:
-        path = write_config(company, watched.base_url, "concurrency = 1")
+        # One connection per extraction, so that requests in flight count extractions in flight.
+        path = write_config(company, watched.base_url, "concurrency = 1\nmax_connections = 1")
         rt = open_runtime(path)
         ids = [verified_request(rt, address) for address in (demo.subject_email, "toinen.asiakas@example.fi")]
         monkeypatch.setenv("DSAR_CONFIG", str(path))
