@@ -15,9 +15,11 @@ the scan withholds those when the subject's address is anywhere in its header bl
 
 Building reads header blocks only and parses no MIME. An mbox is indexed up to an offset; a
 re-run adds what follows it, and rebuilds from scratch when the indexed part changed (its
-size shrank or its fingerprint differs). One-file-per-message archives are compared by name
+size shrank or its fingerprint differs); it covers only what was there when the update began, and
+a last message not yet followed by its blank line (a delivery in progress) is left for the next run.
+One-file-per-message archives are compared by name
 and version: new and changed files are read, deleted ones dropped, Maildir flag renames
-followed without reading the message again.
+followed without reading the message again. One update at a time holds `<index>.lock`.
 """
 
 from __future__ import annotations
