@@ -787,6 +787,9 @@ def index_mail(
             bar.console.print(f"{name}: {how}, {stats.parsed:,} messages indexed in {stats.seconds:.1f} s "
                               f"({stats.per_second:,.0f} messages/s), {stats.removed:,} removed, "
                               f"{stats.total:,} in the index")
+            if stats.unnamed:
+                bar.console.print(f"{name}: {stats.unnamed:,} files whose names are not UTF-8 are not indexed "
+                                  "(read on every request; rename them to index them)")
 
 
 def main() -> None:

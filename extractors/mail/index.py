@@ -15,14 +15,18 @@ the scan withholds those when the subject's address is anywhere in its header bl
 
 Building reads header blocks only and parses no MIME. An mbox is indexed up to an offset; a
 re-run adds what follows it, and rebuilds from scratch when the indexed part changed (its
-size shrank or its fingerprint differs). One-file-per-message archives are compared by name
+size shrank or its fingerprint differs); it covers only what was there when the update began, and
+a last message not yet followed by its blank line (a delivery in progress) is left for the next run.
+One-file-per-message archives are compared by name
 and version: new and changed files are read, deleted ones dropped, Maildir flag renames
-followed without reading the message again.
+followed without reading the message again. One update at a time holds `<index>.lock`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import hashlib
 import os
 import re
@@ -32,20 +36,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import getaddresses
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from extractors.errors import SourceUnavailable
 from extractors.mail.archive import Archive, MboxArchive, Stored
 from extractors.mail.files import Entry
 from identity.address import ascii_lower
 
-SCHEMA = "1"
+SCHEMA = "2"  # 2: tokens hold every atext character (o'brien@, a&b@)
 BATCH = 20_000  # messages per transaction
 MISSING, FRESH, STALE, REWRITTEN = "missing", "fresh", "stale", "rewritten"
 
 _THREAD_FIELDS = re.compile(rb"(?im)^(message-id|in-reply-to|references)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
 _ADDRESS_FIELDS = re.compile(rb"(?im)^(?:from|to|cc|bcc|reply-to|sender)[ \t]*:(.*(?:\r?\n[ \t].*)*)")
-_ASCII_TOKEN = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
-_UTF8_TOKEN = re.compile(rb"[A-Za-z0-9._%+\x80-\xff-]+@[A-Za-z0-9.\x80-\xff-]+")
+# A local part may hold any RFC 5322 atext character (o'brien@, a&b@, joe{x}@). The common set is read
+# apart too: "'ann@example.com'" or "=ann@example.com" must still give ann@example.com.
+_ATEXT = rb"A-Za-z0-9!#$%&'*+/=?^_`{|}~."  # and "-", last in each class below
+_ASCII_TOKEN = re.compile(rb"[" + _ATEXT + rb"-]+@[A-Za-z0-9.-]+")
+_UTF8_TOKEN = re.compile(rb"[" + _ATEXT + rb"\x80-\xff-]+@[A-Za-z0-9.\x80-\xff-]+")
+_COMMON_TOKEN = re.compile(rb"[A-Za-z0-9._%+\x80-\xff-]+@[A-Za-z0-9.\x80-\xff-]+")
+_UNCOMMON = re.compile(rb"[!#$&'*/=?^`{|}~]")
 # An "@" next to a space, a comment, a quote or a bracket: obsolete or quoted syntax ("a @ b", "a@(c)b",
 # "\"a b\"@c") that no token shows whole, so getaddresses reads those headers. Most mail has none.
 _ODD_AT = re.compile(rb'[\s()"\\<\]]@|@[\s()\[>]')
@@ -71,9 +81,13 @@ def read_headers(raw: bytes) -> Headers:
     """Addresses and thread ids from the header block of `raw`, by a bytes scan (no MIME parsing)."""
     block = raw[: header_end(raw)]
     lower = block.lower()
-    found = {token.rstrip(b".-") for token in _ASCII_TOKEN.findall(lower)}
+    tokens = _ASCII_TOKEN.findall(lower)
     if not lower.isascii():
-        found.update(token.rstrip(b".-") for token in _UTF8_TOKEN.findall(lower))
+        tokens += _UTF8_TOKEN.findall(lower)
+    found = {token.rstrip(b".-") for token in tokens}
+    for token in tokens:
+        if _UNCOMMON.search(token):
+            found.update(part.rstrip(b".-") for part in _COMMON_TOKEN.findall(token))
     if _ODD_AT.search(block):
         for value in _ADDRESS_FIELDS.findall(block):
             text = value.replace(b"\r", b"").replace(b"\n", b"").decode("utf-8", "replace")
@@ -101,6 +115,7 @@ class BuildStats:
     total: int
     seconds: float
     rebuilt: str | None  # why the index was built from scratch ("new", "rewritten", "format"), None if updated
+    unnamed: int = 0  # files left out because their names are not UTF-8 (a lookup reads them every time)
 
     @property
     def per_second(self) -> float:
@@ -219,47 +234,95 @@ class _Writer:
 def update_index(archive: Archive, path: Path, progress: Progress | None = None) -> BuildStats:
     """Build the index of `archive` at `path`, or bring an existing one up to date; returns what it did.
 
-    A first build writes `<path>.part` and renames it into place, so no half-built index is ever
-    used. Raises SourceUnavailable when the archive cannot be read.
+    A first build writes a `.part` file of this process and renames it into place, so no half-built
+    index is ever used; an index SQLite cannot read is built again. Raises SourceUnavailable when the
+    archive cannot be read or another process is updating the same index.
     """
     started = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
-    rebuilt: str | None = None
-    if path.exists():
-        db = _connect(path)
-        meta = read_meta(db)
-        if meta.get("schema") != SCHEMA or meta.get("kind") != archive.kind:
-            rebuilt = "format"
-        elif isinstance(archive, MboxArchive) and mbox_state(archive, meta)[0] == REWRITTEN:
-            rebuilt = "rewritten"
-        if rebuilt:
-            db.close()
-    else:
-        rebuilt = "new"
-    target = path
-    if rebuilt:
-        target = path.with_name(path.name + ".part")
-        for stale in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
-            stale.unlink(missing_ok=True)
-        db = _connect(target)
-        _create(db, archive.kind)
+    with _locked(path, archive.files.source):
+        rebuilt = _open_reason(archive, path)
+        if rebuilt is None:
+            try:
+                parsed, removed, unnamed, total = _update(archive, path, progress, follow_renames=True)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):  # locked, disk full: not the file's fault
+                    raise
+                rebuilt = "format"  # damaged past its meta table: what it held cannot be trusted
+        if rebuilt is not None:
+            target = path.with_name(f"{path.name}.{os.getpid()}.part")
+            for stale in path.parent.glob(f"{glob.escape(path.name)}.*.part*"):  # crashed builds' leftovers
+                stale.unlink(missing_ok=True)
+            try:
+                parsed, removed, unnamed, total = _update(archive, target, progress, follow_renames=False)
+                if isinstance(archive, MboxArchive) and archive.compressed:
+                    os.replace(gz_index_path(target), gz_index_path(path))
+                os.replace(target, path)
+            finally:
+                for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+                    leftover.unlink(missing_ok=True)
+            for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+    return BuildStats(archive.kind, parsed, removed, total, time.perf_counter() - started, rebuilt, unnamed)
+
+
+@contextlib.contextmanager
+def _locked(path: Path, source: str) -> Iterator[None]:
+    """Hold `<path>.lock` for a whole update: two updates at once would take each other's ids and files."""
+    with Path(f"{path}.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SourceUnavailable(source, "mail index is being updated by another process; "
+                                            "run again when it has finished") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _open_reason(archive: Archive, path: Path) -> str | None:
+    """Why the index at `path` must be built from scratch ("new", "format", "rewritten"), None to update it."""
+    if not path.exists():
+        return "new"
     try:
+        db = sqlite3.connect(readonly_uri(path), uri=True)
+    except sqlite3.DatabaseError:
+        return "format"
+    try:
+        meta = read_meta(db)
+    finally:
+        db.close()
+    if meta.get("schema") != SCHEMA or meta.get("kind") != archive.kind:
+        return "format"
+    if isinstance(archive, MboxArchive) and mbox_state(archive, meta)[0] == REWRITTEN:
+        return "rewritten"
+    return None
+
+
+def _update(archive: Archive, target: Path, progress: Progress | None, follow_renames: bool
+            ) -> tuple[int, int, int, int]:
+    """Update (or, for a new `target`, build) the index file `target`; returns (parsed, removed, unnamed, total)."""
+    new = not target.exists()
+    db = _connect(target)
+    try:
+        if new:
+            _create(db, archive.kind)
         if isinstance(archive, MboxArchive):
-            parsed, removed = _update_mbox(archive, db, target, progress)
+            parsed, removed, unnamed = *_update_mbox(archive, db, target, progress), 0
         else:
-            parsed, removed = _update_files(archive, db, progress, follow_renames=rebuilt is None)
+            parsed, removed, unnamed = _update_files(archive, db, progress, follow_renames=follow_renames)
         _create_indexes(db)
         total = db.execute("SELECT count(*) FROM messages WHERE length >= 0").fetchone()[0]
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
-    if rebuilt:
-        if isinstance(archive, MboxArchive) and archive.compressed:
-            os.replace(gz_index_path(target), gz_index_path(path))
-        os.replace(target, path)
-        for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-            leftover.unlink(missing_ok=True)
-    return BuildStats(archive.kind, parsed, removed, total, time.perf_counter() - started, rebuilt)
+    return parsed, removed, unnamed, total
+
+
+def readonly_uri(path: Path) -> str:
+    """An SQLite URI opening `path` read-only; percent-encoded, so '#', '?' or '%' in a directory name are a path."""
+    return path.resolve().as_uri() + "?mode=ro"
 
 
 def _update_mbox(archive: MboxArchive, db: sqlite3.Connection, path: Path, progress: Progress | None
@@ -269,28 +332,72 @@ def _update_mbox(archive: MboxArchive, db: sqlite3.Connection, path: Path, progr
     start = int(meta.get("stream_end", "0"))
     if size == int(meta.get("file_size", "-1")):
         return 0, 0
-    gz_index = gz_index_path(path)
-    stream = archive.stream(str(gz_index) if archive.compressed and start and gz_index.exists() else None)
+    if archive.compressed:
+        return _update_gz(archive, db, path, progress, start, size)
+    # Mail delivered while this runs lies past `size`: it is left for the next run (a lookup scans it
+    # meanwhile). The last message before `size` may be a delivery in progress: it counts as complete
+    # only when the blank line that ends every mbox message follows it, otherwise it is left too, and
+    # what is recorded as indexed stops before its "From " line.
+    stream = _Upto(archive.stream(), size)
     writer = _Writer(db, progress)
-    end = start
+    end, last = start, None
+    try:
+        for stored in archive.messages(start, cast(BinaryIO, stream)):
+            if last is not None:
+                writer.add(last.location.offset, last)
+                end = last.location.offset + last.location.length
+                if writer.full():
+                    writer.flush({"stream_end": str(end)})
+            last = stored
+        if last is not None and stream.ends_with(b"\n\n"):
+            writer.add(last.location.offset, last)
+            end = size
+    finally:
+        stream.close()
+    writer.flush({"stream_end": str(end), "file_size": str(end), "fingerprint": fingerprint(archive, end)})
+    return writer.count, 0
+
+
+def _update_gz(archive: MboxArchive, db: sqlite3.Connection, path: Path, progress: Progress | None,
+               start: int, size: int) -> tuple[int, int]:
+    gz_index = gz_index_path(path)
+    stream = archive.stream(str(gz_index) if start and gz_index.exists() else None)
+    writer = _Writer(db, progress)
     try:
         for stored in archive.messages(start, stream):
             writer.add(stored.location.offset, stored)
-            end = stored.location.offset + stored.location.length
             if writer.full():
-                writer.flush({"stream_end": str(end)})
-        if archive.compressed:
-            stream.seek(0, os.SEEK_END)
-            end = stream.tell()
-            part = Path(f"{gz_index}.part")
-            stream.export_index(str(part))  # type: ignore[attr-defined]
-            os.replace(part, gz_index)
-        else:
-            end = size
+                writer.flush({"stream_end": str(stored.location.offset + stored.location.length)})
+        stream.seek(0, os.SEEK_END)
+        end = stream.tell()
+        part = Path(f"{gz_index}.part")
+        stream.export_index(str(part))  # type: ignore[attr-defined]
+        os.replace(part, gz_index)
     finally:
         stream.close()
     writer.flush({"stream_end": str(end), "file_size": str(size), "fingerprint": fingerprint(archive, size)})
     return writer.count, 0
+
+
+class _Upto:
+    """The first `size` bytes of a plain mbox stream: what was there when the update began."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self.stream, self.size = stream, size
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.stream.seek(offset, whence)
+
+    def read(self, count: int = -1) -> bytes:
+        left = max(0, self.size - self.stream.tell())
+        return self.stream.read(left if count < 0 else min(count, left))
+
+    def ends_with(self, tail: bytes) -> bool:
+        self.stream.seek(max(0, self.size - len(tail)))
+        return self.stream.read(len(tail)) == tail
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def mbox_state(archive: MboxArchive, meta: dict[str, str]) -> tuple[str, int]:
@@ -304,20 +411,25 @@ def mbox_state(archive: MboxArchive, meta: dict[str, str]) -> tuple[str, int]:
 
 
 def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress | None, follow_renames: bool
-                  ) -> tuple[int, int]:
-    """Add new and changed files, drop deleted ones; `follow_renames` (an update, not a first build, whose
-    messages are not indexed by key yet) looks a new Maildir name up by its unique name first."""
+                  ) -> tuple[int, int, int]:
+    """Add new and changed files, drop deleted ones, count those whose names SQLite cannot hold (not UTF-8);
+    `follow_renames` (an update, not a first build, whose messages are not indexed by key yet) looks a new
+    Maildir name up by its unique name first."""
     assert not isinstance(archive, MboxArchive)
     writer = _Writer(db, progress)
     next_id = (db.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
     gone: list[int] = []
     renamed: list[tuple[str, int]] = []
+    unnamed = 0
     for entry, indexed in _merge(archive.candidates(), db):
         if indexed is not None and entry is not None and indexed[1] == entry.version:
             continue
         if indexed is not None:
             gone.append(indexed[0])
         if entry is None:
+            continue
+        if not _utf8(entry.name):
+            unnamed += 1
             continue
         moved = _moved(db, archive.key(entry.name), entry) if follow_renames and archive.kind == "maildir" else None
         if moved is not None:  # a flag change renamed it: same message, no need to read it again
@@ -339,12 +451,23 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
     for table, column in (("messages", "id"), ("addresses", "message"), ("refs", "message")):
         db.executemany(f"DELETE FROM {table} WHERE {column} = ?", ((ident,) for ident in gone))  # noqa: S608
     db.execute("COMMIT")
-    return writer.count, len(gone)
+    return writer.count, len(gone), unnamed
+
+
+def _utf8(name: str) -> bool:
+    """False for a file name that was not UTF-8 on disk (Python holds its bytes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _moved(db: sqlite3.Connection, key: str, entry: Entry) -> int | None:
-    row = db.execute("SELECT id, name, length FROM messages WHERE key = ?", (key,)).fetchone()
-    if row is None or row[1] == entry.name or row[2] != entry.size:
+    """The id of the message `entry` was before a flag change renamed it. A rename keeps the version (a
+    file's size and mtime, an object's ETag); another message reusing the unique name does not."""
+    row = db.execute("SELECT id, name, version FROM messages WHERE key = ?", (key,)).fetchone()
+    if row is None or row[1] == entry.name or row[2] != entry.version:
         return None
     return int(row[0])
 
@@ -367,7 +490,7 @@ def _merge(entries: Iterator[Entry], db: sqlite3.Connection
 
 
 def _rows(db: sqlite3.Connection) -> Iterator[tuple[str, int, str]]:
-    reader = sqlite3.connect(f"file:{_db_file(db)}?mode=ro", uri=True)
+    reader = sqlite3.connect(readonly_uri(Path(_db_file(db))), uri=True)
     try:
         yield from reader.execute("SELECT name, id, version FROM messages ORDER BY name")
     finally:

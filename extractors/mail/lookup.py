@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from extractors.mail.archive import Archive, Location
-from extractors.mail.index import SCHEMA, read_meta
+from extractors.mail.index import SCHEMA, read_meta, readonly_uri
 from identity.address import ascii_lower
 
 
@@ -15,7 +15,7 @@ class AddressIndex:
     """A built index, read-only: which messages name an address, and their threads."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.db = sqlite3.connect(readonly_uri(path), uri=True)
         self.meta = read_meta(self.db)
 
     def close(self) -> None:

@@ -182,7 +182,8 @@ def test_the_gz_seek_index_is_kept_beside_the_address_index(company: DemoCompany
     write_format(company.mail_archive, tmp_path / "support.mbox.gz", "mbox.gz")
     gz = MailSource("support_mail", {"path": "support.mbox.gz", "index": "idx/mail.sqlite"}, tmp_path, {})
     gz.update_index()
-    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == ["mail.sqlite", "mail.sqlite.gzidx"]
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == [
+        "mail.sqlite", "mail.sqlite.gzidx", "mail.sqlite.lock"]
     shutil.copyfile(company.mail_archive, tmp_path / "plain.mbox")
     plain = MailSource("support_mail", {"path": "plain.mbox"}, tmp_path, {})
     assert ids(gz, Subject(company.subject_email)) == ids(plain, Subject(company.subject_email))
