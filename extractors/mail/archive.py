@@ -215,10 +215,14 @@ class FileArchive:
     def key(self, name: str) -> str:
         return maildir_key(name) if self.kind == "maildir" else name
 
+    def candidate(self, name: str) -> bool:
+        """Whether the file `name` may hold a message (a tree's files are confirmed by `message()`)."""
+        return self.kind != "maildir" or _in_maildir(name)
+
     def candidates(self) -> Iterator[Entry]:
-        """The files that may hold a message (a tree's files are confirmed by `message()`)."""
+        """The files that may hold a message, sorted by name."""
         for entry in self.files.entries():
-            if self.kind != "maildir" or _in_maildir(entry.name):
+            if self.candidate(entry.name):
                 yield entry
 
     def message(self, entry: Entry) -> Stored | None:

@@ -4,6 +4,7 @@
     addresses(address, message)      every address-shaped token of its header block, ASCII-lower-cased,
                                      and every address of From/To/Cc/Bcc/Reply-To/Sender
     refs(ref, message)               the Message-IDs in its In-Reply-To and References
+    directories(name, version)       a local Maildir's or .eml tree's directories as they were when listed
 
 Building and updating live here; reading it (AddressIndex) in lookup.py.
     meta(key, value)                 format, how far an mbox is covered and a fingerprint of that part
@@ -17,7 +18,9 @@ Building reads header blocks only and parses no MIME. An mbox is indexed up to a
 re-run adds what follows it, and rebuilds from scratch when the indexed part changed (its
 size shrank or its fingerprint differs). One-file-per-message archives are compared by name
 and version: new and changed files are read, deleted ones dropped, Maildir flag renames
-followed without reading the message again.
+followed without reading the message again. For a local directory each directory's version
+(mtime) is recorded, stat'ed before its files are listed, so that a lookup can tell from a stat per
+directory that no file was added, deleted or renamed since (lookup.py's `unchanged`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 
 from extractors.errors import SourceUnavailable
 from extractors.mail.archive import Archive, MboxArchive, Stored
-from extractors.mail.files import Entry
+from extractors.mail.files import DirectoryFiles, Entry
 from identity.address import ascii_lower
 
 SCHEMA = "1"
@@ -308,6 +311,9 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
     """Add new and changed files, drop deleted ones; `follow_renames` (an update, not a first build, whose
     messages are not indexed by key yet) looks a new Maildir name up by its unique name first."""
     assert not isinstance(archive, MboxArchive)
+    files = archive.files
+    # Taken before the files are listed: what changes after this is seen by the next lookup.
+    folders = list(files.directories()) if isinstance(files, DirectoryFiles) and not files.is_file else []
     writer = _Writer(db, progress)
     next_id = (db.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
     gone: list[int] = []
@@ -338,6 +344,9 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
     db.executemany("UPDATE messages SET name = ? WHERE id = ?", renamed)
     for table, column in (("messages", "id"), ("addresses", "message"), ("refs", "message")):
         db.executemany(f"DELETE FROM {table} WHERE {column} = ?", ((ident,) for ident in gone))  # noqa: S608
+    db.execute("CREATE TABLE IF NOT EXISTS directories(name TEXT PRIMARY KEY, version TEXT NOT NULL)")
+    db.execute("DELETE FROM directories")
+    db.executemany("INSERT INTO directories VALUES (?, ?)", ((folder.name, folder.version) for folder in folders))
     db.execute("COMMIT")
     return writer.count, len(gone)
 

@@ -67,6 +67,18 @@ class AddressIndex:
                 "UNION SELECT ref FROM refs WHERE message = ?", (ident, ident)))
         return found
 
+    def directories(self) -> dict[str, str]:
+        """The archive's directories and their versions when it was indexed ({} for an archive in S3 or an
+        index built before directories were recorded: then a lookup lists every file)."""
+        try:
+            return dict(self.db.execute("SELECT name, version FROM directories"))
+        except sqlite3.OperationalError:  # no such table
+            return {}
+
+    def holds(self, name: str) -> bool:
+        """Whether the index has a row for file `name` (a message, or a file it found not to be mail)."""
+        return self.db.execute("SELECT 1 FROM messages WHERE name = ? LIMIT 1", (name,)).fetchone() is not None
+
     def versions(self) -> Iterator[tuple[str, str]]:
         """Every indexed file's name and version, sorted by name."""
         yield from self.db.execute("SELECT name, version FROM messages ORDER BY name")

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive
-from extractors.mail.files import open_files
+from extractors.mail.files import DirectoryFiles, open_files
 from extractors.mail.index import (
     FRESH,
     MISSING,
@@ -201,6 +201,43 @@ class MailSource:
 
     def _from_files(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...]
                     ) -> Iterator[tuple[Stored, bool]]:
+        files = archive.files
+        recorded = index.directories()
+        if not recorded or not isinstance(files, DirectoryFiles):
+            yield from self._from_listing(archive, index, emails, set())
+            return
+        changed = {name for name, version in recorded.items()
+                   if (now := files.directory(name)) is None or now.version != version}
+        own, wanted = self._wanted(index, emails)
+        thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
+        indexed = {location.name: ident for location, _, ident in index.rows(wanted)}
+        added = _added(archive, files, index, recorded, changed)
+        # Stale: files were added since (read here without the index) or the subject's were deleted.
+        self._notes["index"] = STALE if added else FRESH
+        done: set[str] = set()
+        for name in sorted(indexed.keys() | added):  # names order, as a full listing gives them
+            entry = files.file(name)
+            if entry is None:
+                if name.rpartition("/")[0] in changed:
+                    self._notes["index"] = STALE
+                    continue  # deleted since the index: its folder says so
+                # Gone although its folder did not change (a clock set back, a folder restored): trust
+                # nothing, list every file for what is left.
+                yield from self._from_listing(archive, index, emails, done)
+                return
+            stored = archive.message(entry)
+            done.add(name)
+            if stored is None:
+                continue
+            if name in indexed:
+                yield stored, indexed[name] not in own
+            else:
+                self._notes["scanned"] = int(self._notes["scanned"]) + 1
+                yield stored, self._joins(stored, thread_ids)
+
+    def _from_listing(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...], done: set[str]
+                      ) -> Iterator[tuple[Stored, bool]]:
+        """Every file listed and compared with the index by name and version; `done` were yielded already."""
         own, wanted = self._wanted(index, emails)
         names = {location.name: ident for location, _, ident in index.rows(wanted)}
         thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
@@ -214,18 +251,39 @@ class MailSource:
             if row is not None and row[0] == entry.name and row[1] == entry.version:
                 row = next(indexed, None)
                 ident = names.get(entry.name)
-                if ident is not None:
+                if ident is not None and entry.name not in done:
                     stored = archive.message(entry)
                     if stored is not None:
                         yield stored, ident not in own
                 continue
             self._notes["index"] = STALE
+            if entry.name in done:
+                continue
             stored = archive.message(entry)
             if stored is not None:
                 self._notes["scanned"] = int(self._notes["scanned"]) + 1
                 yield stored, self._joins(stored, thread_ids)
         if row is not None:
             self._notes["index"] = STALE
+
+
+def _added(archive: FileArchive, files: DirectoryFiles, index: AddressIndex, recorded: Mapping[str, str],
+           changed: set[str]) -> set[str]:
+    """The files that may hold a message and that the index does not know, in the directories that
+    changed since it was built (and in every directory new since). Only names are listed: a file in a
+    changed folder keeping its name is trusted to be the one indexed (see the module's docstring)."""
+    added: set[str] = set()
+    folders = sorted(changed)
+    while folders:
+        folder = folders.pop()
+        if folder in recorded and files.directory(folder) is None:
+            continue  # removed: its files are gone
+        names, subfolders = files.listdir(folder)
+        prefix = f"{folder}/" if folder else ""
+        folders += (prefix + sub for sub in subfolders if prefix + sub not in recorded)
+        added.update(prefix + name for name in names
+                     if archive.candidate(prefix + name) and not index.holds(prefix + name))
+    return added
 
 
 def _numbered(record: Record, seen: dict[str, int]) -> Record:
