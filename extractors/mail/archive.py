@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from extractors.errors import SourceUnavailable
-from extractors.mail.files import Entry, Files
+from extractors.mail.files import DirectoryFiles, Entry, Files
 
 UNSUPPORTED = "not a supported mail archive (mbox, mbox.gz, Maildir, .eml)"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -247,8 +247,24 @@ class FileArchive:
 Archive = MboxArchive | FileArchive
 
 
-def open_archive(files: Files) -> Archive:
-    """The archive at `files`, its format detected from its bytes; raises SourceUnavailable."""
+def _holds_maildir(files: Files, folder: str) -> bool:
+    """Whether a file lies directly in a cur/ or new/ folder under `folder`: by names alone where the
+    store lists directories (no stat per file), else from the listing of every file."""
+    if not isinstance(files, DirectoryFiles):
+        return any(_in_maildir(entry.name) for entry in files.entries())
+    names, subfolders = files.listdir(folder)
+    if names and folder.rpartition("/")[2] in ("cur", "new"):
+        return True
+    return any(_holds_maildir(files, f"{folder}/{sub}" if folder else sub) for sub in subfolders)
+
+
+def open_archive(files: Files, known: str | None = None) -> Archive:
+    """The archive at `files`, its format detected from its bytes; raises SourceUnavailable.
+
+    `known` is the format an index recorded for this directory, given only when none of its directories
+    changed since: then it still holds, and nothing is listed to tell it again."""
+    if known in ("maildir", "eml-tree") and not files.is_file:
+        return FileArchive(files, known)
     if files.is_file:
         head = _read(files, "", SNIFF)
         if head.startswith(GZIP_MAGIC):
@@ -267,7 +283,7 @@ def open_archive(files: Files) -> Archive:
         elif looks_like_message(head):
             return FileArchive(files, "eml")
         raise SourceUnavailable(files.source, UNSUPPORTED)
-    if any(_in_maildir(entry.name) for entry in files.entries()):
+    if _holds_maildir(files, ""):
         return FileArchive(files, "maildir")
     tree = FileArchive(files, "eml-tree")
     for entry in tree.candidates():

@@ -72,7 +72,7 @@ class AddressIndex:
         index built before directories were recorded: then a lookup lists every file)."""
         try:
             return dict(self.db.execute("SELECT name, version FROM directories"))
-        except sqlite3.OperationalError:  # no such table
+        except sqlite3.DatabaseError:  # no such table
             return {}
 
     def holds(self, name: str) -> bool:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive
-from extractors.mail.files import DirectoryFiles, open_files
+from extractors.mail.files import DirectoryFiles, Files, open_files
 from extractors.mail.index import (
     FRESH,
     MISSING,
@@ -91,7 +91,19 @@ class MailSource:
 
     def archive(self) -> Archive:
         """The configured archive, its format detected; raises SourceUnavailable."""
-        return open_archive(open_files(self.name, self.settings.path, self.base_dir, self.environ))
+        files = open_files(self.name, self.settings.path, self.base_dir, self.environ)
+        return open_archive(files, self._unchanged_kind(files))
+
+    def _unchanged_kind(self, files: Files) -> str | None:
+        """The format the index recorded for a local directory none of whose directories changed since."""
+        if not isinstance(files, DirectoryFiles) or files.is_file or not self.index_path.is_file():
+            return None
+        index = AddressIndex(self.index_path)
+        try:
+            recorded = index.directories()
+            return index.meta.get("kind") if recorded and not _changed(files, recorded) else None
+        finally:
+            index.close()
 
     def _s3_index(self) -> IndexCopy | None:
         """The index kept in S3: `index = "s3://..."`, or beside an archive in S3 when `index` is not set."""
@@ -206,8 +218,7 @@ class MailSource:
         if not recorded or not isinstance(files, DirectoryFiles):
             yield from self._from_listing(archive, index, emails, set())
             return
-        changed = {name for name, version in recorded.items()
-                   if (now := files.directory(name)) is None or now.version != version}
+        changed = _changed(files, recorded)
         own, wanted = self._wanted(index, emails)
         thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
         indexed = {location.name: ident for location, _, ident in index.rows(wanted)}
@@ -265,6 +276,12 @@ class MailSource:
                 yield stored, self._joins(stored, thread_ids)
         if row is not None:
             self._notes["index"] = STALE
+
+
+def _changed(files: DirectoryFiles, recorded: Mapping[str, str]) -> set[str]:
+    """The directories whose version is not the recorded one (or that are gone): a stat each."""
+    return {name for name, version in recorded.items()
+            if (now := files.directory(name)) is None or now.version != version}
 
 
 def _added(archive: FileArchive, files: DirectoryFiles, index: AddressIndex, recorded: Mapping[str, str],
