@@ -219,6 +219,10 @@ class FileArchive:
         """Whether the file `name` may hold a message (a tree's files are confirmed by `message()`)."""
         return self.kind != "maildir" or _in_maildir(name)
 
+    def candidate_folder(self, folder: str) -> bool:
+        """Whether the files directly in `folder` ("" for the top) may hold messages."""
+        return self.kind != "maildir" or folder.rpartition("/")[2] in ("cur", "new")
+
     def candidates(self) -> Iterator[Entry]:
         """The files that may hold a message, sorted by name."""
         for entry in self.files.entries():
@@ -261,8 +265,8 @@ def _holds_maildir(files: Files, folder: str) -> bool:
 def open_archive(files: Files, known: str | None = None) -> Archive:
     """The archive at `files`, its format detected from its bytes; raises SourceUnavailable.
 
-    `known` is the format an index recorded for this directory, given only when none of its directories
-    changed since: then it still holds, and nothing is listed to tell it again."""
+    `known` is the format an index recorded for this directory, given when its top directory did not
+    change since (no folder added, removed or renamed there): then nothing is listed to tell it again."""
     if known in ("maildir", "eml-tree") and not files.is_file:
         return FileArchive(files, known)
     if files.is_file:

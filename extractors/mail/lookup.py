@@ -75,9 +75,16 @@ class AddressIndex:
         except sqlite3.DatabaseError:  # no such table
             return {}
 
-    def holds(self, name: str) -> bool:
-        """Whether the index has a row for file `name` (a message, or a file it found not to be mail)."""
-        return self.db.execute("SELECT 1 FROM messages WHERE name = ? LIMIT 1", (name,)).fetchone() is not None
+    def known(self, folder: str, names: list[str]) -> set[str]:
+        """Which of `names` (files in `folder`, "" for the top) the index has a row for: a message, or a
+        file it found not to be mail. A folder's rows come in one range scan of the name index."""
+        if not folder:
+            query = "SELECT name FROM messages WHERE name = ?"
+            return {name for name in names if self.db.execute(query, (name,)).fetchone()}
+        # Every name under "folder/" sorts before "folder0" ('0' follows '/').
+        rows = self.db.execute("SELECT name FROM messages WHERE name >= ? AND name < ?", (f"{folder}/", f"{folder}0"))
+        wanted = set(names)
+        return {row[0] for row in rows if row[0] in wanted}
 
     def versions(self) -> Iterator[tuple[str, str]]:
         """Every indexed file's name and version, sorted by name."""

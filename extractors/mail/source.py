@@ -19,9 +19,21 @@ With an address index (`dsar index mail`), a request reads only the messages the
 parsed headers decide, so the set is the same as a full scan's. Without one, or with one that
 no longer matches the archive, every message is read; `notes()` tells the flow which it was.
 Costs: an mbox lookup reads the index, the fingerprint (128 KiB) and the subject's messages, whatever
-the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to each message. A
-Maildir or .eml tree lookup also lists the files (a stat each, to see what is new or changed): that
-listing, not the index, grows with the archive.
+the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to each message.
+A local Maildir or .eml tree lookup stats each directory the index recorded (its mtime changes when a
+file is created, deleted or renamed in it) and, when none changed, takes the format from the index and
+reads only the subject's files: flat in the archive's size. A directory that changed has its names
+listed (no stat per file): the names the index lacks are read and decided by parsing, the subject's
+indexed files that are gone are dropped. A subject's file gone from a directory that looks unchanged
+(its mtime set back) means the index cannot be trusted: every file is listed, as in S3, where a prefix
+has no directory time and every lookup lists every key (a request per 1,000 keys).
+
+The limit: a file rewritten in place under the same name, in any directory, is seen at the next
+`dsar index mail`, not at lookup. That keeps the result exact for mail: Maildir files are never
+rewritten (delivery writes tmp/ then renames, flags rename), and an .eml tree is written once. And
+what is read is still decided by its parsed headers, so a rewritten file can at worst be missed
+until the next index (the subject's own indexed files are read as they are now), never hand over
+someone else's mail. A store that rewrites files in place should run `dsar index mail` before requests.
 
 `threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
 References) comes along even when it does not name them: it is part of the conversation
@@ -91,17 +103,24 @@ class MailSource:
 
     def archive(self) -> Archive:
         """The configured archive, its format detected; raises SourceUnavailable."""
-        files = open_files(self.name, self.settings.path, self.base_dir, self.environ)
-        return open_archive(files, self._unchanged_kind(files))
+        files = self._files()
+        return open_archive(files, self._indexed_kind(files))
 
-    def _unchanged_kind(self, files: Files) -> str | None:
-        """The format the index recorded for a local directory none of whose directories changed since."""
+    def _files(self) -> Files:
+        return open_files(self.name, self.settings.path, self.base_dir, self.environ)
+
+    def _indexed_kind(self, files: Files) -> str | None:
+        """The format the index recorded for a local directory whose top did not change since.
+
+        A Maildir's cur/ and new/ are at its top, so it stays one (emptied, it is an empty Maildir).
+        A tree of .eml files that grows a cur/ below its top is still read as a tree, every new file
+        sniffed and parsed, until `dsar index mail` (which always tells the format from the bytes)."""
         if not isinstance(files, DirectoryFiles) or files.is_file or not self.index_path.is_file():
             return None
         index = AddressIndex(self.index_path)
         try:
             recorded = index.directories()
-            return index.meta.get("kind") if recorded and not _changed(files, recorded) else None
+            return index.meta.get("kind") if "" in recorded and not _changed(files, {"": recorded[""]}) else None
         finally:
             index.close()
 
@@ -117,7 +136,7 @@ class MailSource:
 
     def update_index(self, progress: Progress | None = None) -> BuildStats:
         """Build or bring up to date this source's address index (what `dsar index mail` runs)."""
-        archive = self.archive()
+        archive = open_archive(self._files())  # the format told from the bytes, never taken from the index
         if self.s3_index is not None:
             self.s3_index.fetch()  # build on what another host may have published
         stats = update_index(archive, self.index_path, progress)
@@ -133,7 +152,6 @@ class MailSource:
     def records(self, subject: Subject) -> Iterator[Record]:
         archive = self.archive()
         emails = subject.emails
-        self._notes = {"index": MISSING, "scanned": 0}
         seen: dict[str, int] = {}
         done: set[tuple[str, int]] = set()
         for stored, in_thread in self.found(archive, emails):
@@ -155,6 +173,7 @@ class MailSource:
     def found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
         """The messages that may be the subject's, unparsed, in archive order, each with whether it came as
         part of a thread: what the index names plus what it does not cover (everything, without one)."""
+        self._notes = {"index": MISSING, "scanned": 0}
         if self.s3_index is not None:
             self.s3_index.fetch()
         index = AddressIndex(self.index_path) if self.index_path.is_file() else None
@@ -298,8 +317,9 @@ def _added(archive: FileArchive, files: DirectoryFiles, index: AddressIndex, rec
         names, subfolders = files.listdir(folder)
         prefix = f"{folder}/" if folder else ""
         folders += (prefix + sub for sub in subfolders if prefix + sub not in recorded)
-        added.update(prefix + name for name in names
-                     if archive.candidate(prefix + name) and not index.holds(prefix + name))
+        if archive.candidate_folder(folder):
+            candidates = [prefix + name for name in names]
+            added.update(set(candidates) - index.known(folder, candidates))
     return added
 
 
