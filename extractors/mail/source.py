@@ -232,6 +232,8 @@ class MailSource:
 
     def _from_files(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...]
                     ) -> Iterator[tuple[Stored, bool]]:
+        """A stat per recorded directory; the subject's indexed files, and the files the index does not
+        know in the directories that changed (see the module's docstring). In S3: `_from_listing`."""
         files = archive.files
         recorded = index.directories()
         if not recorded or not isinstance(files, DirectoryFiles):
