@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from extractors.errors import SourceUnavailable
-from extractors.mail.files import Entry, Files
+from extractors.mail.files import DirectoryFiles, Entry, Files
 
 UNSUPPORTED = "not a supported mail archive (mbox, mbox.gz, Maildir, .eml)"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -215,10 +215,18 @@ class FileArchive:
     def key(self, name: str) -> str:
         return maildir_key(name) if self.kind == "maildir" else name
 
+    def candidate(self, name: str) -> bool:
+        """Whether the file `name` may hold a message (a tree's files are confirmed by `message()`)."""
+        return self.kind != "maildir" or _in_maildir(name)
+
+    def candidate_folder(self, folder: str) -> bool:
+        """Whether the files directly in `folder` ("" for the top) may hold messages."""
+        return self.kind != "maildir" or folder.rpartition("/")[2] in ("cur", "new")
+
     def candidates(self) -> Iterator[Entry]:
-        """The files that may hold a message (a tree's files are confirmed by `message()`)."""
+        """The files that may hold a message, sorted by name."""
         for entry in self.files.entries():
-            if self.kind != "maildir" or _in_maildir(entry.name):
+            if self.candidate(entry.name):
                 yield entry
 
     def message(self, entry: Entry) -> Stored | None:
@@ -243,8 +251,24 @@ class FileArchive:
 Archive = MboxArchive | FileArchive
 
 
-def open_archive(files: Files) -> Archive:
-    """The archive at `files`, its format detected from its bytes; raises SourceUnavailable."""
+def _holds_maildir(files: Files, folder: str) -> bool:
+    """Whether a file lies directly in a cur/ or new/ folder under `folder`: by names alone where the
+    store lists directories (no stat per file), else from the listing of every file."""
+    if not isinstance(files, DirectoryFiles):
+        return any(_in_maildir(entry.name) for entry in files.entries())
+    names, subfolders = files.listdir(folder)
+    if names and folder.rpartition("/")[2] in ("cur", "new"):
+        return True
+    return any(_holds_maildir(files, f"{folder}/{sub}" if folder else sub) for sub in subfolders)
+
+
+def open_archive(files: Files, known: str | None = None) -> Archive:
+    """The archive at `files`, its format detected from its bytes; raises SourceUnavailable.
+
+    `known` is the format an index recorded for this directory, given when its top directory did not
+    change since (no folder added, removed or renamed there): then nothing is listed to tell it again."""
+    if known in ("maildir", "eml-tree") and not files.is_file:
+        return FileArchive(files, known)
     if files.is_file:
         head = _read(files, "", SNIFF)
         if head.startswith(GZIP_MAGIC):
@@ -263,7 +287,7 @@ def open_archive(files: Files) -> Archive:
         elif looks_like_message(head):
             return FileArchive(files, "eml")
         raise SourceUnavailable(files.source, UNSUPPORTED)
-    if any(_in_maildir(entry.name) for entry in files.entries()):
+    if _holds_maildir(files, ""):
         return FileArchive(files, "maildir")
     tree = FileArchive(files, "eml-tree")
     for entry in tree.candidates():

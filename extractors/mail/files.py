@@ -4,15 +4,22 @@ An archive format (mbox, Maildir, a tree of .eml files) reads its files only
 through `Files`, so each format is written once and works on disk and in S3
 alike. A location is a single file (an mbox, an .mbox.gz, one .eml) or a
 directory / prefix holding many.
+
+A local directory also offers `DirectoryFiles`: each directory's version (its st_mtime_ns, which
+changes whenever a file is created, deleted or renamed directly in it), so that a lookup can stat a
+handful of directories instead of every file to know the index still holds. S3 has no directories
+(a prefix has no version of its own), so `S3Files` is plain `Files` and a lookup there lists every key.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import stat
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from extractors.errors import SourceUnavailable
 
@@ -42,6 +49,36 @@ class Files(Protocol):
         ...
 
 
+RACY_NS = 3_000_000_000  # a directory younger than this may change again within its mtime's tick (and NFS clocks drift)
+
+
+@runtime_checkable
+class DirectoryFiles(Files, Protocol):
+    """Files in directories that have versions (a local path): what a lookup needs to trust its index
+    after a stat per directory. A version changes when an entry is created, deleted or renamed directly in
+    the directory, not when a file in it is written in place."""
+
+    def directories(self) -> Iterator[Entry]:
+        """The location and every directory under it, each stat'ed before it is listed (a file added
+        meanwhile changes a version taken here). A directory changed in the last seconds gets version ""
+        (never current): a file added in the same clock tick as that change would not move its mtime
+        (git's "racy clean" rule), so lookups list it until the next index."""
+        ...
+
+    def directory(self, name: str) -> Entry | None:
+        """Directory `name` ("" for the location) as it is now, or None when it is gone."""
+        ...
+
+    def file(self, name: str) -> Entry | None:
+        """File `name` as it is now, or None when it is gone."""
+        ...
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        """The names of the files and of the subdirectories directly in directory `name`, each sorted
+        (no stat per file); raises SourceUnavailable."""
+        ...
+
+
 class LocalFiles:
     def __init__(self, source: str, path: Path) -> None:
         self.source = source
@@ -67,6 +104,42 @@ class LocalFiles:
             return (self.path if self.is_file else self.path / name).open("rb")
         except OSError:
             raise SourceUnavailable(self.source, "mail archive could not be read") from None
+
+    def directories(self, name: str = "") -> Iterator[Entry]:
+        try:
+            found = (self.path / name).stat()
+        except OSError:
+            raise SourceUnavailable(self.source, "mail archive could not be read") from None
+        settled = time.time_ns() - found.st_mtime_ns > RACY_NS
+        yield Entry(name, found.st_size, _entry(name, found).version if settled else "")
+        for sub in self.listdir(name)[1]:
+            yield from self.directories(f"{name}/{sub}" if name else sub)
+
+    def directory(self, name: str) -> Entry | None:
+        return self._stat(name, stat.S_ISDIR)
+
+    def file(self, name: str) -> Entry | None:
+        return self._stat(name, stat.S_ISREG)
+
+    def _stat(self, name: str, kind: Callable[[int], bool]) -> Entry | None:
+        try:
+            found = (self.path / name).stat()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            raise SourceUnavailable(self.source, "mail archive could not be read") from None
+        return _entry(name, found) if kind(found.st_mode) else None
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        files: list[str] = []
+        folders: list[str] = []
+        try:
+            with os.scandir(self.path / name) as found:
+                for entry in found:
+                    (folders if entry.is_dir() else files).append(entry.name)
+        except OSError:
+            raise SourceUnavailable(self.source, "mail archive could not be read") from None
+        return sorted(files), sorted(folders)
 
 
 def _entry(name: str, stat: os.stat_result) -> Entry:

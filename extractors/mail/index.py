@@ -4,6 +4,7 @@
     addresses(address, message)      every address-shaped token of its header block, ASCII-lower-cased,
                                      and every address of From/To/Cc/Bcc/Reply-To/Sender
     refs(ref, message)               the Message-IDs in its In-Reply-To and References
+    directories(name, version)       a local Maildir's or .eml tree's directories as they were when listed
 
 Building and updating live here; reading it (AddressIndex) in lookup.py.
     meta(key, value)                 format, how far an mbox is covered and a fingerprint of that part
@@ -19,7 +20,10 @@ size shrank or its fingerprint differs); it covers only what was there when the 
 a last message not yet followed by its blank line (a delivery in progress) is left for the next run.
 One-file-per-message archives are compared by name
 and version: new and changed files are read, deleted ones dropped, Maildir flag renames
-followed without reading the message again. One update at a time holds `<index>.lock`.
+followed without reading the message again. For a local directory each directory's version
+(mtime) is recorded, stat'ed before its files are listed, so that a lookup can tell from a stat per
+directory that no file was added, deleted or renamed since (lookup.py's `unchanged`). One update at a
+time holds `<index>.lock`.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from typing import BinaryIO, cast
 
 from extractors.errors import SourceUnavailable
 from extractors.mail.archive import Archive, MboxArchive, Stored
-from extractors.mail.files import Entry
+from extractors.mail.files import DirectoryFiles, Entry
 from identity.address import ascii_lower
 
 SCHEMA = "2"  # 2: tokens hold every atext character (o'brien@, a&b@)
@@ -416,6 +420,9 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
     `follow_renames` (an update, not a first build, whose messages are not indexed by key yet) looks a new
     Maildir name up by its unique name first."""
     assert not isinstance(archive, MboxArchive)
+    files = archive.files
+    # Taken before the files are listed: what changes after this is seen by the next lookup.
+    folders = list(files.directories()) if isinstance(files, DirectoryFiles) and not files.is_file else []
     writer = _Writer(db, progress)
     next_id = (db.execute("SELECT max(id) FROM messages").fetchone()[0] or 0) + 1
     gone: list[int] = []
@@ -428,7 +435,7 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
             gone.append(indexed[0])
         if entry is None:
             continue
-        if not _utf8(entry.name):
+        if not utf8_name(entry.name):
             unnamed += 1
             continue
         moved = _moved(db, archive.key(entry.name), entry) if follow_renames and archive.kind == "maildir" else None
@@ -450,11 +457,16 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
     db.executemany("UPDATE messages SET name = ? WHERE id = ?", renamed)
     for table, column in (("messages", "id"), ("addresses", "message"), ("refs", "message")):
         db.executemany(f"DELETE FROM {table} WHERE {column} = ?", ((ident,) for ident in gone))  # noqa: S608
+    db.execute("CREATE TABLE IF NOT EXISTS directories(name TEXT PRIMARY KEY, version TEXT NOT NULL)")
+    db.execute("DELETE FROM directories")
+    # A folder whose name is not UTF-8 is not recorded: lookups list it as new, every time.
+    db.executemany("INSERT INTO directories VALUES (?, ?)",
+                   ((folder.name, folder.version) for folder in folders if utf8_name(folder.name)))
     db.execute("COMMIT")
     return writer.count, len(gone), unnamed
 
 
-def _utf8(name: str) -> bool:
+def utf8_name(name: str) -> bool:
     """False for a file name that was not UTF-8 on disk (Python holds its bytes as lone surrogates)."""
     try:
         name.encode("utf-8")

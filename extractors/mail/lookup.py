@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from extractors.mail.archive import Archive, Location
-from extractors.mail.index import SCHEMA, read_meta, readonly_uri
+from extractors.mail.index import SCHEMA, read_meta, readonly_uri, utf8_name
 from identity.address import ascii_lower
 
 
@@ -66,6 +66,26 @@ class AddressIndex:
                 "SELECT message_id FROM messages WHERE id = ? AND message_id IS NOT NULL "
                 "UNION SELECT ref FROM refs WHERE message = ?", (ident, ident)))
         return found
+
+    def directories(self) -> dict[str, str]:
+        """The archive's directories and their versions when it was indexed ({} for an archive in S3 or an
+        index built before directories were recorded: then a lookup lists every file)."""
+        try:
+            return dict(self.db.execute("SELECT name, version FROM directories"))
+        except sqlite3.DatabaseError:  # no such table
+            return {}
+
+    def known(self, folder: str, names: list[str]) -> set[str]:
+        """Which of `names` (files in `folder`, "" for the top) the index has a row for: a message, or a
+        file it found not to be mail. A folder's rows come in one range scan of the name index."""
+        if not folder:
+            query = "SELECT name FROM messages WHERE name = ?"
+            # A name that is not UTF-8 is never indexed (index.py's `utf8_name`): unknown, read every time.
+            return {name for name in names if utf8_name(name) and self.db.execute(query, (name,)).fetchone()}
+        # Every name under "folder/" sorts before "folder0" ('0' follows '/').
+        rows = self.db.execute("SELECT name FROM messages WHERE name >= ? AND name < ?", (f"{folder}/", f"{folder}0"))
+        wanted = set(names)
+        return {row[0] for row in rows if row[0] in wanted}
 
     def versions(self) -> Iterator[tuple[str, str]]:
         """Every indexed file's name and version, sorted by name."""

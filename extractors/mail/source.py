@@ -19,9 +19,21 @@ With an address index (`dsar index mail`), a request reads only the messages the
 parsed headers decide, so the set is the same as a full scan's. Without one, or with one that
 no longer matches the archive, every message is read; `notes()` tells the flow which it was.
 Costs: an mbox lookup reads the index, the fingerprint (128 KiB) and the subject's messages, whatever
-the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to each message. A
-Maildir or .eml tree lookup also lists the files (a stat each, to see what is new or changed): that
-listing, not the index, grows with the archive.
+the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to each message.
+A local Maildir or .eml tree lookup stats each directory the index recorded (its mtime changes when a
+file is created, deleted or renamed in it) and, when none changed, takes the format from the index and
+reads only the subject's files: flat in the archive's size. A directory that changed has its names
+listed (no stat per file): the names the index lacks are read and decided by parsing, the subject's
+indexed files that are gone are dropped. A subject's file gone from a directory that looks unchanged
+(its mtime set back) means the index cannot be trusted: every file is listed, as in S3, where a prefix
+has no directory time and every lookup lists every key (a request per 1,000 keys).
+
+The limit: a file rewritten in place under the same name, in any directory, is seen at the next
+`dsar index mail`, not at lookup. That keeps the result exact for mail: Maildir files are never
+rewritten (delivery writes tmp/ then renames, flags rename), and an .eml tree is written once. And
+what is read is still decided by its parsed headers, so a rewritten file can at worst be missed
+until the next index (the subject's own indexed files are read as they are now), never hand over
+someone else's mail. A store that rewrites files in place should run `dsar index mail` before requests.
 
 `threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
 References) comes along even when it does not name them: it is part of the conversation
@@ -42,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive
-from extractors.mail.files import open_files
+from extractors.mail.files import DirectoryFiles, Files, open_files
 from extractors.mail.index import (
     FRESH,
     MISSING,
@@ -91,7 +103,26 @@ class MailSource:
 
     def archive(self) -> Archive:
         """The configured archive, its format detected; raises SourceUnavailable."""
-        return open_archive(open_files(self.name, self.settings.path, self.base_dir, self.environ))
+        files = self._files()
+        return open_archive(files, self._indexed_kind(files))
+
+    def _files(self) -> Files:
+        return open_files(self.name, self.settings.path, self.base_dir, self.environ)
+
+    def _indexed_kind(self, files: Files) -> str | None:
+        """The format the index recorded for a local directory whose top did not change since.
+
+        A Maildir's cur/ and new/ are at its top, so it stays one (emptied, it is an empty Maildir).
+        A tree of .eml files that grows a cur/ below its top is still read as a tree, every new file
+        sniffed and parsed, until `dsar index mail` (which always tells the format from the bytes)."""
+        if not isinstance(files, DirectoryFiles) or files.is_file or not self.index_path.is_file():
+            return None
+        index = AddressIndex(self.index_path)
+        try:
+            recorded = index.directories()
+            return index.meta.get("kind") if "" in recorded and not _changed(files, {"": recorded[""]}) else None
+        finally:
+            index.close()
 
     def _s3_index(self) -> IndexCopy | None:
         """The index kept in S3: `index = "s3://..."`, or beside an archive in S3 when `index` is not set."""
@@ -105,7 +136,7 @@ class MailSource:
 
     def update_index(self, progress: Progress | None = None) -> BuildStats:
         """Build or bring up to date this source's address index (what `dsar index mail` runs)."""
-        archive = self.archive()
+        archive = open_archive(self._files())  # the format told from the bytes, never taken from the index
         if self.s3_index is not None:
             self.s3_index.fetch()  # build on what another host may have published
         stats = update_index(archive, self.index_path, progress)
@@ -121,7 +152,6 @@ class MailSource:
     def records(self, subject: Subject) -> Iterator[Record]:
         archive = self.archive()
         emails = subject.emails
-        self._notes = {"index": MISSING, "scanned": 0}
         seen: dict[str, int] = {}
         done: set[tuple[str, int]] = set()
         for stored, in_thread in self.found(archive, emails):
@@ -143,6 +173,7 @@ class MailSource:
     def found(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
         """The messages that may be the subject's, unparsed, in archive order, each with whether it came as
         part of a thread: what the index names plus what it does not cover (everything, without one)."""
+        self._notes = {"index": MISSING, "scanned": 0}
         if self.s3_index is not None:
             self.s3_index.fetch()
         index = AddressIndex(self.index_path) if self.index_path.is_file() else None
@@ -201,6 +232,44 @@ class MailSource:
 
     def _from_files(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...]
                     ) -> Iterator[tuple[Stored, bool]]:
+        """A stat per recorded directory; the subject's indexed files, and the files the index does not
+        know in the directories that changed (see the module's docstring). In S3: `_from_listing`."""
+        files = archive.files
+        recorded = index.directories()
+        if not recorded or not isinstance(files, DirectoryFiles):
+            yield from self._from_listing(archive, index, emails, set())
+            return
+        changed = _changed(files, recorded)
+        own, wanted = self._wanted(index, emails)
+        thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
+        indexed = {location.name: ident for location, _, ident in index.rows(wanted)}
+        added = _added(archive, files, index, recorded, changed)
+        # Stale: files were added since (read here without the index) or the subject's were deleted.
+        self._notes["index"] = STALE if added else FRESH
+        done: set[str] = set()
+        for name in sorted(indexed.keys() | added):  # names order, as a full listing gives them
+            entry = files.file(name)
+            if entry is None:
+                if name.rpartition("/")[0] in changed:
+                    self._notes["index"] = STALE
+                    continue  # deleted since the index: its folder says so
+                # Gone although its folder did not change (a clock set back, a folder restored): trust
+                # nothing, list every file for what is left.
+                yield from self._from_listing(archive, index, emails, done)
+                return
+            stored = archive.message(entry)
+            done.add(name)
+            if stored is None:
+                continue
+            if name in indexed:
+                yield stored, indexed[name] not in own
+            else:
+                self._notes["scanned"] = int(self._notes["scanned"]) + 1
+                yield stored, self._joins(stored, thread_ids)
+
+    def _from_listing(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...], done: set[str]
+                      ) -> Iterator[tuple[Stored, bool]]:
+        """Every file listed and compared with the index by name and version; `done` were yielded already."""
         own, wanted = self._wanted(index, emails)
         names = {location.name: ident for location, _, ident in index.rows(wanted)}
         thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
@@ -214,18 +283,46 @@ class MailSource:
             if row is not None and row[0] == entry.name and row[1] == entry.version:
                 row = next(indexed, None)
                 ident = names.get(entry.name)
-                if ident is not None:
+                if ident is not None and entry.name not in done:
                     stored = archive.message(entry)
                     if stored is not None:
                         yield stored, ident not in own
                 continue
             self._notes["index"] = STALE
+            if entry.name in done:
+                continue
             stored = archive.message(entry)
             if stored is not None:
                 self._notes["scanned"] = int(self._notes["scanned"]) + 1
                 yield stored, self._joins(stored, thread_ids)
         if row is not None:
             self._notes["index"] = STALE
+
+
+def _changed(files: DirectoryFiles, recorded: Mapping[str, str]) -> set[str]:
+    """The directories whose version is not the recorded one (or that are gone): a stat each."""
+    return {name for name, version in recorded.items()
+            if (now := files.directory(name)) is None or now.version != version}
+
+
+def _added(archive: FileArchive, files: DirectoryFiles, index: AddressIndex, recorded: Mapping[str, str],
+           changed: set[str]) -> set[str]:
+    """The files that may hold a message and that the index does not know, in the directories that
+    changed since it was built (and in every directory new since). Only names are listed: a file in a
+    changed folder keeping its name is trusted to be the one indexed (see the module's docstring)."""
+    added: set[str] = set()
+    folders = sorted(changed)
+    while folders:
+        folder = folders.pop()
+        if folder in recorded and files.directory(folder) is None:
+            continue  # removed: its files are gone
+        names, subfolders = files.listdir(folder)
+        prefix = f"{folder}/" if folder else ""
+        folders += (prefix + sub for sub in subfolders if prefix + sub not in recorded)
+        if archive.candidate_folder(folder):
+            candidates = [prefix + name for name in names]
+            added.update(set(candidates) - index.known(folder, candidates))
+    return added
 
 
 def _numbered(record: Record, seen: dict[str, int]) -> Record:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from extractors.mail.files import Entry, Files
+from extractors.mail.files import DirectoryFiles, Entry, Files
 
 
 def messages_of(mbox: Path) -> list[bytes]:
@@ -56,13 +56,40 @@ class CountingFiles:
         self.is_file = inner.is_file
         self.opened: list[str] = []
         self.bytes_read = 0
+        self.listed = 0  # files listed by entries(), a stat each
 
     def entries(self) -> Iterator[Entry]:
-        return self.inner.entries()
+        for entry in self.inner.entries():
+            self.listed += 1
+            yield entry
 
     def open(self, name: str) -> BinaryIO:
         self.opened.append(name)
         return _Counting(self, self.inner.open(name))  # type: ignore[return-value]
+
+
+class CountingDirectoryFiles(CountingFiles):
+    """CountingFiles over a local directory, also counting the stat of each file and the directories listed."""
+
+    def __init__(self, inner: DirectoryFiles) -> None:
+        super().__init__(inner)
+        self.directory_files = inner
+        self.stated: list[str] = []
+        self.dirs_listed: list[str] = []
+
+    def directories(self) -> Iterator[Entry]:
+        return self.directory_files.directories()
+
+    def directory(self, name: str) -> Entry | None:
+        return self.directory_files.directory(name)
+
+    def file(self, name: str) -> Entry | None:
+        self.stated.append(name)
+        return self.directory_files.file(name)
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        self.dirs_listed.append(name)
+        return self.directory_files.listdir(name)
 
 
 class _Counting:

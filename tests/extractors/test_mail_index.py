@@ -4,7 +4,9 @@ only the subject's messages, threads and body mentions."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from extractors.mail.files import LocalFiles
 from extractors.mail.index import read_headers
 from extractors.records import Subject
 from flows.demo.company import DemoCompany, generate_company
-from tests.extractors.mail_archives import CountingFiles, write_format
+from tests.extractors.mail_archives import CountingDirectoryFiles, CountingFiles, write_format
 
 MATTI = Subject("matti@example.fi")
 
@@ -137,6 +139,94 @@ def test_a_lookup_reads_only_the_subjects_messages(bigger: DemoCompany, tmp_path
         # The format's sniff and the fingerprint (64 KiB each), then the messages.
         whole, fixed = root.stat().st_size, 3 * 64 << 10
         assert counting.bytes_read - fixed < whole / 4, (counting.bytes_read, whole)
+
+
+def aged(root: Path) -> Path:
+    """`root` as an archive last changed an hour ago: its directories' mtimes are no longer racy."""
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        os.utime(folder, ns=(hour_ago, hour_ago))
+    return root
+
+
+def counted(root: Path, monkeypatch: pytest.MonkeyPatch) -> CountingDirectoryFiles:
+    """Every later lookup of "support_mail" goes through one counting wrapper of the local archive."""
+    counting = CountingDirectoryFiles(LocalFiles("support_mail", root))
+    monkeypatch.setattr("extractors.mail.source.open_files", lambda *_: counting)
+    return counting
+
+
+def scanned(tmp_path: Path, subject: Subject) -> list[str]:
+    """What a scan without an index finds: the exact set."""
+    scan = MailSource("support_mail", {"path": "archive", "index": "no-index.sqlite"}, tmp_path, {})
+    found = sorted(ids(scan, subject))
+    assert scan.notes()["index"] == "missing"
+    return found
+
+
+def mine(root: Path, folder: str, email: str) -> list[Path]:
+    return sorted(p for p in (root / folder).iterdir() if email.encode() in p.read_bytes().lower())
+
+
+@pytest.mark.parametrize("fmt", ["maildir", "eml"])
+def test_an_unchanged_directory_archive_is_looked_up_with_a_stat_per_directory(
+        company: DemoCompany, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = aged(write_format(company.mail_archive, tmp_path / "archive", fmt))
+    subject = Subject(company.subject_email)
+    expected = scanned(tmp_path, subject)
+    files = MailSource("support_mail", {"path": "archive"}, tmp_path, {})
+    files.update_index()
+    counting = counted(root, monkeypatch)
+    assert sorted(ids(files, subject)) == expected and expected
+    assert files.notes() == {"index": "fresh", "scanned": 0}
+    # No file listed, no folder listed, not even to tell the format: only the subject's files stat'ed and read.
+    assert (counting.listed, counting.dirs_listed) == (0, [])
+    assert sorted(counting.stated) == sorted(counting.opened) and len(counting.opened) == len(expected)
+
+
+def test_maildir_changes_since_the_index_are_read_from_the_changed_folders_only(
+        company: DemoCompany, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = aged(write_format(company.mail_archive, tmp_path / "archive", "maildir"))
+    email = company.subject_email
+    files = MailSource("support_mail", {"path": "archive"}, tmp_path, {})
+    files.update_index()
+    read = mine(root, "new", email)[0]  # the client reads it: new/ -> cur/ with a flag
+    read.rename(root / "cur" / (read.name + ":2,S"))
+    deleted = mine(root, "cur", email)[0]
+    gone = read_headers(deleted.read_bytes()).message_id
+    deleted.unlink()
+    (root / "new" / "1800000000.M1P1.host").write_bytes(mail("delivered@example.fi", "tuki@kauppa.fi", email))
+    (root / ".Sent" / "cur").mkdir(parents=True)  # a Maildir++ folder made since: its parent changed
+    (root / ".Sent" / "cur" / "1800000001.M2P1.host:2,S").write_bytes(mail("sent@kauppa.fi", "tuki@kauppa.fi", email))
+    expected = scanned(tmp_path, Subject(email))
+    assert "delivered@example.fi" in expected and "sent@kauppa.fi" in expected and gone not in expected
+    counting = counted(root, monkeypatch)
+    assert sorted(ids(files, Subject(email))) == expected
+    assert files.notes() == {"index": "stale", "scanned": 3}  # the delivery, the renamed one, the new folder's
+    assert counting.listed <= 1  # the format's sniff stops at the first file
+    # Telling the format lists names (.Sent/cur holds one: it stops there); the lookup lists what changed.
+    assert set(counting.dirs_listed) <= {"", ".Sent", ".Sent/cur", "cur", "new"}
+    assert len(counting.stated) < len(expected) + 5  # the subject's files and the new ones, not the archive's
+
+
+def test_a_file_gone_from_an_unchanged_folder_falls_back_to_listing_every_file(
+        company: DemoCompany, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = aged(write_format(company.mail_archive, tmp_path / "archive", "eml"))
+    email = company.subject_email
+    files = MailSource("support_mail", {"path": "archive"}, tmp_path, {})
+    files.update_index()
+    deleted = mine(root, "1", email)[0]
+    gone = read_headers(deleted.read_bytes()).message_id
+    folder = deleted.parent.stat()
+    deleted.unlink()
+    # Its folder's mtime set back, as a restore from a backup may: the folder looks unchanged.
+    os.utime(deleted.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
+    expected = scanned(tmp_path, Subject(email))
+    assert gone not in expected
+    counting = counted(root, monkeypatch)
+    assert sorted(ids(files, Subject(email))) == expected
+    assert files.notes()["index"] == "stale"
+    assert counting.listed == 300  # every file (299 left and the README): the index trusted no further
 
 
 def test_threads_bring_the_whole_conversation(tmp_path: Path) -> None:
