@@ -57,7 +57,7 @@ from extractors.mail.index import (
 )
 from extractors.mail.limits import Limits, LimitSettings
 from extractors.mail.lookup import AddressIndex
-from extractors.mail.parse import MESSAGES, Withheld, address_pattern, read_message
+from extractors.mail.parse import MESSAGES, ParsedMessage, Withheld, address_pattern, read_message
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import parse_settings
 
@@ -91,7 +91,8 @@ class MailSource:
 
     def archive(self) -> Archive:
         """The configured archive, its format detected; raises SourceUnavailable."""
-        return open_archive(open_files(self.name, self.settings.path, self.base_dir, self.environ))
+        files = open_files(self.name, self.settings.path, self.base_dir, self.environ)
+        return open_archive(files, self.limits.max_message_bytes)
 
     def _s3_index(self) -> IndexCopy | None:
         """The index kept in S3: `index = "s3://..."`, or beside an archive in S3 when `index` is not set."""
@@ -126,7 +127,7 @@ class MailSource:
         done: set[tuple[str, int]] = set()
         for stored, in_thread in self.found(archive, emails):
             done.add((stored.location.name, stored.location.offset))
-            record = _decide(self.name, stored.raw, emails, in_thread, self.limits)
+            record = self._decide(stored, emails, in_thread)
             if record is not None:
                 yield _numbered(record, seen)
         if self.settings.body_mentions:
@@ -136,7 +137,7 @@ class MailSource:
                     continue
                 lowered = stored.raw.lower()
                 if any(needle in lowered for needle in needles):
-                    record = _decide(self.name, stored.raw, emails, True, self.limits)
+                    record = self._decide(stored, emails, True)
                     if record is not None:
                         yield _numbered(record, seen)
 
@@ -227,6 +228,12 @@ class MailSource:
         if row is not None:
             self._notes["index"] = STALE
 
+    def _decide(self, stored: Stored, emails: tuple[str, ...], in_thread: bool) -> Record | None:
+        record = _decide(self.name, stored, emails, in_thread, self.limits)
+        if record is None and stored.withheld is not None and stored.withheld.reason == "unparsed":
+            self._notes["not_mail"] = int(self._notes.get("not_mail", 0)) + 1  # a file in a tree that is not mail
+        return record
+
 
 def _numbered(record: Record, seen: dict[str, int]) -> Record:
     """A copy of the same message keeps its own stable key."""
@@ -234,14 +241,20 @@ def _numbered(record: Record, seen: dict[str, int]) -> Record:
     return replace(record, key=f"{record.key}#{count}") if count > 1 else record
 
 
-def _decide(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool, limits: Limits) -> Record | None:
+def _decide(source: str, stored: Stored, emails: tuple[str, ...], in_thread: bool, limits: Limits
+            ) -> Record | None:
     """The record of a message if it is the subject's (or, `in_thread`, part of their conversation)."""
-    # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
-    # so a message without its bytes does not name the subject: skip parsing it.
-    lowered = raw.lower()
-    if not in_thread and not any(email.encode("utf-8") in lowered for email in emails):
-        return None
-    message = read_message(io.BytesIO(raw), len(raw), limits)
+    message: ParsedMessage | Withheld
+    if stored.withheld is not None:
+        message = stored.withheld
+    else:
+        # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec), so a message
+        # without its bytes does not name the subject: skip parsing it. (Held whole: within the limit.)
+        lowered = stored.raw.lower()
+        if not in_thread and not any(email.encode("utf-8") in lowered for email in emails):
+            return None
+        del lowered
+        message = read_message(io.BytesIO(stored.raw), len(stored.raw), limits)
     if isinstance(message, Withheld):
         # Never drop mail silently, never hand over what could not be checked (too large, too many
         # parts, unparseable): if the subject's address is in its header, list it as withheld. Only the
