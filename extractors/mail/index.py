@@ -215,9 +215,6 @@ class _Writer:
         self.refs += ((ref, ident) for ref in headers.refs)
         self.count += 1
 
-    def skip(self, ident: int, entry: Entry) -> None:
-        self.messages.append((ident, entry.name, entry.name, 0, -1, entry.version, None))
-
     def full(self) -> bool:
         return len(self.messages) >= BATCH
 
@@ -442,11 +439,7 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
         if moved is not None:  # a flag change renamed it: same message, no need to read it again
             renamed.append((entry.name, moved))
             continue
-        stored = archive.message(entry)
-        if stored is not None:
-            writer.add(next_id, stored)
-        else:  # not mail (a README in a tree of .eml): remembered so that no lookup reads it again
-            writer.skip(next_id, entry)
+        writer.add(next_id, archive.message(entry))
         next_id += 1
         if writer.full():
             writer.flush()

@@ -72,7 +72,7 @@ def read_message(stream: BinaryIO, size: int | None, limits: Limits) -> ParsedMe
     `stream` may be a file positioned at the message, or `io.BytesIO(raw)`; its OSError propagates.
     """
     sha = hashlib.sha256()
-    head = _HeaderBlock()
+    head = HeaderBlock()
     reason: Literal["too_large", "too_many_parts", "unparsed"] | None = None
     if size is not None and size > limits.max_message_bytes:
         reason = "too_large"
@@ -155,7 +155,7 @@ def _chunks(stream: BinaryIO, size: int | None) -> Iterator[bytes]:
         yield chunk
 
 
-class _HeaderBlock:
+class HeaderBlock:
     """The header block of a message that streams by a slice at a time."""
 
     def __init__(self) -> None:

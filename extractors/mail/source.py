@@ -69,7 +69,7 @@ from extractors.mail.index import (
 )
 from extractors.mail.limits import Limits, LimitSettings
 from extractors.mail.lookup import AddressIndex
-from extractors.mail.parse import MESSAGES, Withheld, address_pattern, read_message
+from extractors.mail.parse import MESSAGES, ParsedMessage, Withheld, address_pattern, read_message
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import parse_settings
 
@@ -104,7 +104,7 @@ class MailSource:
     def archive(self) -> Archive:
         """The configured archive, its format detected; raises SourceUnavailable."""
         files = self._files()
-        return open_archive(files, self._indexed_kind(files))
+        return open_archive(files, self._indexed_kind(files), self.limits.max_message_bytes)
 
     def _files(self) -> Files:
         return open_files(self.name, self.settings.path, self.base_dir, self.environ)
@@ -156,7 +156,7 @@ class MailSource:
         done: set[tuple[str, int]] = set()
         for stored, in_thread in self.found(archive, emails):
             done.add((stored.location.name, stored.location.offset))
-            record = _decide(self.name, stored.raw, emails, in_thread, self.limits)
+            record = self._decide(stored, emails, in_thread)
             if record is not None:
                 yield _numbered(record, seen)
         if self.settings.body_mentions:
@@ -166,7 +166,7 @@ class MailSource:
                     continue
                 lowered = stored.raw.lower()
                 if any(needle in lowered for needle in needles):
-                    record = _decide(self.name, stored.raw, emails, True, self.limits)
+                    record = self._decide(stored, emails, True)
                     if record is not None:
                         yield _numbered(record, seen)
 
@@ -259,8 +259,6 @@ class MailSource:
                 return
             stored = archive.message(entry)
             done.add(name)
-            if stored is None:
-                continue
             if name in indexed:
                 yield stored, indexed[name] not in own
             else:
@@ -284,19 +282,22 @@ class MailSource:
                 row = next(indexed, None)
                 ident = names.get(entry.name)
                 if ident is not None and entry.name not in done:
-                    stored = archive.message(entry)
-                    if stored is not None:
-                        yield stored, ident not in own
+                    yield archive.message(entry), ident not in own
                 continue
             self._notes["index"] = STALE
             if entry.name in done:
                 continue
+            self._notes["scanned"] = int(self._notes["scanned"]) + 1
             stored = archive.message(entry)
-            if stored is not None:
-                self._notes["scanned"] = int(self._notes["scanned"]) + 1
-                yield stored, self._joins(stored, thread_ids)
+            yield stored, self._joins(stored, thread_ids)
         if row is not None:
             self._notes["index"] = STALE
+
+    def _decide(self, stored: Stored, emails: tuple[str, ...], in_thread: bool) -> Record | None:
+        record = _decide(self.name, stored, emails, in_thread, self.limits)
+        if record is None and stored.withheld is not None and stored.withheld.reason == "unparsed":
+            self._notes["not_mail"] = int(self._notes.get("not_mail", 0)) + 1  # a file in a tree that is not mail
+        return record
 
 
 def _changed(files: DirectoryFiles, recorded: Mapping[str, str]) -> set[str]:
@@ -331,14 +332,20 @@ def _numbered(record: Record, seen: dict[str, int]) -> Record:
     return replace(record, key=f"{record.key}#{count}") if count > 1 else record
 
 
-def _decide(source: str, raw: bytes, emails: tuple[str, ...], in_thread: bool, limits: Limits) -> Record | None:
+def _decide(source: str, stored: Stored, emails: tuple[str, ...], in_thread: bool, limits: Limits
+            ) -> Record | None:
     """The record of a message if it is the subject's (or, `in_thread`, part of their conversation)."""
-    # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec),
-    # so a message without its bytes does not name the subject: skip parsing it.
-    lowered = raw.lower()
-    if not in_thread and not any(email.encode("utf-8") in lowered for email in emails):
-        return None
-    message = read_message(io.BytesIO(raw), len(raw), limits)
+    message: ParsedMessage | Withheld
+    if stored.withheld is not None:
+        message = stored.withheld
+    else:
+        # An address cannot be encoded or folded inside a header (RFC 5322 addr-spec), so a message
+        # without its bytes does not name the subject: skip parsing it. (Held whole: within the limit.)
+        lowered = stored.raw.lower()
+        if not in_thread and not any(email.encode("utf-8") in lowered for email in emails):
+            return None
+        del lowered
+        message = read_message(io.BytesIO(stored.raw), len(stored.raw), limits)
     if isinstance(message, Withheld):
         # Never drop mail silently, never hand over what could not be checked (too large, too many
         # parts, unparseable): if the subject's address is in its header, list it as withheld. Only the
