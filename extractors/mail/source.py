@@ -23,12 +23,21 @@ the archive's size; an .mbox.gz also inflates from a seek point (1 MiB apart) to
 Maildir or .eml tree lookup also lists the files (a stat each, to see what is new or changed): that
 listing, not the index, grows with the archive.
 
-`threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
-References) comes along even when it does not name them: it is part of the conversation
-they took part in, and redaction removes the third parties in it.
-`body_mentions` is off by default: it reads the whole archive on every request (the cost of
-a scan, roughly `grep` over the archive plus a parse per hit), and brings mail between other
-people that only mentions the subject, which carries more third-party data to redact.
+`threads`: what the subject's messages replied to (up In-Reply-To/References, transitively) and the
+replies to their messages (down, transitively) come along even when they do not name them: the
+conversation they took part in, and redaction removes the third parties in it. Never a sibling: other
+customers' separate replies to the same newsletter stay out. A link is followed only to a Message-ID
+that one message in the archive holds, so a mailer that reuses ids (<1@localhost>) links nothing (and
+two stored copies of one message link nothing either). Without an index, threads cost two passes: a
+throwaway index of the header blocks (on disk beside the real one, so memory stays bounded), then the
+messages it names: the same rule and set as with an index, for the cost of an index build per request.
+The tail an index does not cover yet follows the same rule with the links known so far.
+`body_mentions` is off by default: it reads the whole archive on every request (the cost of a scan,
+roughly `grep` over the archive plus a parse per hit, and per base64 or quoted-printable message, whose
+bytes could hide an address), and brings mail between other people that names the subject's address,
+as a whole address (never joann@ for ann@, nor ann@example.com.au), in its text or attached text,
+which carries more third-party data to redact. It runs over every message not handed over yet, so
+the set is the same with and without an index; an unparseable message naming them is `withheld`.
 """
 
 from __future__ import annotations
