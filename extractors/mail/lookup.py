@@ -10,11 +10,20 @@ from extractors.mail.archive import Archive, Location
 from extractors.mail.index import SCHEMA, read_meta, readonly_uri, utf8_name
 from identity.address import ascii_lower
 
+_BATCH = 500  # ids per query, under SQLite's limit on bound parameters
+# The messages that the ones in ({}) refer to, and the replies to them; each only through a Message-ID
+# that exactly one message holds.
+_UP = """SELECT m.id FROM refs r JOIN messages m ON m.message_id = r.ref WHERE r.message IN ({})
+         AND (SELECT count(*) FROM messages u WHERE u.message_id = r.ref) = 1"""
+_DOWN = """SELECT r.message FROM messages m JOIN refs r ON r.ref = m.message_id WHERE m.id IN ({})
+           AND (SELECT count(*) FROM messages u WHERE u.message_id = m.message_id) = 1"""
+
 
 class AddressIndex:
     """A built index, read-only: which messages name an address, and their threads."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.db = sqlite3.connect(readonly_uri(path), uri=True)
         self.meta = read_meta(self.db)
 
@@ -32,21 +41,40 @@ class AddressIndex:
                 "SELECT message FROM addresses WHERE address = ?", (ascii_lower(address),)))
         return found
 
-    def threads(self, ids: set[int]) -> set[int]:
-        """`ids` and every message connected to them by Message-ID, In-Reply-To or References."""
-        seen, frontier = set(ids), set(ids)
+    def threads(self, own: set[int]) -> set[int]:
+        """`own` with what they replied to (up In-Reply-To/References) and the replies to them (down,
+        transitively), never a sibling: a newsletter's other repliers stay out. A link is followed only to
+        a Message-ID that one message in the archive holds: a reused id (<1@localhost>) links nothing."""
+        return own | self._closure(own, _UP) | self._closure(own, _DOWN)
+
+    def _closure(self, start: set[int], step: str) -> set[int]:
+        seen, frontier = set(start), set(start)
         while frontier:
-            marks = ",".join("?" * len(frontier))
-            args = tuple(frontier)
-            linked = self.db.execute(f"""
-                SELECT r.message FROM messages m JOIN refs r ON r.ref = m.message_id WHERE m.id IN ({marks})
-                UNION SELECT m2.id FROM refs r JOIN messages m2 ON m2.message_id = r.ref WHERE r.message IN ({marks})
-                UNION SELECT r2.message FROM refs r JOIN refs r2 ON r2.ref = r.ref WHERE r.message IN ({marks})
-                UNION SELECT m2.id FROM messages m JOIN messages m2 ON m2.message_id = m.message_id
-                      WHERE m.id IN ({marks})""", args * 4)  # noqa: S608 - only placeholders are formatted in
-            frontier = {row[0] for row in linked} - seen
+            found: set[int] = set()
+            batch = sorted(frontier)
+            for at in range(0, len(batch), _BATCH):
+                chunk = batch[at:at + _BATCH]
+                query = step.format(",".join("?" * len(chunk)))  # only placeholders are formatted in
+                found.update(row[0] for row in self.db.execute(query, chunk))
+            frontier = found - seen
             seen |= frontier
-        return seen
+        return seen - start
+
+    def links(self, own: set[int]) -> tuple[set[str], set[str]]:
+        """For mail the index does not cover yet: the unique Message-IDs of `own` and the replies to them (a
+        message referring to one is a reply, down the thread) and what `own` and their ancestors refer to
+        that no indexed message holds (a message with that id is an ancestor)."""
+        down: set[str] = set()
+        up: set[str] = set()
+        for ident in own | self._closure(own, _DOWN):
+            down.update(row[0] for row in self.db.execute(
+                "SELECT m.message_id FROM messages m WHERE m.id = ? "
+                "AND (SELECT count(*) FROM messages u WHERE u.message_id = m.message_id) = 1", (ident,)))
+        for ident in own | self._closure(own, _UP):
+            up.update(row[0] for row in self.db.execute(
+                "SELECT r.ref FROM refs r WHERE r.message = ? "
+                "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = r.ref)", (ident,)))
+        return down, up
 
     def rows(self, ids: set[int]) -> list[tuple[Location, str, int]]:
         """The location, version and id of each message, in archive order."""
@@ -57,15 +85,6 @@ class AddressIndex:
             if row is not None:
                 found.append((Location(row[0], row[1], row[2]), row[3], ident))
         return sorted(found)
-
-    def message_ids(self, ids: set[int]) -> set[str]:
-        """The Message-IDs of these messages and those they refer to (to link mail not indexed yet)."""
-        found: set[str] = set()
-        for ident in ids:
-            found.update(row[0] for row in self.db.execute(
-                "SELECT message_id FROM messages WHERE id = ? AND message_id IS NOT NULL "
-                "UNION SELECT ref FROM refs WHERE message = ?", (ident, ident)))
-        return found
 
     def directories(self) -> dict[str, str]:
         """The archive's directories and their versions when it was indexed ({} for an archive in S3 or an

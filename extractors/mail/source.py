@@ -35,19 +35,30 @@ what is read is still decided by its parsed headers, so a rewritten file can at 
 until the next index (the subject's own indexed files are read as they are now), never hand over
 someone else's mail. A store that rewrites files in place should run `dsar index mail` before requests.
 
-`threads`: a message in a thread of the subject's (linked by Message-ID, In-Reply-To or
-References) comes along even when it does not name them: it is part of the conversation
-they took part in, and redaction removes the third parties in it.
-`body_mentions` is off by default: it reads the whole archive on every request (the cost of
-a scan, roughly `grep` over the archive plus a parse per hit), and brings mail between other
-people that only mentions the subject, which carries more third-party data to redact.
+`threads`: what the subject's messages replied to (up In-Reply-To/References, transitively) and the
+replies to their messages (down, transitively) come along even when they do not name them: the
+conversation they took part in, and redaction removes the third parties in it. Never a sibling: other
+customers' separate replies to the same newsletter stay out. A link is followed only to a Message-ID
+that one message in the archive holds, so a mailer that reuses ids (<1@localhost>) links nothing (and
+two stored copies of one message link nothing either). Without an index, threads cost two passes: a
+throwaway index of the header blocks (on disk beside the real one, so memory stays bounded), then the
+messages it names: the same rule and set as with an index, for the cost of an index build per request.
+The tail an index does not cover yet follows the same rule with the links known so far.
+`body_mentions` is off by default: it reads the whole archive on every request (the cost of a scan,
+roughly `grep` over the archive plus a parse per hit, and per base64 or quoted-printable message, whose
+bytes could hide an address), and brings mail between other people that names the subject's address,
+as a whole address (never joann@ for ann@, nor ann@example.com.au), in its text or attached text,
+which carries more third-party data to redact. It runs over every message not handed over yet, so
+the set is the same with and without an index; an unparseable message naming them is `withheld`.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +83,7 @@ from extractors.mail.lookup import AddressIndex
 from extractors.mail.parse import MESSAGES, ParsedMessage, Withheld, address_pattern, read_message
 from extractors.records import WITHHELD, Record, Subject
 from extractors.settings import parse_settings
+from identity.address import ascii_lower
 
 if TYPE_CHECKING:
     from extractors.mail.index_store import IndexCopy
@@ -153,20 +165,20 @@ class MailSource:
         archive = self.archive()
         emails = subject.emails
         seen: dict[str, int] = {}
-        done: set[tuple[str, int]] = set()
+        done: set[tuple[str, int]] = set()  # the messages handed over: as many as the subject's records
         for stored, in_thread in self.found(archive, emails):
-            done.add((stored.location.name, stored.location.offset))
             record = self._decide(stored, emails, in_thread)
             if record is not None:
+                done.add((stored.location.name, stored.location.offset))
                 yield _numbered(record, seen)
         if self.settings.body_mentions:
-            needles = [email.encode("utf-8") for email in emails]
+            # Every message not handed over yet, read or not by the first pass: the same set with or without
+            # an index.
+            patterns = [address_pattern(email) for email in emails]
             for stored in archive.messages():
-                if (stored.location.name, stored.location.offset) in done:
-                    continue
-                lowered = stored.raw.lower()
-                if any(needle in lowered for needle in needles):
-                    record = self._decide(stored, emails, True)
+                # A message over the limits was decided on its header in the first pass: its text is not read.
+                if (stored.location.name, stored.location.offset) not in done and stored.withheld is None:
+                    record = _mentioned(self.name, stored.raw, patterns, self.limits)
                     if record is not None:
                         yield _numbered(record, seen)
 
@@ -180,14 +192,39 @@ class MailSource:
         try:
             if index is None or not index.usable(archive):
                 self._notes["index"] = MISSING if index is None else REWRITTEN
-                yield from self._scan(archive.messages())
-            elif isinstance(archive, MboxArchive):
-                yield from self._from_mbox(archive, index, emails)
+                yield from self._unindexed(archive, emails)
             else:
-                yield from self._from_files(archive, index, emails)
+                yield from self._indexed(archive, index, emails)
         finally:
             if index is not None:
                 index.close()
+
+    def _indexed(self, archive: Archive, index: AddressIndex, emails: tuple[str, ...]
+                 ) -> Iterator[tuple[Stored, bool]]:
+        if isinstance(archive, MboxArchive):
+            yield from self._from_mbox(archive, index, emails)
+        else:
+            yield from self._from_files(archive, index, emails)
+
+    def _unindexed(self, archive: Archive, emails: tuple[str, ...]) -> Iterator[tuple[Stored, bool]]:
+        """Every message; with `threads`, two passes: a throwaway index of the header blocks (on disk, so
+        memory stays bounded), then the messages it names, by the index's own rule: the same set as with
+        an index, for the cost of building one (`dsar index mail`'s rate) on every request."""
+        if not self.settings.threads:
+            yield from self._scan(archive.messages())
+            return
+        state = self._notes["index"]
+        self.index_path.parent.mkdir(parents=True, exist_ok=True)
+        # Beside the real index: the same protection for the same data; removed when the lookup ends.
+        with tempfile.TemporaryDirectory(prefix=".threads-", dir=self.index_path.parent) as work:
+            built = update_index(archive, Path(work) / "index.sqlite")
+            index = AddressIndex(Path(work) / "index.sqlite")
+            try:
+                yield from self._indexed(archive, index, emails)
+            finally:
+                index.close()
+        self._notes["index"] = state
+        self._notes["scanned"] = int(self._notes["scanned"]) + built.parsed
 
     def _scan(self, messages: Iterator[Stored]) -> Iterator[tuple[Stored, bool]]:
         for stored in messages:
@@ -203,30 +240,45 @@ class MailSource:
         state, end = mbox_state(archive, index.meta)
         self._notes["index"] = state
         if state == REWRITTEN:
-            yield from self._scan(archive.messages())
+            yield from self._unindexed(archive, emails)
             return
         own, wanted = self._wanted(index, emails)
-        gz_index = gz_index_path(self.index_path)
+        gz_index = gz_index_path(index.path)
         stream = archive.stream(str(gz_index) if archive.compressed and gz_index.exists() else None)
         try:
             locations = [location for location, _, _ in index.rows(wanted)]
-            thread_ids = index.message_ids(wanted) if self.settings.threads else set()
+            links = self._links(index, own, emails)
             for stored in archive.read(locations, stream):
                 yield stored, stored.location.offset not in own
             if state == STALE:
                 for stored, _ in self._scan(archive.messages(end, stream)):
-                    yield stored, self._joins(stored, thread_ids)
+                    yield stored, self._joins(stored, links)
         finally:
             stream.close()
 
-    def _joins(self, stored: Stored, thread_ids: set[str]) -> bool:
-        """A message the index does not cover yet is in a known thread of the subject's: take it along."""
-        if not thread_ids:
+    def _links(self, index: AddressIndex, own: set[int], emails: tuple[str, ...]) -> _Links | None:
+        if not self.settings.threads:
+            return None
+        down, up = index.links(own)
+        return _Links(frozenset(ascii_lower(email) for email in emails), down, up)
+
+    def _joins(self, stored: Stored, links: _Links | None) -> bool:
+        """A message the index does not cover yet, by the index's rule: one naming the subject (the header
+        check decides it) extends their thread; a reply to the subject's thread or what it replied to comes
+        along. Only links seen so far are followed (an ancestor read before the subject's message that
+        refers to it is not): `dsar index mail` makes the set exact again."""
+        if links is None:
             return False
         headers = read_headers(stored.raw)
-        if headers.message_id in thread_ids or thread_ids.intersection(headers.refs):
-            if headers.message_id:
-                thread_ids.add(headers.message_id)
+        if links.emails & headers.addresses:
+            links.down.update([headers.message_id] if headers.message_id else [])
+            links.up.update(headers.refs)
+            return False
+        if links.down.intersection(headers.refs):
+            links.down.update([headers.message_id] if headers.message_id else [])
+            return True
+        if headers.message_id in links.up:
+            links.up.update(headers.refs)
             return True
         return False
 
@@ -241,7 +293,7 @@ class MailSource:
             return
         changed = _changed(files, recorded)
         own, wanted = self._wanted(index, emails)
-        thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
+        links = self._links(index, own, emails)
         indexed = {location.name: ident for location, _, ident in index.rows(wanted)}
         added = _added(archive, files, index, recorded, changed)
         # Stale: files were added since (read here without the index) or the subject's were deleted.
@@ -263,14 +315,14 @@ class MailSource:
                 yield stored, indexed[name] not in own
             else:
                 self._notes["scanned"] = int(self._notes["scanned"]) + 1
-                yield stored, self._joins(stored, thread_ids)
+                yield stored, self._joins(stored, links)
 
     def _from_listing(self, archive: FileArchive, index: AddressIndex, emails: tuple[str, ...], done: set[str]
                       ) -> Iterator[tuple[Stored, bool]]:
         """Every file listed and compared with the index by name and version; `done` were yielded already."""
         own, wanted = self._wanted(index, emails)
         names = {location.name: ident for location, _, ident in index.rows(wanted)}
-        thread_ids = set(index.message_ids(wanted)) if self.settings.threads else set()
+        links = self._links(index, own, emails)
         indexed = index.versions()
         row = next(indexed, None)
         self._notes["index"] = FRESH
@@ -289,7 +341,7 @@ class MailSource:
                 continue
             self._notes["scanned"] = int(self._notes["scanned"]) + 1
             stored = archive.message(entry)
-            yield stored, self._joins(stored, thread_ids)
+            yield stored, self._joins(stored, links)
         if row is not None:
             self._notes["index"] = STALE
 
@@ -324,6 +376,38 @@ def _added(archive: FileArchive, files: DirectoryFiles, index: AddressIndex, rec
             candidates = [prefix + name for name in names]
             added.update(set(candidates) - index.known(folder, candidates))
     return added
+
+
+@dataclass
+class _Links:
+    """The thread links of a lookup, grown as mail the index does not cover is read (see `_joins`)."""
+
+    emails: frozenset[str]
+    down: set[str]  # Message-IDs of the subject's messages and their replies: a message referring to one joins
+    up: set[str]  # Message-IDs they refer to, not read yet: the message holding one joins
+
+
+def _mentioned(source: str, raw: bytes, patterns: list[re.Pattern[bytes]], limits: Limits) -> Record | None:
+    """The record of a message whose text (body or attached text) names one of the subject's addresses as a
+    whole address (never joann@ for ann@, nor ann@example.com.au); `provided` is False: they did not send it."""
+    if not any(pattern.search(raw) for pattern in patterns) and not _ENCODED.search(raw):
+        return None  # neither the address in plain bytes nor a body encoding that could hide it: not read
+    message = read_message(io.BytesIO(raw), len(raw), limits)
+    if isinstance(message, Withheld):
+        # Not parsed, so its text cannot be checked: listed (hash, size, Message-ID only) when its bytes name them.
+        if not any(pattern.search(raw) for pattern in patterns):
+            return None
+        return Record(source=source, category=WITHHELD, key=message.sha256, data=message.data)
+    texts = [message.data.get("body") or ""]
+    texts += [part.get("text") or "" for part in message.data.get("attachments") or []]
+    if not any(pattern.search(text.encode("utf-8")) for text in texts for pattern in patterns):
+        return None
+    return Record(source=source, category=MESSAGES, key=message.data["message_id"] or message.sha256,
+                  data=message.data, provided=False)
+
+
+# A transfer encoding that can hide an address from a bytes search.
+_ENCODED = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*(?:base64|quoted-printable)")
 
 
 def _numbered(record: Record, seen: dict[str, int]) -> Record:

@@ -234,7 +234,8 @@ def test_a_file_gone_from_an_unchanged_folder_falls_back_to_listing_every_file(
 def test_threads_bring_the_whole_conversation(tmp_path: Path) -> None:
     append_mbox(tmp_path / "support.mbox", *THREAD)
     plain, threads = source(tmp_path), source(tmp_path, threads=True)
-    assert ids(plain) == ids(threads) == ["t1@example.fi"]  # without an index: a scan
+    assert ids(plain) == ["t1@example.fi"]
+    assert ids(threads) == ["t1@example.fi", "t2@kauppa.fi", "t3@kauppa.fi"]  # without an index: two passes
     plain.update_index()
     assert ids(plain) == ["t1@example.fi"]
     assert ids(threads) == ["t1@example.fi", "t2@kauppa.fi", "t3@kauppa.fi"]
