@@ -47,7 +47,7 @@ from extractors.mail.archive import Archive, MboxArchive, Stored
 from extractors.mail.files import DirectoryFiles, Entry
 from identity.address import ascii_lower
 
-SCHEMA = "2"  # 2: tokens hold every atext character (o'brien@, a&b@)
+SCHEMA = "3"  # 2: tokens hold every atext character (o'brien@, a&b@); 3: files that are not mail indexed
 BATCH = 20_000  # messages per transaction
 MISSING, FRESH, STALE, REWRITTEN = "missing", "fresh", "stale", "rewritten"
 
@@ -314,7 +314,7 @@ def _update(archive: Archive, target: Path, progress: Progress | None, follow_re
         else:
             parsed, removed, unnamed = _update_files(archive, db, progress, follow_renames=follow_renames)
         _create_indexes(db)
-        total = db.execute("SELECT count(*) FROM messages WHERE length >= 0").fetchone()[0]
+        total = db.execute("SELECT count(*) FROM messages").fetchone()[0]
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
@@ -350,7 +350,7 @@ def _update_mbox(archive: MboxArchive, db: sqlite3.Connection, path: Path, progr
                 if writer.full():
                     writer.flush({"stream_end": str(end)})
             last = stored
-        if last is not None and stream.ends_with(b"\n\n"):
+        if last is not None and (stream.ends_with(b"\n\n") or stream.ends_with(b"\r\n\r\n")):
             writer.add(last.location.offset, last)
             end = size
     finally:
@@ -425,6 +425,7 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
     gone: list[int] = []
     renamed: list[tuple[str, int]] = []
     unnamed = 0
+    always: set[str] = set()  # folders holding a name SQLite cannot hold: every lookup lists them
     for entry, indexed in _merge(archive.candidates(), db):
         if indexed is not None and entry is not None and indexed[1] == entry.version:
             continue
@@ -434,6 +435,8 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
             continue
         if not utf8_name(entry.name):
             unnamed += 1
+            parts = entry.name.split("/")
+            always.update("/".join(parts[:i]) for i in range(len(parts)))
             continue
         moved = _moved(db, archive.key(entry.name), entry) if follow_renames and archive.kind == "maildir" else None
         if moved is not None:  # a flag change renamed it: same message, no need to read it again
@@ -452,9 +455,11 @@ def _update_files(archive: Archive, db: sqlite3.Connection, progress: Progress |
         db.executemany(f"DELETE FROM {table} WHERE {column} = ?", ((ident,) for ident in gone))  # noqa: S608
     db.execute("CREATE TABLE IF NOT EXISTS directories(name TEXT PRIMARY KEY, version TEXT NOT NULL)")
     db.execute("DELETE FROM directories")
-    # A folder whose name is not UTF-8 is not recorded: lookups list it as new, every time.
+    # A folder whose name is not UTF-8 is not recorded: lookups list it as new. Its parents, and the folder
+    # of a file so named, are recorded as changed (""), so that every lookup lists them and reads those files.
     db.executemany("INSERT INTO directories VALUES (?, ?)",
-                   ((folder.name, folder.version) for folder in folders if utf8_name(folder.name)))
+                   ((folder.name, "" if folder.name in always else folder.version)
+                    for folder in folders if utf8_name(folder.name)))
     db.execute("COMMIT")
     return writer.count, len(gone), unnamed
 

@@ -101,6 +101,8 @@ class AddressIndex:
             query = "SELECT name FROM messages WHERE name = ?"
             # A name that is not UTF-8 is never indexed (index.py's `utf8_name`): unknown, read every time.
             return {name for name in names if utf8_name(name) and self.db.execute(query, (name,)).fetchone()}
+        if not utf8_name(folder):
+            return set()  # nothing under a name that is not UTF-8 is indexed
         # Every name under "folder/" sorts before "folder0" ('0' follows '/').
         rows = self.db.execute("SELECT name FROM messages WHERE name >= ? AND name < ?", (f"{folder}/", f"{folder}0"))
         wanted = set(names)

@@ -174,3 +174,35 @@ def test_maildir_flag_renames_are_followed_and_a_reused_unique_name_is_read_agai
     assert maildir.update_index().parsed == 1
     assert (keys(maildir, "cat@example.com"), keys(maildir, "ann@example.com")) == (["1@x"], [])
     assert maildir.notes() == {"index": "fresh", "scanned": 0}
+
+
+def _aged(root: Path) -> None:
+    """Folder times an hour back, as on a live archive (a folder changed in the last seconds is listed anyway)."""
+    past = os.stat(root).st_mtime - 3600
+    for folder, _, _ in os.walk(root):
+        os.utime(folder, (past, past))
+
+
+def test_mail_behind_names_that_are_not_utf8_is_read_in_folders_that_did_not_change(tmp_path: Path) -> None:
+    tree = os.fsencode(tmp_path / "tree")
+    os.makedirs(tree + b"/ok")
+    os.makedirs(tree + b"/\xff")
+    for name, msgid in ((b"/ok/m.eml", "ok@x"), (b"/ok/\xfe.eml", "badname@x"), (b"/\xff/m.eml", "badfolder@x")):
+        Path(os.fsdecode(tree + name)).write_bytes(mail(msgid, "ann@example.com", "tuki@kauppa.fi"))
+    _aged(tmp_path / "tree")
+    source = MailSource("m", {"path": "tree"}, tmp_path, {})
+    assert source.update_index().unnamed == 2
+    expected = ["badfolder@x", "badname@x", "ok@x"]
+    assert sorted(keys(source, "ann@example.com")) == expected
+    (tmp_path / "tree" / "z.eml").write_bytes(mail("z@x", "ann@example.com", "tuki@kauppa.fi"))  # the top changes
+    assert sorted(keys(source, "ann@example.com")) == [*expected, "z@x"]
+
+
+def test_a_crlf_mbox_indexed_twice_is_fresh(tmp_path: Path) -> None:
+    with (tmp_path / "a.mbox").open("wb") as out:
+        for msgid in ("1@x", "2@x"):
+            out.write((FROM_LINE + mail(msgid, "ann@example.com", "tuki@kauppa.fi") + b"\n").replace(b"\n", b"\r\n"))
+    box = MailSource("m", {"path": "a.mbox"}, tmp_path, {})
+    assert box.update_index().parsed == 2
+    assert keys(box, "ann@example.com") == ["1@x", "2@x"]
+    assert box.notes() == {"index": "fresh", "scanned": 0}
