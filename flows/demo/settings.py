@@ -77,9 +77,6 @@ kind = "sql"
 url = "sqlite:///customers.db"
 # What the customer typed in themselves (Art. 20 portability); orders and their items are the shop's records.
 provided_by_subject = ["first_name", "last_name", "email", "phone", "street", "postal_code", "city", "birth_date", "language", "marketing_consent"]
-# The shop checks its customer records: the phone and customer number found there are searched for and kept too.
-trusted = true
-identifiers = {{ phone = ["phone"], customer_id = ["id"] }}
 tables = [
   {{ category = "customer", table = "customers", match_column = "email", provided = true, about_subject = true, people_columns = ["first_name", "last_name"] }},
   {{ category = "orders", table = "orders", parent = "customers", foreign_key = "customer_id" }},

@@ -22,7 +22,7 @@ def test_small_tables_are_ok_and_other_kinds_are_not_checked(config: Path) -> No
     lines = result.stdout.splitlines()
     assert [re.sub(r"\(\d+ rows\)", "(N rows)", line) for line in lines] == [
         "customers customers: ok (N rows)", "customers orders: ok (N rows)", "customers order_items: ok (N rows)",
-        "support_mail: not checked (kind mbox)", "marketing: not checked (kind mailchimp)",
+        "support_mail: not checked (kind mail)", "marketing: not checked (kind mailchimp)",
     ]
 
 
