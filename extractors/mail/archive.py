@@ -28,7 +28,7 @@ import hashlib
 import re
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -446,6 +446,16 @@ def _is_maildir(files: Files) -> bool:
     """Mail in cur/ or new/ at the top (or in Maildir++ folders), and no mail anywhere else."""
     return any(_in_maildir(name) for name in _names(files)) and not any(
         not _maildir_own(name) and looks_like_message(_read(files, name, SNIFF)) for name in _names(files))
+
+
+def still_maildir(files: DirectoryFiles, recorded: Collection[str]) -> bool:
+    """Whether a Maildir whose top folder changed since it was indexed is still one, from its top alone: no
+    folder there the index does not know, and no file there that is mail. Dovecot rewrites its uidlist at
+    the top on every delivery and flag change; telling the format again from every folder's names would
+    make each lookup grow with the archive."""
+    names, subfolders = files.listdir("")
+    return all(sub in recorded for sub in subfolders) and not any(
+        looks_like_message(_read(files, name, SNIFF)) for name in names)
 
 
 def open_archive(files: Files, known: str | None = None, limit: int = Limits.max_message_bytes) -> Archive:

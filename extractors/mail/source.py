@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive
+from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive, still_maildir
 from extractors.mail.files import DirectoryFiles, Files, open_files
 from extractors.mail.index import (
     FRESH,
@@ -122,7 +122,8 @@ class MailSource:
         return open_files(self.name, self.settings.path, self.base_dir, self.environ)
 
     def _indexed_kind(self, files: Files) -> str | None:
-        """The format the index recorded for a local directory whose top did not change since.
+        """The format the index recorded for a local directory whose top did not change since (a Maildir:
+        whose top holds no new folder and no mail, `still_maildir`).
 
         A Maildir's cur/ and new/ are at its top, so it stays one (emptied, it is an empty Maildir).
         A tree of .eml files that grows a cur/ below its top is still read as a tree, every new file
@@ -132,7 +133,12 @@ class MailSource:
         index = AddressIndex(self.index_path)
         try:
             recorded = index.directories()
-            return index.meta.get("kind") if "" in recorded and not _changed(files, {"": recorded[""]}) else None
+            kind = index.meta.get("kind")
+            if "" not in recorded:
+                return None
+            if not _changed(files, {"": recorded[""]}):
+                return kind
+            return kind if kind == "maildir" and still_maildir(files, recorded) else None
         finally:
             index.close()
 

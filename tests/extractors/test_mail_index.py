@@ -185,6 +185,35 @@ def test_an_unchanged_directory_archive_is_looked_up_with_a_stat_per_directory(
     assert sorted(counting.stated) == sorted(counting.opened) and len(counting.opened) == len(expected)
 
 
+def test_a_maildir_whose_server_rewrote_a_file_at_its_top_lists_only_its_top(
+        company: DemoCompany, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = aged(write_format(company.mail_archive, tmp_path / "archive", "maildir"))
+    (root / "dovecot-uidlist").write_bytes(b"3 V1 N1\n")
+    aged(root)
+    subject = Subject(company.subject_email)
+    expected = scanned(tmp_path, subject)
+    files = MailSource("support_mail", {"path": "archive"}, tmp_path, {})
+    files.update_index()
+    (root / "dovecot-uidlist.tmp").write_bytes(b"3 V1 N2\n")  # Dovecot's rewrite: write, then rename over
+    (root / "dovecot-uidlist.tmp").rename(root / "dovecot-uidlist")
+    counting = counted(root, monkeypatch)
+    assert sorted(ids(files, subject)) == expected and expected
+    assert files.notes() == {"index": "fresh", "scanned": 0}  # its top changed; no message did
+    assert set(counting.dirs_listed) == {""}  # the top (is it still a Maildir? what is new there?), no mail folder
+
+
+def test_a_maildir_that_gains_mail_at_its_top_is_read_as_a_tree(
+        company: DemoCompany, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = aged(write_format(company.mail_archive, tmp_path / "archive", "maildir"))
+    files = MailSource("support_mail", {"path": "archive"}, tmp_path, {})
+    files.update_index()
+    email = company.subject_email
+    (root / "saved.eml").write_bytes(mail("saved@example.fi", "tuki@kauppa.fi", email))
+    expected = scanned(tmp_path, Subject(email))
+    assert "saved@example.fi" in expected
+    assert sorted(ids(files, Subject(email))) == expected
+
+
 def test_maildir_changes_since_the_index_are_read_from_the_changed_folders_only(
         company: DemoCompany, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = aged(write_format(company.mail_archive, tmp_path / "archive", "maildir"))
