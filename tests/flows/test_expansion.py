@@ -18,12 +18,13 @@ from extractors.records import CUSTOMER_ID, EMAIL, PHONE, Identifier, Record
 from flows import stages
 from flows.config import load_config
 from flows.demo.mailchimp_server import serve_mailchimp
-from flows.demo.run import prepare_demo, verify_by_outbox
+from flows.demo.run import prepare_demo
 from flows.demo.settings import demo_config
 from flows.errors import ConfigError, StageFailed
 from flows.notify import Outbox
 from flows.runtime import open_runtime
 from tests.flows.privacy import find_in_database
+from tests.flows.verified_requests import verified_requests
 
 ALT = "asiakas.4471@tyopaikka.example"
 MOBILE_TYPED, MOBILE = "050 765 4321", "+358507654321"
@@ -73,19 +74,9 @@ def configs(company):
 
 @pytest.fixture
 def verified(company):
+    """Registers and verifies a request of the demo subject (or `email`); closes it after the test."""
     demo, _ = company
-    made = []
-
-    def register(rt):
-        request = stages.register(rt, demo.subject_email, "en")
-        verify_by_outbox(rt, request.id)
-        made.append((rt, request.id))
-        return request.id
-
-    yield register
-    for rt, request_id in made:
-        if rt.store.get(request_id).is_open:
-            rt.store.set_status(request_id, "closed", rt.clock())
+    yield from verified_requests(demo.subject_email)
 
 
 def staged(rt, request_id, source) -> list[Record]:

@@ -9,11 +9,12 @@ from typer.testing import CliRunner
 
 from flows import stages
 from flows.demo.mailchimp_server import serve_mailchimp
-from flows.demo.run import prepare_demo, verify_by_outbox
+from flows.demo.run import prepare_demo
 from flows.demo.settings import demo_config
 from flows.runtime import open_runtime
 from tests.flows.privacy import drain_prefect, find_in_database
 from tests.flows.test_cli import dsar
+from tests.flows.verified_requests import verified_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -51,19 +52,7 @@ def configs(company):
 def verified(company):
     """Registers and verifies a request of the demo subject (or `email`); closes it after the test."""
     demo, _, _ = company
-    made = []
-
-    def register(rt, email=None):
-        request = stages.register(rt, email or demo.subject_email, "en")
-        assert request.duplicate_of is None
-        verify_by_outbox(rt, request.id)
-        made.append((rt, request.id))
-        return request.id
-
-    yield register
-    for rt, request_id in made:
-        if rt.store.get(request_id).is_open:
-            rt.store.set_status(request_id, "closed", rt.clock())
+    yield from verified_requests(demo.subject_email)
 
 
 def run(rt, request_id, monkeypatch):
