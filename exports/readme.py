@@ -46,9 +46,11 @@ class ControllerInfo:
     name: str
     business_id: str
     contact_email: str
-    address: str
+    postal_address: str
     dpo_email: str | None
     supervisory_authority: str  # already in the page's language
+    phone: str = ""
+    dpo_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,22 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import CUSTOMER_ID, EMAIL, NAME, PHONE
 from extractors.settings import first_problem
+from flows.business_id import check_business_id
 from flows.errors import ConfigError
+from flows.translations import Text, missing_translation
 from identity.address import canonical_address
 from identity.errors import InvalidAddress
 from identity.evidence import LEVELS, STAFF_ID
@@ -28,107 +38,185 @@ from identity.oidc import MAX_LEEWAY_SECONDS, OidcSettings
 from identity.policy import Policy as IdentityPolicy
 from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
-Text = dict[Literal["fi", "en"], str]
-# Keys of a source's section that dsar reads itself; the source never sees them.
+# Keys of a source's section that dsar reads itself (`SourceSection`); the source never sees them.
 _SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level", "trusted", "identifiers")
 # Keys of a source's section that say how dsar runs it (see `SourceRun`); the source never sees them either.
 _RUN_KEYS = ("concurrency", "retries", "retry_backoff_seconds", "retry_jitter")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A field's docstring is its description in the config reference (flows/config_reference.py).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _address(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            canonical_address(value)
+        except InvalidAddress as exc:
+            raise ValueError(f"not an email address: {exc}") from None
+    return value
+
+
+def _business_id(value: str) -> str:
+    return check_business_id(value)
+
+
+Address = Annotated[str, AfterValidator(_address)]
 
 
 class Controller(_Strict):
-    name: str
-    business_id: str
-    contact_email: str
-    address: str = ""
-    dpo_email: str | None = None
-    supervisory_authority: Text
-    languages: list[Literal["fi", "en"]] = ["fi", "en"]
+    """`[controller]`: who holds the data, as the privacy notice (tietosuojaseloste) names them."""
+
+    name: str = Field(min_length=1, examples=["Demo Kauppa Oy"])
+    """The controller's legal name, as in the trade register."""
+    business_id: Annotated[str, AfterValidator(_business_id)] = Field(examples=["1234567-1"])
+    """The Finnish business ID (Y-tunnus, NNNNNNN-N); its check digit is verified."""
+    contact_email: Address = Field(examples=["tietosuoja@demokauppa.example"])
+    """Where requesters write about data protection; its domain counts as the controller's own in redaction."""
+    phone: str = Field(default="", pattern=r"^(\+?[0-9][0-9 ()-]{4,}[0-9])?$", examples=["+358 40 123 4567"])
+    """The controller's phone number, shown in every package's README.html."""
+    postal_address: str = Field(default="", examples=["Esimerkkikatu 1, 00100 Helsinki"])
+    """The controller's postal address, shown in README.html; redaction keeps it verbatim."""
+    dpo_name: str | None = Field(default=None, min_length=1, examples=["Tietosuojavastaava Liisa Laine"])
+    """The data protection officer (tietosuojavastaava), where the controller has one."""
+    dpo_email: Address | None = Field(default=None, examples=["dpo@demokauppa.example"])
+    """The data protection officer's address."""
+    supervisory_authority: Text = Field(examples=[{"fi": "Tietosuojavaltuutetun toimisto, tietosuoja.fi",
+                                                   "en": "Office of the Data Protection Ombudsman, tietosuoja.fi"}])
+    """Where a requester may complain (Art. 15(1)(f))."""
+    languages: list[Literal["fi", "en"]] = Field(default=["fi", "en"], min_length=1)
+    """The languages requests are answered in; every text of the config must be given in each."""
 
 
 class Activity(_Strict):
-    """One processing activity of the privacy notice: the Art. 15(1) information."""
+    """`[[activities]]`: one processing activity of the privacy notice: the Art. 15(1) information."""
 
-    name: str
-    sources: list[str]
-    purposes: Text
-    legal_basis: Text
-    data_categories: Text
-    recipients: Text
-    retention: Text
-    origin: Text
-    transfers: Text
-    automated_decisions: Text
+    name: str = Field(examples=["customer_register"])
+    """A short name of the activity."""
+    sources: list[str] = Field(examples=[["customers", "support_mail"]])
+    """The configured sources (by `name`) that hold this activity's data."""
+    purposes: Text = Field(examples=[{"fi": "Asiakassuhteen hoito.", "en": "Managing the customer relationship."}])
+    """Why the data is processed (Art. 15(1)(a))."""
+    legal_basis: Text = Field(examples=[{"fi": "Sopimus (6 art. 1 b).", "en": "Contract (Art. 6(1)(b))."}])
+    """The legal basis of the processing (Art. 6)."""
+    data_categories: Text = Field(examples=[{"fi": "Nimi, yhteystiedot.", "en": "Name, contact details."}])
+    """The categories of personal data concerned (Art. 15(1)(b))."""
+    recipients: Text = Field(examples=[{"fi": "Kuljetusyhtiöt.", "en": "Carriers."}])
+    """Who receives the data (Art. 15(1)(c))."""
+    retention: Text = Field(examples=[{"fi": "Asiakkuuden ajan.", "en": "For the customer relationship."}])
+    """How long the data is kept (Art. 15(1)(d))."""
+    origin: Text = Field(examples=[{"fi": "Rekisteröidyltä itseltään.", "en": "From the data subject."}])
+    """Where the data comes from (Art. 15(1)(g))."""
+    transfers: Text = Field(examples=[{"fi": "Ei siirtoja EU:n tai ETA:n ulkopuolelle.",
+                                       "en": "No transfers outside the EU/EEA."}])
+    """Transfers outside the EU/EEA and their safeguards (Art. 15(2))."""
+    automated_decisions: Text = Field(examples=[{"fi": "Ei automaattista päätöksentekoa.",
+                                                 "en": "No automated decision-making."}])
+    """Automated decision-making and profiling (Art. 15(1)(h))."""
 
 
 class Smtp(_Strict):
-    host: str
+    """`[mail.smtp]`: the SMTP server that sends codes, links and team mail; without it mail goes to `outbox`."""
+
+    host: str = Field(examples=["smtp.example.fi"])
+    """The server's host name."""
     port: int = 587
+    """The server's port."""
     starttls: bool = True
-    username_env: str | None = None
-    password_env: str | None = None
+    """Upgrade the connection with STARTTLS before logging in."""
+    username_env: str | None = Field(default=None, examples=["SMTP_USERNAME"])
+    """The environment variable holding the login name (no login without it)."""
+    password_env: str | None = Field(default=None, examples=["SMTP_PASSWORD"])
+    """The environment variable holding the password."""
 
 
 class Mail(_Strict):
-    sender: str
+    """`[mail]`: how dsar mails requesters and the privacy team."""
+
+    sender: str = Field(examples=["Demo Kauppa Oy <tietosuoja@demokauppa.example>"])
+    """The From of every mail dsar sends."""
     outbox: str | None = "outbox"
+    """A directory that receives every mail as a file instead of sending it (demo, tests); unused with `smtp`."""
     smtp: Smtp | None = None
+    """The SMTP server; see `[mail.smtp]`."""
 
 
 class OrderNumbers(_Strict):
-    """Where a customer's order numbers are: a category of the knowledge source and the key holding the number.
-    With `date` and `within_days`, only orders placed within that many days count (a recent order)."""
+    """`[identity.knowledge.order_number]`: where a customer's order numbers are: a category of the knowledge
+    source and the key holding the number. With `date` and `within_days`, only orders placed within that many
+    days count (a recent order)."""
 
-    category: str
-    key: str
-    date: str | None = None
-    within_days: int | None = Field(default=None, ge=1)
+    category: str = Field(examples=["orders"])
+    """The category of the knowledge source that holds orders."""
+    key: str = Field(examples=["id"])
+    """The key of an order record holding its number."""
+    date: str | None = Field(default=None, examples=["ordered_at"])
+    """The key of an order record holding when it was placed."""
+    within_days: int | None = Field(default=None, ge=1, examples=[730])
+    """Only orders placed within this many days count (needs `date`)."""
 
 
 class Knowledge(_Strict):
-    """Knowledge match against the subject's own records in one source (`identity.knowledge`).
+    """`[identity.knowledge]`: knowledge match against the subject's own records in one source.
 
     Each fact names the key of the subject's record (`about_subject`) that holds it; a name may span keys.
     """
 
-    source: str
-    attempts: int = Field(default=3, ge=1, le=10)  # per subject, over all their requests of `lockout_days`
+    source: str = Field(examples=["customers"])
+    """The source (by `name`) whose records about the subject hold the facts."""
+    attempts: int = Field(default=3, ge=1, le=10)
+    """Tries per subject, over all their requests of `lockout_days`."""
     lockout_days: int = Field(default=30, ge=1, le=365)
-    name: list[str] = []
-    postal_code: str | None = None
-    phone: str | None = None
-    birth_date: str | None = None
+    """The window in which `attempts` are counted."""
+    name: list[str] = Field(default=[], examples=[["first_name", "last_name"]])
+    """The keys whose values together make the subject's name."""
+    postal_code: str | None = Field(default=None, examples=["postal_code"])
+    """The key holding the postal code."""
+    phone: str | None = Field(default=None, examples=["phone"])
+    """The key holding the phone number."""
+    birth_date: str | None = Field(default=None, examples=["birth_date"])
+    """The key holding the birth date."""
     order_number: OrderNumbers | None = None
+    """Where order numbers are; see `[identity.knowledge.order_number]`."""
 
 
 Level = Literal["low", "substantial", "high"]
 
 
 class ManualLevels(_Strict):
-    """The level of assurance each manual check gives."""
+    """`[identity.manual_levels]`: the level of assurance each manual check gives."""
 
     id_document: Level = "high"
+    """An identity document checked by staff."""
     signed_letter: Level = "substantial"
-    in_person: Level = "substantial"  # seen in person, no document checked (a customer staff know)
+    """A signed written request."""
+    in_person: Level = "substantial"
+    """Seen in person, no document checked (a customer staff know)."""
 
 
 class Oidc(_Strict):
     """`[identity.oidc]`: the identity provider whose ID tokens verify a request (see identity/oidc.py)."""
 
-    issuer: str = Field(min_length=1)  # compared exactly with the token's `iss`
-    client_id: str = Field(min_length=1)  # our client at the provider: the token's `aud`
-    jwks_url: str
+    issuer: str = Field(min_length=1, examples=["https://login.example.fi"])
+    """The provider's issuer, compared exactly with the token's `iss`."""
+    client_id: str = Field(min_length=1, examples=["dsar"])
+    """Our client at the provider: the token's `aud`."""
+    jwks_url: str = Field(examples=["https://login.example.fi/.well-known/jwks.json"])
+    """Where the provider publishes its signing keys (https; http only to this host)."""
     algorithms: list[Literal["RS256", "ES256", "EdDSA"]] = Field(default=["RS256", "ES256", "EdDSA"], min_length=1)
+    """The signature algorithms accepted."""
     leeway_seconds: int = Field(default=30, ge=0, le=MAX_LEEWAY_SECONDS)
-    level: Literal["low", "substantial", "high"] = "high"
-    # What the provider asserts and dsar checks: name and birthdate against the customer record (with knowledge
-    # match configured), every one kept only as a salted hash.
+    """Clock skew allowed when checking the token's times."""
+    level: Level = "high"
+    """The level of assurance a verified token gives."""
     claims_to_match: list[str] = ["name", "birthdate"]
+    """What the provider asserts and dsar checks against the customer record (with knowledge match), each kept
+    only as a salted hash."""
     nonce_ttl_minutes: int = Field(default=15, ge=1, le=60)
-    jwks_refresh_seconds: int = Field(default=60, ge=10, le=600)  # never ask the issuer more often
+    """How long a login started with `dsar request oidc-start` stays valid."""
+    jwks_refresh_seconds: int = Field(default=60, ge=10, le=600)
+    """Never ask the issuer for its keys more often than this."""
 
     @field_validator("jwks_url")
     @classmethod
@@ -154,22 +242,32 @@ class Oidc(_Strict):
 
 
 class Identity(_Strict):
+    """`[identity]`: how a requester proves who they are."""
+
     methods: list[Literal["email_code", "oidc"]] = ["email_code"]
+    """The verification methods offered; `oidc` needs `[identity.oidc]`."""
     code_ttl_minutes: int = Field(default=15, ge=1, le=60)
+    """How long a mailed one-time code is valid."""
     code_attempts: int = Field(default=5, ge=1, le=10)
-    # Non-ASCII local parts (RFC 6531) are refused unless the controller's mail system takes them.
+    """Wrong codes allowed before the code is spent."""
     allow_smtputf8: bool = False
-    # An open request nobody verified is closed (reason "lapsed") after this many days.
+    """Accept non-ASCII local parts (RFC 6531); only when the controller's mail system takes them."""
     unverified_lapse_days: int = Field(default=7, ge=1, le=30)
-    # Below this level of assurance nothing is searched: the requester is asked for a stronger method.
+    """An open request nobody verified is closed (reason "lapsed") after this many days."""
     minimum_level: Level = "low"
-    # Needed to deliver anywhere but the verified address (another address, an X25519 recipient).
+    """Below this level of assurance nothing is searched: the requester is asked for a stronger method."""
     other_recipient_level: Level = "high"
+    """Needed to deliver anywhere but the verified address (another address, an X25519 recipient)."""
     knowledge: Knowledge | None = None
-    # Who may record a manual check (`dsar request verify --manual --by ID`); ids, not names: they go to the ledger.
-    staff_ids: list[Annotated[str, Field(pattern=STAFF_ID.pattern)]] = []
+    """Knowledge match; see `[identity.knowledge]`."""
+    staff_ids: list[Annotated[str, Field(pattern=STAFF_ID.pattern)]] = Field(default=[],
+                                                                          examples=[["anna.k", "ville.n"]])
+    """Who may record a manual check (`dsar request verify --manual --by ID`); ids, not names: they go to the
+    ledger."""
     manual_levels: ManualLevels = ManualLevels()
+    """The level each manual check gives; see `[identity.manual_levels]`."""
     oidc: Oidc | None = None
+    """OIDC login; see `[identity.oidc]`."""
 
     @model_validator(mode="after")
     def _oidc_configured(self) -> Identity:
@@ -180,42 +278,67 @@ class Identity(_Strict):
 
 
 class Store(_Strict):
+    """`[store]`: where requests and the audit ledger live."""
+
     url: str = "sqlite:///dsar.db"
+    """Any SQLAlchemy URL (PostgreSQL in production); a relative SQLite path is relative to the config."""
     ledger_key_env: str = "DSAR_LEDGER_KEY"
+    """The environment variable holding the ledger's Ed25519 signing key (base64)."""
 
 
 class Storage(_Strict):
+    """`[storage]`: where sealed packages are kept until downloaded."""
+
     url: str = "file://packages"
-    # S3 only: the KMS key that encrypts every package (required), and the service to talk to.
-    # Credentials come from the AWS environment or profile, never from this file.
-    kms_key_id: str | None = None
-    endpoint_url: str | None = None
-    region: str | None = None
+    """`file://DIR` (served by `dsar serve`) or `s3://bucket/prefix`."""
+    kms_key_id: str | None = Field(default=None, examples=["alias/dsar-packages"])
+    """S3 only, and required there: the KMS key that encrypts every package."""
+    endpoint_url: str | None = Field(default=None, examples=["https://s3.example.net"])
+    """S3 only: an S3-compatible service instead of AWS. Credentials come from the AWS environment or profile,
+    never from this file."""
+    region: str | None = Field(default=None, examples=["eu-north-1"])
+    """S3 only: the bucket's region."""
 
 
 class Delivery(_Strict):
+    """`[delivery]`: the download link a requester gets."""
+
     public_url: str = "http://127.0.0.1:8765"
+    """Where requesters reach `dsar serve` (behind a TLS proxy in production)."""
     link_hours: int = Field(default=168, ge=1, le=24 * 30)
-    max_downloads: int = Field(default=3, ge=1, le=100)  # per link; a reissued link starts afresh
-    # Plaintext staging no live run holds is deleted once this old (a resume extracts again).
+    """How long a download link works."""
+    max_downloads: int = Field(default=3, ge=1, le=100)
+    """Downloads per link; a reissued link starts afresh."""
     abandoned_staging_hours: int = Field(default=24, ge=1, le=24 * 365)
+    """Plaintext staging no live run holds is deleted once this old (a resume extracts again)."""
     link_secret_env: str = "DSAR_LINK_SECRET"  # noqa: S105 - names the variable, holds no secret
+    """The environment variable holding the secret that signs download links."""
 
 
 class Package(_Strict):
+    """`[package]`: the key that signs every package's manifest."""
+
     signing_key_env: str = "DSAR_PACKAGE_KEY"
+    """The environment variable holding the package signing key (base64 of an Ed25519 key)."""
 
 
 class Redaction(_Strict):
-    """The controller's redaction policy; see `redaction.policy.Policy`."""
+    """`[redaction]`: the controller's redaction policy; see `redaction.policy.Policy`."""
 
-    keep: list[str] = []
-    controller_domains: list[str] = []
-    role_mailboxes: list[str] = []  # added to the built-in ones
-    staff: list[str] = []
+    keep: list[str] = Field(default=[], examples=[["asiakaspalvelu@demokauppa.example"]])
+    """Addresses and phone numbers kept verbatim (the controller's own)."""
+    controller_domains: list[str] = Field(default=[], examples=[["demokauppa.example"]])
+    """Mail domains of the controller; the contact address's domain always is one."""
+    role_mailboxes: list[str] = Field(default=[], examples=[["myynti"]])
+    """Local parts of role mailboxes kept, added to the built-in ones (info, support, ...)."""
+    staff: list[str] = Field(default=[], examples=[["Liisa Laine", "Mikko Aho"]])
+    """People who act for the controller."""
     keep_staff: bool = True
+    """Keep the staff's whole names and their addresses at the controller's domains."""
     region: str = Field(default="FI", pattern=r"^[A-Z]{2}$")
+    """The country whose phone numbers and identifiers are looked for first."""
     detectors: list[str] = list(DETECTORS)
+    """The detectors that find third-party data."""
 
     @field_validator("detectors")
     @classmethod
@@ -226,12 +349,13 @@ class Redaction(_Strict):
         return value
 
     def policy(self, controller: Controller) -> Policy:
-        """The Policy for this controller: its contact address's domain is its own."""
+        """The Policy for this controller: its contact address's domain, address and phone are its own."""
         domains = {d.lower() for d in self.controller_domains}
         domains.add(controller.contact_email.rpartition("@")[2].lower())
+        own = tuple(value for value in (controller.postal_address, controller.phone) if value)
         return Policy(
             region=self.region, controller_domains=tuple(sorted(domains)),
-            role_mailboxes=ROLE_MAILBOXES + tuple(self.role_mailboxes), keep=(*self.keep, controller.address),
+            role_mailboxes=ROLE_MAILBOXES + tuple(self.role_mailboxes), keep=(*self.keep, *own),
             staff=tuple(self.staff), keep_staff=self.keep_staff, detectors=tuple(self.detectors),
         )
 
@@ -242,53 +366,125 @@ class SourceRun(_Strict):
     `retry_backoff_seconds * 2**(n-1)` seconds, each delay stretched at random by up to `retry_jitter` of itself
     so that requests failing together do not all come back together."""
 
-    concurrency: int | None = Field(default=None, ge=1, le=10_000)
+    concurrency: int | None = Field(default=None, ge=1, le=10_000, examples=[4])
+    """At most this many extractions of this source at once, over every worker (none by default)."""
     retries: int = Field(default=2, ge=0, le=10)
+    """More tries after a failure."""
     retry_backoff_seconds: float = Field(default=1.0, ge=0, le=3600)
+    """The first retry's delay; each next one doubles."""
     retry_jitter: float = Field(default=0.5, ge=0, le=10)
+    """Each delay is stretched at random by up to this fraction of itself."""
+
+
+IdentifierKind = Literal["email", "phone", "customer_id"]
+
+
+class _SourceKeys(_Strict):
+    """`[[sources]]`: one source. Besides these keys, each has the keys of its `kind` (below).
+
+    `provided_by_subject` says what of its records the subject gave us (Art. 20): every key (true), the keys
+    named, or nothing. A trusted source's own records of the subject (`about_subject`) name their other
+    identifiers: kind -> the record keys holding them; the sources after it search those too, and redaction
+    keeps them. Name only keys whose values the controller itself checked (an address it confirmed by mail):
+    what a customer typed unchecked would let them add anyone's address to their own request.
+    """
+
+    # The kind's own keys pass through to its settings model (extractors/registry.py).
+    # Keys other modules read from a section (labels: `label`, `labels`) join `_SPEC_KEYS` and this model.
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(examples=["customers"])
+    """The source's name: lower-case letters, digits, '_' and '-'; it names its folder in the package."""
+    kind: str = Field(examples=["sql"])
+    """The source kind (`sql`, `mail`, `mailchimp` or a plugin's)."""
+    provided_by_subject: bool | list[str] = Field(default=False, examples=[["first_name", "email"]])
+    """What the subject gave themselves (Art. 20, copied to `portability/`): every key (true) or the keys named."""
+    identity_level: Level = "low"
+    """The level of assurance a request needs before this source is searched."""
+    trusted: bool = False
+    """The source's own records of the subject name more of their identifiers (see `identifiers`)."""
+    identifiers: dict[IdentifierKind, list[str]] | None = Field(default=None,
+                                                                examples=[{"email": ["alt_email"]}])
+    """A trusted source's record keys holding the subject's other identifiers, per kind; searched in the
+    sources after it."""
+
+    @field_validator("name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        if not NAME.fullmatch(value):
+            raise ValueError("use lower-case letters, digits, '_' and '-'")
+        return value
+
+    @field_validator("provided_by_subject", mode="before")
+    @classmethod
+    def _provided(cls, value: object) -> object:
+        if isinstance(value, bool) or (isinstance(value, list) and all(isinstance(key, str) for key in value)):
+            return value
+        raise ValueError("use true, false or a list of keys")
+
+    @field_validator("identity_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        if value not in LEVELS:
+            raise ValueError(f"use one of {', '.join(LEVELS)}")
+        return value
+
+
+class SourceSection(SourceRun, _SourceKeys):
+    # Bases in this order put the source keys before the run keys (pydantic orders fields by reversed MRO).
+    __doc__ = _SourceKeys.__doc__
 
 
 class Notify(_Strict):
     """`[notify]`: mail to the privacy team about requests that failed and deadlines that come near."""
 
-    team_email: str | None = None  # default: the controller's contact_email
+    team_email: Address | None = Field(default=None, examples=["tietosuoja@demokauppa.example"])
+    """The privacy team's address; default: the controller's `contact_email`."""
     deadline_warning_days: int = Field(default=7, ge=1, le=60)
-
-    @field_validator("team_email")
-    @classmethod
-    def _one_address(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                canonical_address(value)
-            except InvalidAddress as exc:
-                raise ValueError(str(exc)) from None
-        return value
+    """Warn this many days before a request's deadline."""
 
 
 class Review(_Strict):
     """`[review]`: when a privacy officer approves a package before it is built (see flows/review.py)."""
 
-    required: bool = False  # every request waits for approval
-    when_withheld: bool = True  # a request with withheld items waits for approval
-    # How long a deployment's run stays suspended for a decision before Prefect fails it; a decision made
-    # later still counts (`dsar review approve`, then `dsar run`).
+    required: bool = False
+    """Every request waits for approval."""
+    when_withheld: bool = True
+    """A request with withheld items waits for approval."""
     timeout_hours: int = Field(default=168, ge=1, le=24 * 90)
+    """How long a deployment's run stays suspended for a decision before Prefect fails it; a decision made
+    later still counts (`dsar review approve`, then `dsar run`)."""
 
 
 class _File(_Strict):
-    env_file: str | None = None
+    """The top level of `dsar.toml`."""
+
+    env_file: str | None = Field(default=None, examples=["dsar.env"])
+    """An owner-only file of KEY=VALUE lines that fills in the environment variables the environment lacks."""
     controller: Controller
+    """See `[controller]`."""
     activities: list[Activity] = Field(min_length=1)
+    """See `[[activities]]`."""
     identity: Identity = Identity()
+    """See `[identity]`."""
     mail: Mail
+    """See `[mail]`."""
     store: Store = Store()
+    """See `[store]`."""
     sources: list[dict[str, Any]] = Field(min_length=1)
+    """See `[[sources]]`; each section is validated by `SourceSection` and its kind's settings."""
     redaction: Redaction = Redaction()
+    """See `[redaction]`."""
     storage: Storage = Storage()
+    """See `[storage]`."""
     delivery: Delivery = Delivery()
+    """See `[delivery]`."""
     package: Package = Package()
+    """See `[package]`."""
     notify: Notify = Notify()
+    """See `[notify]`."""
     review: Review = Review()
+    """See `[review]`."""
 
 
 @dataclass(frozen=True)
@@ -425,8 +621,11 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     try:
         parsed = _File.model_validate(raw)
     except ValidationError as exc:
-        key, message = first_problem(exc)
+        key, message = first_problem(exc, _File)
         raise ConfigError(path, key or "(top level)", message) from None
+    problem = missing_translation(parsed, parsed.controller.languages)
+    if problem is not None:
+        raise ConfigError(path, *problem)
 
     base_dir = path.parent
     env = dict(os.environ if environ is None else environ)
@@ -436,28 +635,18 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
 
     sources = []
     for index, section in enumerate(parsed.sources):
-        for required in ("name", "kind"):
-            if not isinstance(section.get(required), str):
-                raise ConfigError(path, f"sources.{index}.{required}", "missing")
-        if not NAME.fullmatch(section["name"]):
-            raise ConfigError(path, f"sources.{index}.name", "use lower-case letters, digits, '_' and '-'")
-        provided = section.get("provided_by_subject", False)
-        if isinstance(provided, list) and all(isinstance(key, str) for key in provided):
-            provided = tuple(provided)
-        elif not isinstance(provided, bool):
-            raise ConfigError(path, f"sources.{index}.provided_by_subject", "use true, false or a list of keys")
-        level = section.get("identity_level", "low")
-        if level not in LEVELS:
-            raise ConfigError(path, f"sources.{index}.identity_level", f"use one of {', '.join(LEVELS)}")
+        # `_trust` first: its messages name the exact identifier kind or key at fault.
         trusted, identifiers = _trust(path, index, section)
         try:
-            run = SourceRun.model_validate({k: v for k, v in section.items() if k in _RUN_KEYS})
+            keys = SourceSection.model_validate(section)
         except ValidationError as exc:
-            key, message = first_problem(exc)
+            key, message = first_problem(exc, SourceSection)
             raise ConfigError(path, f"sources.{index}.{key}", message) from None
+        provided = keys.provided_by_subject
+        run = SourceRun.model_validate({k: getattr(keys, k) for k in SourceRun.model_fields})
         settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS + _RUN_KEYS}
-        sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level, run, trusted,
-                                  identifiers))
+        sources.append(SourceSpec(keys.name, keys.kind, settings, tuple(provided) if isinstance(provided, list)
+                                  else provided, keys.identity_level, run, trusted, identifiers))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:

@@ -72,7 +72,8 @@ def readme_info(
         generated_at=generated_at or rt.clock(),
         controller=ControllerInfo(
             name=controller.name, business_id=controller.business_id, contact_email=controller.contact_email,
-            address=controller.address, dpo_email=controller.dpo_email,
+            postal_address=controller.postal_address, dpo_email=controller.dpo_email, phone=controller.phone,
+            dpo_name=controller.dpo_name,
             supervisory_authority=text(controller.supervisory_authority, "controller.supervisory_authority"),
         ),
         activities=activities,

@@ -8,9 +8,12 @@ env_file = "dsar.env"
 
 [controller]
 name = "Demo Kauppa Oy"
-business_id = "1234567-8"
+business_id = "1234567-1"
 contact_email = "tietosuoja@demokauppa.example"
-address = "Esimerkkikatu 1, 00100 Helsinki"
+phone = "+358 9 123 4567"
+postal_address = "Esimerkkikatu 1, 00100 Helsinki"
+dpo_name = "Liisa Laine"
+dpo_email = "dpo@demokauppa.example"
 supervisory_authority = {{ fi = "Tietosuojavaltuutetun toimisto, tietosuoja.fi", \
 en = "Office of the Data Protection Ombudsman, tietosuoja.fi" }}
 languages = ["fi", "en"]

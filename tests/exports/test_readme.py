@@ -41,8 +41,9 @@ def sample(language: Language = "fi", **changes) -> ReadmeInfo:
         language=language,
         generated_at=datetime(2026, 3, 4, 8, 5, tzinfo=UTC),
         controller=ControllerInfo(
-            name="Demo Kauppa Oy", business_id="1234567-8", contact_email="tietosuoja@demokauppa.example",
-            address="Esimerkkikatu 1, 00100 Helsinki", dpo_email="dpo@demokauppa.example",
+            name="Demo Kauppa Oy", business_id="1234567-1", contact_email="tietosuoja@demokauppa.example",
+            postal_address="Esimerkkikatu 1, 00100 Helsinki", dpo_email="dpo@demokauppa.example",
+            phone="+358 9 123 4567", dpo_name="Liisa Laine",
             supervisory_authority="Tietosuojavaltuutetun toimisto, tietosuoja.fi",
         ),
         activities=(activity("customer_register", ("customers", "support_mail")),
@@ -71,7 +72,7 @@ def test_both_languages_render_with_every_activity_field_and_source(language):
     for source in ("customers", "support_mail", "marketing", "archive"):
         assert coverage_row(page, source)
     assert "Tietosuojavaltuutetun toimisto, tietosuoja.fi" in text
-    assert "1234567-8" in text and "Esimerkkikatu 1, 00100 Helsinki" in text
+    assert "1234567-1" in text and "Esimerkkikatu 1, 00100 Helsinki" in text
 
 
 def test_finnish_page_reads_in_finnish():
@@ -166,7 +167,7 @@ def test_config_and_record_text_cannot_add_markup():
     script = "<script>alert(1)</script>"
     info = sample(
         "en",
-        controller=dataclasses.replace(sample().controller, name=script, address='<img src="http://x.example/p">',
+        controller=dataclasses.replace(sample().controller, name=script, postal_address='<img src="http://x.example/p">',
                                        contact_email='a@b.example"><script>alert(2)</script>'),
         activities=(dataclasses.replace(activity("a", ("customers",)), purposes=script),),
         withheld=(WithheldInfo("customers", "<b>bold</b>", 1),),
@@ -231,3 +232,28 @@ def test_every_text_has_both_languages():
 def test_bad_info_is_refused_with_a_clear_message(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         render_readme(sample(**changes))
+
+
+def header_facts(html: bytes) -> dict[str, str]:
+    """The header's term -> description pairs, as text."""
+    pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html.decode("utf-8"))
+    return {term: re.sub(r"<[^>]+>", "", description) for term, description in pairs}
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("fi", {"Postiosoite": "Esimerkkikatu 1, 00100 Helsinki", "Puhelin": "+358 9 123 4567",
+            "Tietosuojavastaava": "Liisa Laine, dpo@demokauppa.example"}),
+    ("en", {"Postal address": "Esimerkkikatu 1, 00100 Helsinki", "Phone": "+358 9 123 4567",
+            "Data protection officer": "Liisa Laine, dpo@demokauppa.example"}),
+])
+def test_the_header_gives_the_controllers_postal_address_phone_and_dpo(language, expected):
+    facts = header_facts(render_readme(sample(language)))
+    assert {term: facts.get(term) for term in expected} == expected
+
+
+def test_contact_details_not_given_are_left_out():
+    controller = dataclasses.replace(sample("en").controller, phone="", postal_address="", dpo_name=None,
+                                     dpo_email=None)
+    facts = header_facts(render_readme(sample("en", controller=controller)))
+    assert "Business ID" in facts
+    assert not {"Postal address", "Phone", "Data protection officer"} & set(facts)

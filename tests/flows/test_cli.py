@@ -52,7 +52,7 @@ def test_every_command_has_help(command):
 
 def test_a_broken_config_is_one_line_naming_file_and_key(config, tmp_path):
     broken = tmp_path / "dsar.toml"
-    broken.write_text(config.read_text().replace('business_id = "1234567-8"\n', ""))
+    broken.write_text(config.read_text().replace('business_id = "1234567-1"\n', ""))
     result = dsar("requests", "list", "--config", str(broken))
     assert result.returncode == 2
     assert result.stderr == f"dsar: error: {broken}: controller.business_id: missing\n"
