@@ -2,6 +2,8 @@
 
 The built-in kinds (`sql`, `mbox`, `mailchimp`) register there like any
 plugin. Nothing is discovered at import time: flows/ calls these functions.
+A kind's class names the pydantic model of its own keys as `settings_model`
+(a `SourceSettings` subclass), so that the config reference documents them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from extractors.errors import SourceConfigError
 from extractors.records import Source
@@ -60,3 +64,18 @@ def make_source(
     if cls is None:
         raise SourceConfigError(name, "kind", f"unknown source kind '{kind}' (known: {', '.join(known)})")
     return cls(name, section, base_dir, environ)
+
+
+def builtin_source_kinds() -> dict[str, type]:
+    """The kinds dsar itself registers (its own distribution's entry points), by name; imports each one."""
+    return {name: ep.load() for name, ep in sorted(_entry_points().items())
+            if ep.dist is not None and ep.dist.name == "dsar"}
+
+
+def settings_model_of(kind: type) -> type[BaseModel] | None:
+    """The pydantic model of a source kind's own keys: its class attribute `settings_model`, if it declares one.
+
+    `dsar config reference` documents a kind from it: each field's type, default, docstring and example.
+    """
+    model = getattr(kind, "settings_model", None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None

@@ -85,6 +85,8 @@ Tables = dict[str, Table]  # by a node's full name
 class SqlSource:
     """Yields one record per row of the subject's, in every configured table."""
 
+    settings_model = SqlSettings
+
     def __init__(
         self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
     ) -> None:

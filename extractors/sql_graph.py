@@ -19,28 +19,50 @@ from extractors.settings import SourceSettings
 
 
 class ParentSettings(SourceSettings):
-    table: str = Field(min_length=1)  # a table listed earlier, as its `table` (or bare name when unique)
-    foreign_key: str = Field(min_length=1)  # the column of this table ...
-    parent_key: str = "id"  # ... that holds a value of this column of the parent
+    """One parent of a table: rows whose `foreign_key` holds a `parent_key` value of the subject's parent rows."""
+
+    table: str = Field(min_length=1, examples=["customers"])
+    """A table listed earlier, as its `table` (or its bare name when unique)."""
+    foreign_key: str = Field(min_length=1, examples=["customer_id"])
+    """The column of this table that holds a value of the parent's `parent_key`."""
+    parent_key: str = "id"
+    """The column of the parent that `foreign_key` refers to."""
 
 
 class TableSettings(SourceSettings):
-    category: str = Field(min_length=1)
-    table: str = Field(min_length=1)
-    schema_: str | None = Field(default=None, alias="schema", min_length=1)
-    match_column: str | None = None
-    match_columns: list[str] = Field(default_factory=list)
+    """One table of a `sql` source: found by matching the subject's identifiers, from parents listed earlier, or
+    both."""
+
+    category: str = Field(min_length=1, examples=["customer"])
+    """The category its rows go to: a file name in the package (lower-case letters, digits, '_' and '-')."""
+    table: str = Field(min_length=1, examples=["customers"])
+    """The table's name, or schema.table."""
+    schema_: str | None = Field(default=None, alias="schema", min_length=1, examples=["crm"])
+    """The table's schema (PostgreSQL), unless given in `table`."""
+    match_column: str | None = Field(default=None, examples=["email"])
+    """The one column matched with the subject's identifiers (older form of `match_columns`)."""
+    match_columns: list[str] = Field(default_factory=list, examples=[["email", "alt_email"]])
+    """Columns matched with the subject's identifiers; a row matching any of them is the subject's."""
     match_kind: Literal["email", "phone", "customer_id"] = "email"
-    match_case: Literal["lower", "exact"] | None = None
-    parent: str | None = None
-    foreign_key: str | None = None
+    """Which of the subject's identifiers the match columns hold (phone as E.164, as stored)."""
+    match_case: Literal["lower", "exact"] | None = Field(default=None, examples=["exact"])
+    """`lower` compares lower(column) (the default for emails; index lower(column)); `exact` compares as stored
+    (the default for other kinds)."""
+    parent: str | None = Field(default=None, examples=["customers"])
+    """The one parent table (older form of `parents`)."""
+    foreign_key: str | None = Field(default=None, examples=["customer_id"])
+    """With `parent`: the column of this table holding the parent's `parent_key`."""
     parent_key: str = "id"
+    """With `parent`: the parent's column that `foreign_key` refers to."""
     parents: list[ParentSettings] = Field(default_factory=list)
+    """Tables listed earlier whose subject rows lead to rows of this one; see `sources.tables.parents`."""
     provided: bool = False
+    """The subject gave these rows themselves (Art. 20 portability)."""
     about_subject: bool = False
-    # Columns that hold the names of the people in this table (first name, last name): every row's name is
-    # one that redaction finds anywhere, even where nothing in the text marks it as a name.
-    people_columns: list[str] = Field(default_factory=list)
+    """Matched rows are the subject's own record (their identifiers are kept and may expand the subject)."""
+    people_columns: list[str] = Field(default_factory=list, examples=[["first_name", "last_name"]])
+    """Columns that hold the names of the people in this table: every row's name is one that redaction finds
+    anywhere, even where nothing in the text marks it as a name."""
 
     @field_validator("category")
     @classmethod
@@ -52,9 +74,15 @@ class TableSettings(SourceSettings):
 
 
 class SqlSettings(SourceSettings):
-    url: str | None = None
-    url_env: str | None = None
+    """`kind = "sql"`: a relational database read through a declared graph of tables (SQLAlchemy)."""
+
+    url: str | None = Field(default=None, examples=["sqlite:///customers.db"])
+    """The database's SQLAlchemy URL, without a password (a relative SQLite path is relative to the config);
+    set this or `url_env`."""
+    url_env: str | None = Field(default=None, examples=["CUSTOMER_DB_URL"])
+    """The environment variable holding the URL (use it when the URL holds a password)."""
     tables: list[TableSettings] = Field(min_length=1)
+    """The tables to read, parents before children; see `sources.tables`."""
 
 
 @dataclass(frozen=True)

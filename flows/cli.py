@@ -44,6 +44,8 @@ sources_app = typer.Typer(help="The configured sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 index_app = typer.Typer(help="Indexes that make sources fast to search.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+config_app = typer.Typer(help="The dsar.toml file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="DSAR_CONFIG", help="The dsar.toml file.", show_default=True)
@@ -370,6 +372,17 @@ def sources_check(
                                f"{q.column} ({q.via}); create the index: {q.index}")
     if warned:
         raise typer.Exit(1)
+
+
+@config_app.command("reference")
+def config_reference(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
+) -> None:
+    """Print the config reference (Markdown): every section and key, and the keys of every installed source kind."""
+    from extractors.registry import load_source_kinds
+    from flows.config_reference import render, write
+
+    write(render(load_source_kinds()), output)
 
 
 @requests_app.command("list")

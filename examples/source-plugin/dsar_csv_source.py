@@ -23,12 +23,18 @@ from identity.address import ascii_lower
 
 
 class CsvSettings(SourceSettings):
-    path: str = Field(min_length=1)
+    """`kind = "csv"`: rows of a CSV file whose email column holds one of the subject's addresses."""
+
+    path: str = Field(min_length=1, examples=["exports/newsletter.csv"])
+    """The CSV file, relative to the config file."""
     email_column: str = "email"
+    """The column holding an email address."""
 
 
 class CsvSource:
     """Yields one `rows` record per matching row, keyed by its line number."""
+
+    settings_model = CsvSettings  # documented by `dsar config reference`
 
     def __init__(self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> None:
         self.name = name

@@ -31,8 +31,11 @@ class LimitSettings(SourceSettings):
     """The config keys of `Limits`, for a mail source's settings model to inherit."""
 
     max_message_mib: float = Field(default=Limits.max_message_bytes / MIB, gt=0)
+    """A larger message is withheld (`too_large`), never parsed."""
     max_parts: int = Field(default=Limits.max_parts, ge=1)
+    """MIME entities per message, the message itself and nested ones included; more are withheld."""
     max_text_mib: float = Field(default=Limits.max_text_bytes / MIB, gt=0)
+    """An attached text part redaction would read, decoded; a larger one is withheld."""
 
     def limits(self) -> Limits:
         return Limits(max_message_bytes=int(self.max_message_mib * MIB), max_parts=self.max_parts,

@@ -90,14 +90,23 @@ if TYPE_CHECKING:
 
 
 class MailSettings(LimitSettings):
-    path: str = Field(min_length=1)
-    index: str | None = Field(default=None, min_length=1)
+    """`kind = "mail"` (or its older name `mbox`): a customer-service mail archive."""
+
+    path: str = Field(min_length=1, examples=["support.mbox"])
+    """An mbox (plain or .gz), a Maildir, a directory of .eml files, one .eml, or s3://bucket/prefix; relative to
+    the config."""
+    index: str | None = Field(default=None, min_length=1, examples=["index/support_mail.sqlite"])
+    """The address index (`dsar index mail`); default: index/<source name>.sqlite beside the config."""
     threads: bool = False
+    """Also hand over every message of the subject's threads (replies up and down, never siblings)."""
     body_mentions: bool = False
+    """Also search every message's text for the subject's addresses (reads the whole archive per request)."""
 
 
 class MailSource:
     """Yields one `messages` record per message that names the subject (and their threads, if asked)."""
+
+    settings_model = MailSettings
 
     def __init__(
         self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]

@@ -40,15 +40,27 @@ MAX_CONNECTIONS = 10  # Mailchimp's limit per user: an 11th simultaneous connect
 
 
 class MailchimpSettings(SourceSettings):
-    base_url: str = Field(pattern=r"^https?://")
-    api_key_env: str = Field(min_length=1)
+    """`kind = "mailchimp"`: the subject's members in every list, what hangs off them, and their store data."""
+
+    base_url: str = Field(pattern=r"^https?://", examples=["https://us21.api.mailchimp.com/3.0"])
+    """The Marketing API's URL, with your account's data centre."""
+    api_key_env: str = Field(min_length=1, examples=["MAILCHIMP_API_KEY"])
+    """The environment variable holding the API key; the key itself never sits in the file."""
     timeout_seconds: float = Field(10, gt=0)
-    list_ids: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$")]] | None = None
+    """Per request."""
+    list_ids: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$")]] | None = Field(
+        default=None, examples=[["a1b2c3d4e5"]])
+    """The audiences searched; default: every list of the account."""
     ecommerce: bool = True
+    """Also the stores' customers and orders."""
     max_connections: int = Field(MAX_CONNECTIONS, ge=1, le=MAX_CONNECTIONS)
+    """Concurrent connections; Mailchimp allows 10 per user."""
     max_retries: int = Field(5, ge=0, le=20)
+    """Retries of one request after 429, 5xx or a network error."""
     max_wait_seconds: float = Field(120, gt=0)
+    """A request gives up once its retries would wait longer."""
     page_size: int = Field(1000, ge=1, le=1000)
+    """`count` per page (Mailchimp's largest is 1000)."""
 
 
 def subscriber_hash(email: str) -> str:
@@ -59,6 +71,8 @@ def subscriber_hash(email: str) -> str:
 class MailchimpSource:
     """Yields member, marketing_permissions, tags, notes, activity, events, ecommerce_customer and
     ecommerce_orders records, in a fixed order: lists by id, then stores by id."""
+
+    settings_model = MailchimpSettings
 
     def __init__(
         self,

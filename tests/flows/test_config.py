@@ -56,6 +56,31 @@ def test_the_demo_config_loads(tmp_path, good):
          "identity.unverified_lapse_days", "greater than"),
         (lambda t: t.replace("[identity]\n", '[identity]\nallow_smtputf8 = "maybe"\n'),
          "identity.allow_smtputf8", "bool"),
+        # Issue 10: each names the key, and says what to give.
+        (lambda t: t.replace('business_id = "1234567-1"', 'business_id = ""'), "controller.business_id",
+         "empty; give the controller's Y-tunnus"),
+        (lambda t: t.replace('business_id = "1234567-1"', 'business_id = "1234567-8"'), "controller.business_id",
+         "the check digit does not match"),
+        (lambda t: t.replace('business_id = "1234567-1"', 'business_id = "FI12345671"'), "controller.business_id",
+         "NNNNNNN-N"),
+        (lambda t: t.replace("[identity]\n", '[identity]\nmethod = "email_code"\n'), "identity.method",
+         "unknown key; valid keys: methods, code_ttl_minutes, code_attempts, allow_smtputf8, unverified_lapse_days, "
+         "minimum_level, other_recipient_level, knowledge, staff_ids, manual_levels, oidc"),
+        (lambda t: t.replace("[identity.knowledge]\n", '[identity.knowledge]\ncolour = "red"\n'),
+         "identity.knowledge.colour", "unknown key; valid keys: source, attempts, lockout_days, name,"),
+        (lambda t: t.replace("postal_address =", "address ="), "controller.address",
+         "unknown key; valid keys: name, business_id, contact_email, phone, postal_address, dpo_name,"),
+        (lambda t: t.replace(', en = "Contract (Art. 6(1)(b))."', ""), "activities.0.legal_basis.en",
+         "missing; controller.languages lists en"),
+        (lambda t: t.replace('en = "Carriers, to deliver orders."', 'en = " "'), "activities.0.recipients.en",
+         "empty; controller.languages lists en"),
+        (lambda t: t.replace('en = "Office of the Data Protection Ombudsman, tietosuoja.fi"', 'en = ""'),
+         "controller.supervisory_authority.en", "empty; controller.languages lists en"),
+        (lambda t: t.replace('contact_email = "tietosuoja@demokauppa.example"', 'contact_email = "tietosuoja"'),
+         "controller.contact_email", "not an email address"),
+        (lambda t: t.replace('dpo_email = "dpo@demokauppa.example"', 'dpo_email = "Liisa <dpo@x.example>"'),
+         "controller.dpo_email", "not an email address"),
+        (lambda t: t.replace('phone = "+358 9 123 4567"', 'phone = "call us"'), "controller.phone", "pattern"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):
@@ -66,6 +91,20 @@ def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key,
     assert text.startswith(f"{path}: {key}: ")
     assert message in text
     assert "\n" not in text
+
+
+def test_a_language_the_controller_does_not_answer_in_needs_no_text(tmp_path, good):
+    finnish_only = good.replace('languages = ["fi", "en"]', 'languages = ["fi"]').replace(
+        ', en = "Contract (Art. 6(1)(b))."', "")
+    config = load_config(write(tmp_path, finnish_only), environ={})
+    assert config.activities[0].legal_basis == {"fi": "Sopimus (6 art. 1 b)."}
+
+
+def test_the_controllers_contact_details_load(tmp_path, good):
+    controller = load_config(write(tmp_path, good), environ={}).controller
+    assert (controller.business_id, controller.phone, controller.postal_address, controller.dpo_name,
+            controller.dpo_email) == ("1234567-1", "+358 9 123 4567", "Esimerkkikatu 1, 00100 Helsinki",
+                                      "Liisa Laine", "dpo@demokauppa.example")
 
 
 def test_provided_by_subject_stays_out_of_the_source_settings(tmp_path, good):
@@ -182,5 +221,11 @@ def test_a_broken_source_section_fails_before_any_flow(tmp_path, good):
     with pytest.raises(ConfigError, match=r"sources\.2: .*MAILCHIMP_API_KEY is not set"):
         Runtime(load_config(path, environ={})).sources()
     broken = write(tmp_path, good.replace('table = "orders"', 'table = "orders", colour = "red"'))
-    with pytest.raises(ConfigError, match=r"sources\.0: .*colour: unknown key"):
+    with pytest.raises(ConfigError, match=r"sources\.0: .*colour: unknown key; valid keys: category, table, schema,"):
         Runtime(load_config(broken, environ={"MAILCHIMP_API_KEY": "k"})).sources()
+
+
+def test_redaction_keeps_the_controllers_own_postal_address_and_phone(tmp_path, good):
+    config = load_config(write(tmp_path, good), environ={})
+    keep = config.redaction.policy(config.controller).keep
+    assert "Esimerkkikatu 1, 00100 Helsinki" in keep and "+358 9 123 4567" in keep and "" not in keep
