@@ -144,7 +144,8 @@ def test_the_readmes_controller_example_is_valid():
     from flows.config import Controller
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if b.startswith("[controller]")]
+    blocks = [tomllib.loads(block) for block in re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+              if block.startswith("[controller]")]
     assert blocks, "the README shows no [controller] example"
     for block in blocks:
         assert Controller.model_validate(block["controller"]).business_id == "7654321-2"
