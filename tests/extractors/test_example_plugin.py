@@ -53,3 +53,17 @@ def test_the_example_names_what_to_fix(csv_kind: type, tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_bytes(b"email\n\xff\xfe\n")
     with pytest.raises(SourceUnavailable, match=r"^source x: file could not be read \(UnicodeDecodeError\)$"):
         list(make_source("x", "csv", {"path": "b.csv"}, tmp_path, {}, kinds=kinds).records(Subject("a@b.fi")))
+
+
+def test_the_example_is_documented_by_the_config_reference(csv_kind: type) -> None:
+    from flows.config_reference import render
+
+    text = render({"csv": csv_kind})
+    assert '## `[[sources]]` (kind "csv")' in text
+    assert "| `path` | string (at least 1) | required | The CSV file, relative to the config file. |" in text
+    assert '| `email_column` | string | `"email"` | The column holding an email address. |' in text
+
+
+def test_an_unknown_key_lists_the_valid_ones(csv_kind: type, tmp_path: Path) -> None:
+    with pytest.raises(SourceConfigError, match=r"^source x: colum: unknown key; valid keys: path, email_column$"):
+        make_source("x", "csv", {"path": "a.csv", "colum": "mail"}, tmp_path, {}, kinds={"csv": csv_kind})

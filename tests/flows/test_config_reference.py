@@ -21,11 +21,11 @@ DOC = ROOT / "docs" / "config.md"
 def all_models() -> list[type[BaseModel]]:
     """Every model behind dsar.toml, found apart from the generator: the file's, the source section's and each
     built-in kind's, with every model nested in them."""
-    roots = [_File, SourceSection]
+    roots: list[type[BaseModel]] = [_File, SourceSection]
     for kind in builtin_source_kinds().values():
-        model = settings_model_of(kind)
-        assert model is not None, f"source kind {kind.__name__} declares no settings_model"
-        roots.append(model)
+        declared = settings_model_of(kind)
+        assert declared is not None, f"source kind {kind.__name__} declares no settings_model"
+        roots.append(declared)
     seen: list[type[BaseModel]] = []
     while roots:
         model = roots.pop(0)
@@ -81,7 +81,7 @@ def test_a_key_without_a_docstring_or_an_example_stops_the_generator():
         bare: int = 2
 
     class Kind:
-        settings_model = Settings
+        settings_model: type[SourceSettings] = Settings
 
     with pytest.raises(UndocumentedKey, match=r"bare: no description; give the field a docstring"):
         render({"bare": Kind})
