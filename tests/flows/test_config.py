@@ -229,3 +229,11 @@ def test_redaction_keeps_the_controllers_own_postal_address_and_phone(tmp_path, 
     config = load_config(write(tmp_path, good), environ={})
     keep = config.redaction.policy(config.controller).keep
     assert "Esimerkkikatu 1, 00100 Helsinki" in keep and "+358 9 123 4567" in keep and "" not in keep
+
+
+def test_the_keys_dsar_keeps_from_a_source_are_the_source_sections_model():
+    # A key dsar reads itself must be in SourceSection (so it is validated and documented) and be kept out of
+    # the kind's settings; one without the other is a key the kind rejects or nobody checks.
+    from flows.config import _RUN_KEYS, _SPEC_KEYS, SourceSection
+
+    assert set(_SPEC_KEYS + _RUN_KEYS) == set(SourceSection.model_fields)

@@ -149,3 +149,18 @@ def test_the_readmes_controller_example_is_valid():
     assert blocks, "the README shows no [controller] example"
     for block in blocks:
         assert Controller.model_validate(block["controller"]).business_id == "7654321-2"
+
+
+def test_the_command_prints_and_writes_the_reference_of_the_installed_kinds(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from extractors.registry import load_source_kinds
+
+    dsar = [str(Path(sys.executable).with_name("dsar")), "config", "reference"]
+    expected = render(load_source_kinds())
+    printed = subprocess.run(dsar, capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=True)
+    assert printed.stdout == expected
+    subprocess.run([*dsar, "--output", str(tmp_path / "config.md")], timeout=120, env=os.environ.copy(), check=True)
+    assert (tmp_path / "config.md").read_text(encoding="utf-8") == expected
