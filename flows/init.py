@@ -124,7 +124,7 @@ def ask_answers(given: dict[str, str | None], ask: Callable[[str, str], str],
     answers = {}
     for q in QUESTIONS:
         while True:
-            value = ask(q.prompt, given.get(q.key) or q.default or "").strip()
+            value = ask(q.prompt, given.get(q.key) or q.default or "").strip() or q.default or ""
             if not value and not q.required:
                 break
             try:
