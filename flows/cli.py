@@ -121,7 +121,7 @@ def init(
     In a terminal it asks for the controller's details; otherwise (or with --yes) they come from the options.
     Re-running never replaces a secret.
     """
-    from flows.init import answers_from_options, ask_answers, init_directory
+    from flows.init import CONFIG_NAME, ENV_NAME, README_NAME, answers_from_options, ask_answers, init_directory
 
     given = {"name": name, "business_id": business_id, "contact_email": contact_email, "phone": phone,
              "postal_address": postal_address, "dpo_name": dpo_name, "dpo_email": dpo_email,
@@ -135,10 +135,10 @@ def init(
     for file in result.written:
         typer.echo(f"wrote {directory / file}")
     for file in result.kept:
-        typer.echo(f"kept  {directory / file} (as it was{'' if file.endswith('.env') else '; --force replaces it'})")
+        typer.echo(f"kept  {directory / file} (as it was{'' if file == ENV_NAME else '; --force replaces it'})")
     if result.secrets_added:
-        typer.echo(f"new secrets in {directory / 'dsar.env'}: {', '.join(result.secrets_added)}")
-    typer.echo(f"Next: read {directory / 'README.md'}, add your sources to {directory / 'dsar.toml'}, "
+        typer.echo(f"new secrets in {directory / ENV_NAME}: {', '.join(result.secrets_added)}")
+    typer.echo(f"Next: read {directory / README_NAME}, add your sources to {directory / CONFIG_NAME}, "
                "then run dsar check.")
 
 

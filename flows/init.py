@@ -103,8 +103,8 @@ def answers_from_options(given: dict[str, str | None]) -> dict[str, str]:
     """Checked answers from options alone; InitError names every missing required option, or the first bad one."""
     missing = [q.flag for q in QUESTIONS if q.required and not (given.get(q.key) or "").strip()]
     if missing:
-        raise InitError(f"missing {', '.join(missing)}: not in a terminal, every answer comes from the options "
-                        "(or run dsar init in a terminal to be asked)")
+        raise InitError(f"missing {', '.join(missing)}: without a terminal (or with --yes) every answer comes "
+                        "from the options; in a terminal dsar init asks for them")
     answers = {}
     for q in QUESTIONS:
         value = given.get(q.key) or q.default
