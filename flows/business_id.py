@@ -15,6 +15,8 @@ def check_business_id(value: str) -> str:
     else 11 minus the remainder; remainder 1 is never issued. The messages never repeat the value.
     """
     text = value.strip()
+    if re.fullmatch(r"[0-9]{6}-[0-9]", text):
+        text = "0" + text  # an older six-digit id is written with a leading zero, as the trade register does
     if not text:
         raise ValueError("empty; give the controller's Y-tunnus, e.g. 1234567-1")
     if not _SHAPE.fullmatch(text):

@@ -94,6 +94,56 @@ History:    {dsar} request show {result.request_id} --config {config}
             {dsar} audit replay {result.request_id} --config {config}""")
 
 
+class CommentLanguage(StrEnum):
+    fi = "fi"
+    en = "en"
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where the files go (made if missing).")] = Path("."),
+    language: Annotated[CommentLanguage, typer.Option(
+        help="The language of the comments in dsar.toml and of README.md.")] = CommentLanguage.en,
+    name: Annotated[str | None, typer.Option(help="The controller's legal name.")] = None,
+    business_id: Annotated[str | None, typer.Option(help="The business id (Y-tunnus), e.g. 1234567-1.")] = None,
+    contact_email: Annotated[str | None, typer.Option(help="The address for privacy matters.")] = None,
+    phone: Annotated[str | None, typer.Option(help="The privacy contact's phone number.")] = None,
+    postal_address: Annotated[str | None, typer.Option(help="The controller's postal address.")] = None,
+    dpo_name: Annotated[str | None, typer.Option(help="The data protection officer's name.")] = None,
+    dpo_email: Annotated[str | None, typer.Option(help="The data protection officer's address.")] = None,
+    languages: Annotated[str | None, typer.Option(help="Languages of requests: fi, en or fi,en.")] = None,
+    time_zone: Annotated[str | None, typer.Option(help="The time zone of deadlines.")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Ask nothing: every answer from the options (so too when not in a terminal).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace dsar.toml and README.md; the secrets in the env file are kept even so.")] = False,
+) -> None:
+    """Start a controller's configuration: a commented dsar.toml, owner-only secrets and a README.
+
+    In a terminal it asks for the controller's details; otherwise (or with --yes) they come from the options.
+    Re-running never replaces a secret.
+    """
+    from flows.init import CONFIG_NAME, ENV_NAME, README_NAME, answers_from_options, ask_answers, init_directory
+
+    given = {"name": name, "business_id": business_id, "contact_email": contact_email, "phone": phone,
+             "postal_address": postal_address, "dpo_name": dpo_name, "dpo_email": dpo_email,
+             "languages": languages, "time_zone": time_zone}
+    if yes or not sys.stdin.isatty():
+        answers = answers_from_options(given)
+    else:
+        answers = ask_answers(given, lambda prompt, default: typer.prompt(prompt, default=default, show_default=True),
+                              lambda problem: typer.echo(problem, err=True))
+    result = init_directory(directory, answers, language.value, force)
+    for file in result.written:
+        typer.echo(f"wrote {directory / file}")
+    for file in result.kept:
+        typer.echo(f"kept  {directory / file} (as it was{'' if file == ENV_NAME else '; --force replaces it'})")
+    if result.secrets_added:
+        typer.echo(f"new secrets in {directory / ENV_NAME}: {', '.join(result.secrets_added)}")
+    typer.echo(f"Next: read {directory / README_NAME}, add your sources to {directory / CONFIG_NAME}, "
+               "then run dsar check.")
+
+
 @request_app.command("new")
 def request_new(
     email: Annotated[str, typer.Option(help="The requester's email address (where the code is sent).")],

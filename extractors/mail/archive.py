@@ -68,7 +68,7 @@ class Stored:
     location: Location
     key: str
     version: str
-    raw: bytes  # the message; only its header block when `withheld` is set
+    raw: bytes  # the message (an mbox's "From " quoting undone); only its header block when `withheld` is set
     # Set when the archive already knows the message cannot be handed over: too large to hold
     # (over the archive's limit; `raw` is its header block) or a file in a tree that is not mail.
     withheld: Withheld | None = None
@@ -322,8 +322,8 @@ class MboxArchive:
             collector = _Collector(self.limit)
             collector.add(raw)
             raw, withheld = collector.done()
-        length = len(raw) if withheld is None else withheld.size
-        return Stored(Location("", offset, length), str(offset), "", raw, withheld)
+        length = len(raw) if withheld is None else withheld.size  # in the file: the quoted bytes
+        return Stored(Location("", offset, length), str(offset), "", *_unquoted(raw, withheld))
 
     def read(self, locations: Iterable[Location], stream: BinaryIO | None = None) -> Iterator[Stored]:
         """The messages at `locations`, in the order given (sort them for a forward-only read)."""
@@ -332,13 +332,33 @@ class MboxArchive:
         try:
             for location in locations:
                 stream.seek(location.offset)
-                yield Stored(location, str(location.offset), "", *_collect(stream, self.limit, location.length))
+                yield Stored(location, str(location.offset), "", *_unquoted(*_collect(stream, self.limit,
+                                                                                     location.length)))
         except (OSError, EOFError, ValueError, RuntimeError) as exc:
             raise SourceUnavailable(self.files.source, f"mail archive could not be read ({type(exc).__name__})") \
                 from None
         finally:
             if own:
                 stream.close()
+
+
+# mboxrd: a body line "From ..." is stored as ">From ...", and one already quoted gains one more ">".
+_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def _unquoted(raw: bytes, withheld: Withheld | None) -> tuple[bytes, Withheld | None]:
+    """A message read from an mbox with its body's "From " quoting undone (one ">" off each `^>+From ` line).
+
+    This is the mboxrd reading; it also undoes mboxo's quoting (">From " for "From "), which cannot tell a
+    quoted line from one that began ">From " anyway. The header block is left as it is: a field never begins
+    with ">". A withheld message holds only its header block.
+    """
+    if withheld is not None or b">From " not in raw:
+        return raw, withheld
+    end = re.search(rb"\r?\n\r?\n", raw)
+    if end is None:
+        return raw, None
+    return raw[:end.end()] + _QUOTED_FROM.sub(rb"\1", raw[end.end():]), None
 
 
 def maildir_key(name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -12,16 +11,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from audit.signing import generate_key
 from exports.storage import LocalStorage
 from flows import stages
-from flows.config import read_env_file
 from flows.demo.company import DemoCompany, generate_company
 from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.settings import demo_config
 from flows.local_api import find_local_api
 from flows.notify import Outbox
 from flows.runtime import Runtime, open_runtime
+from flows.secrets_file import ensure_secrets, new_link_secret, new_signing_key
 
 
 @dataclass(frozen=True)
@@ -40,19 +38,12 @@ def _demo_secrets(path: Path) -> dict[str, str]:
     A workdir made by an older version gets the secrets it lacks added.
     """
     makers = {
-        "DSAR_LINK_SECRET": lambda: secrets.token_urlsafe(48),
-        "DSAR_LEDGER_KEY": lambda: base64.b64encode(generate_key()).decode("ascii"),
-        "DSAR_PACKAGE_KEY": lambda: base64.b64encode(generate_key()).decode("ascii"),
+        "DSAR_LINK_SECRET": new_link_secret,
+        "DSAR_LEDGER_KEY": new_signing_key,
+        "DSAR_PACKAGE_KEY": new_signing_key,
         "MAILCHIMP_API_KEY": lambda: secrets.token_hex(16) + "-us21",
     }
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write("# Secrets of the demo company. Keep private.\n")
-    have = read_env_file(path, path)
-    with path.open("a") as out:
-        out.writelines(f"{name}={make()}\n" for name, make in makers.items() if name not in have)
-    return read_env_file(path, path)
+    return ensure_secrets(path, makers, "# Secrets of the demo company. Keep private.\n")
 
 
 def _outbox(rt: Runtime) -> Outbox:

@@ -89,7 +89,8 @@ def test_mbox_is_split_as_pythons_mailbox_splits_it(tmp_path: Path, text: bytes)
     (tmp_path / "box").write_bytes(text)
     archive = open_archive(LocalFiles("s", tmp_path / "box"))
     ours = [stored.raw for stored in archive.messages()]
-    assert ours == messages_of(tmp_path / "box")
+    # Python's mailbox keeps the body's ">From " quoting; ours undoes it (tests/extractors/test_mail_from_quoting.py).
+    assert ours == [raw.replace(b"\n>From ", b"\nFrom ") for raw in messages_of(tmp_path / "box")]
     assert [stored.raw for stored in archive.read(s.location for s in archive.messages())] == ours
 
 

@@ -16,6 +16,10 @@ def test_valid_business_ids_pass_stripped(value):
     assert check_business_id(value) == value.strip()
 
 
+def test_an_older_six_digit_id_is_written_with_its_leading_zero():
+    assert check_business_id("112038-9") == "0112038-9"
+
+
 @pytest.mark.parametrize(("value", "reason"), [
     ("", "empty"),
     ("   ", "empty"),
@@ -23,7 +27,8 @@ def test_valid_business_ids_pass_stripped(value):
     ("1000008-0", "check digit"),  # remainder 1: never issued, whatever the digit
     ("1000008-1", "check digit"),
     ("12345678", "NNNNNNN-N"),
-    ("123456-1", "NNNNNNN-N"),
+    ("123456-1", "check digit"),  # 0123456-1
+    ("12345-1", "NNNNNNN-N"),
     ("FI12345671", "NNNNNNN-N"),  # the VAT number is not the business ID
     ("１２３４５６７-1", "NNNNNNN-N"),  # fullwidth digits
 ])
