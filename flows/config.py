@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -62,6 +63,15 @@ def _business_id(value: str) -> str:
     return check_business_id(value)
 
 
+def check_time_zone(value: str) -> str:
+    """`value` stripped when it names an IANA time zone; ValueError otherwise."""
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("use an IANA time zone such as Europe/Helsinki") from None
+    return value.strip()
+
+
 Address = Annotated[str, AfterValidator(_address)]
 
 
@@ -87,6 +97,8 @@ class Controller(_Strict):
     """Where a requester may complain (Art. 15(1)(f))."""
     languages: list[Literal["fi", "en"]] = Field(default=["fi", "en"], min_length=1)
     """The languages requests are answered in; every text of the config must be given in each."""
+    time_zone: Annotated[str, AfterValidator(check_time_zone)] = "Europe/Helsinki"
+    """The controller's IANA time zone: the dates in README.html (received, due) are its calendar dates."""
 
 
 class Activity(_Strict):

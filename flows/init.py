@@ -13,11 +13,10 @@ from email.utils import formataddr
 from pathlib import Path
 from string import Template
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exports._atomic import atomic_write
 from flows.business_id import check_business_id
-from flows.config import Controller, Delivery, Package, Store, read_env_file
+from flows.config import Delivery, Package, Store, check_time_zone, read_env_file
 from flows.errors import DsarError
 from flows.init_template import DSAR_TOML, INIT_README
 from flows.secrets_file import ensure_secrets, new_link_secret, new_signing_key
@@ -66,14 +65,6 @@ def _languages(value: str) -> str:
     return ",".join(dict.fromkeys(chosen))
 
 
-def _time_zone(value: str) -> str:
-    try:
-        ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("use an IANA time zone such as Europe/Helsinki") from None
-    return value.strip()
-
-
 @dataclass(frozen=True)
 class Question:
     """One answer `dsar init` needs: asked in a terminal, an option (`flag`) otherwise."""
@@ -95,7 +86,7 @@ QUESTIONS = (
     Question("dpo_name", "--dpo-name", "Data protection officer's name (empty: none)", _text),
     Question("dpo_email", "--dpo-email", "Data protection officer's email (empty: none)", _address),
     Question("languages", "--languages", "Languages of requests (fi, en or fi,en)", _languages, default="fi,en"),
-    Question("time_zone", "--time-zone", "Time zone", _time_zone, default="Europe/Helsinki"),
+    Question("time_zone", "--time-zone", "Time zone", check_time_zone, default="Europe/Helsinki"),
 )
 
 
@@ -154,9 +145,8 @@ def _texts(languages: Sequence[str], fi: str, en: str) -> str:
 
 
 def _key_line(key: str, value: str | None, example: str) -> str:
-    """`key = value`, or the line commented out when there is no value or this version's Controller lacks the key
-    (a newer key is shown, so that it can be filled in once dsar reads it)."""
-    if value is not None and key in Controller.model_fields:
+    """`key = value`, or the line commented out with an example when there is no value."""
+    if value is not None:
         return f"{key} = {_toml(value)}"
     return f"# {key} = {_toml(example if value is None else value)}"
 
@@ -175,8 +165,6 @@ def _comments(template: str, language: Language) -> str:
 def render_config(answers: dict[str, str], language: Language, env_name: str = ENV_NAME) -> str:
     """The commented dsar.toml for these answers, its comments in `language`."""
     langs = answers["languages"].split(",")
-    # Older configs call the postal address `address`.
-    postal_key = "postal_address" if "postal_address" in Controller.model_fields else "address"
     domain = answers["contact_email"].rpartition("@")[2]
     fields = {
         "env_file": env_name,
@@ -184,7 +172,7 @@ def render_config(answers: dict[str, str], language: Language, env_name: str = E
         "business_id": _toml(answers["business_id"]),
         "contact_email": _toml(answers["contact_email"]),
         "phone_line": _key_line("phone", answers.get("phone"), "+358 40 123 4567"),
-        "postal_line": _key_line(postal_key, answers.get("postal_address"), "Esimerkkikatu 1, 00100 Helsinki"),
+        "postal_line": _key_line("postal_address", answers.get("postal_address"), "Esimerkkikatu 1, 00100 Helsinki"),
         "dpo_name_line": _key_line("dpo_name", answers.get("dpo_name"), "Etunimi Sukunimi"),
         "dpo_email_line": _key_line("dpo_email", answers.get("dpo_email"), f"tietosuojavastaava@{domain}"),
         "time_zone_line": _key_line("time_zone", answers.get("time_zone"), "Europe/Helsinki"),

@@ -198,7 +198,7 @@ def test_without_a_terminal_missing_answers_are_one_line_naming_the_options(tmp_
 
 
 @pytest.mark.parametrize(("option", "value", "says"), [
-    ("--business-id", "1234567-8", "--business-id: the check digit is wrong"),
+    ("--business-id", "1234567-8", "--business-id: the check digit does not match"),
     ("--business-id", "", "missing --business-id"),
     ("--contact-email", "not an address", "--contact-email: "),
     ("--languages", "fi,sv", "--languages: use fi, en or both"),
