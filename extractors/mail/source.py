@@ -399,7 +399,8 @@ _INDEX_FINDINGS = {
     FRESH: Finding("ok", "index", "fresh: a request reads the subject's messages only"),
     STALE: Finding("ok", "index", "covers all but the mail that came since; each request reads that too "
                                   "(dsar index mail catches up)"),
-    MISSING: Finding("warning", "index", "missing: every request reads the whole archive; build it with dsar index mail"),
+    MISSING: Finding("warning", "index", "missing: every request reads the whole archive; build it with "
+                                         "dsar index mail"),
     REWRITTEN: Finding("warning", "index", "no longer matches the archive and is not used; rebuild it with "
                                            "dsar index mail"),
 }
