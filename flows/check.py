@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import smtplib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from exports.errors import StorageError
@@ -48,9 +48,10 @@ def line(finding: Finding) -> str:
     return f"{finding.status:<7} {finding.what}: {finding.message}"
 
 
-def check_sources(config: Config, only: str | None = None, min_rows: int | None = None) -> Iterator[Finding]:
+def check_sources(config: Config, only: str | None = None, min_rows: int | None = None, *,
+                  kinds: Mapping[str, type] | None = None) -> Iterator[Finding]:
     """Each source built and asked to check itself (`CheckingSource`); `min_rows` overrides a sql source's
-    threshold for a full scan worth a warning."""
+    threshold for a full scan worth a warning; `kinds` replaces the entry points (see `make_source`)."""
     from extractors.sql import SqlSource  # sqlalchemy: only when sources are checked
 
     for index, spec in enumerate(config.sources):
@@ -58,7 +59,7 @@ def check_sources(config: Config, only: str | None = None, min_rows: int | None 
             continue
         what = f"source {spec.name}"
         try:
-            source = make_source(spec.name, spec.kind, spec.settings, config.base_dir, config.environ)
+            source = make_source(spec.name, spec.kind, spec.settings, config.base_dir, config.environ, kinds=kinds)
         except ExtractionError as exc:
             yield Finding("error", what, f"sources.{index}: {str(exc).removeprefix(f'source {spec.name}: ')}")
             continue
