@@ -426,6 +426,8 @@ def run(
             raise IdentityNotVerified(request_id)
         stages.require_minimum_level(rt, request_id)
     rt.sources()
+    # A malformed key fails now, not at delivery after the passphrase was mailed.
+    rt.package_key, rt.link_secret  # noqa: B018
     api_url = _prefect_api(rt)
     if api_url is None:
         from flows.fulfil import quiet_console_tracebacks, run_request
@@ -556,6 +558,7 @@ def worker(
 
     rt = _runtime(config)
     rt.sources()  # a broken config fails now, not in the first request
+    rt.package_key, rt.link_secret  # noqa: B018 - and so does a malformed key
     serve_worker(rt.config.path, pool, slots, poll, announce=lambda line: typer.echo(line, err=True),
                  record_task_runs=task_runs)
 

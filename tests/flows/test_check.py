@@ -20,10 +20,10 @@ from exports.storage.s3 import S3Storage
 from extractors.records import Finding
 from flows.check import check_file, check_smtp, check_sources, line, probe_storage
 from flows.config import Config, load_config
-from flows.demo.run import demo_company
+from flows.demo.run import demo_company, verified_requests
 from flows.demo.settings import demo_config
 from flows.errors import ConfigError
-from flows.runtime import Runtime
+from flows.runtime import Runtime, open_runtime
 from flows.secrets import check_secrets
 from tests.flows.test_cli import dsar
 from tests.support import free_port, missing, need_command
@@ -266,3 +266,15 @@ def test_request_new_refuses_while_check_fails_and_force_proceeds(demo: Path) ->
     assert "a one-time code was sent" in forced.stdout
     assert "dsar: warning: --force: registering despite the errors above" in forced.stderr.splitlines()
     assert list(outbox.glob(f"{forced.stdout.split()[0]}-code-*.eml"))
+
+
+def test_run_stops_on_a_short_link_secret_before_anything_runs(demo: Path) -> None:
+    rt = open_runtime(demo)
+    [request_id] = verified_requests(rt, ["short.secret@example.fi"])
+    env = {**os.environ, "DSAR_LINK_SECRET": SHORT_SECRET}
+    result = dsar("run", request_id, "--config", str(demo), env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"dsar: error: {demo}: delivery.link_secret_env: DSAR_LINK_SECRET must be at least 32 bytes long "
+        "(e.g. the base64 of 32 random bytes)"]
+    assert rt.store.get(request_id).status == "verified", "nothing ran, nothing was mailed"
