@@ -119,8 +119,10 @@ def check_storage(config: Config) -> list[Finding]:
 
 
 def probe_storage(storage: Storage) -> Finding:
-    where = "local directory" if isinstance(storage, LocalStorage) else storage.ref("x").rsplit("/", 1)[0]
+    """A probe object written and deleted: the storage takes packages. A local directory is not named (its
+    path may hold a person's name), a bucket and prefix are."""
     key = f"dsar-check-{secrets.token_hex(8)}"
+    where = "local directory" if isinstance(storage, LocalStorage) else storage.ref(key).removesuffix(f"/{key}")
     try:
         with storage.writer(key) as out:
             out.write(b"dsar check\n")
