@@ -2,6 +2,7 @@
 against a real SQLite file and PostgreSQL, mail archives on disk and in S3 (moto's server), and the local
 Mailchimp-compatible server."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,16 @@ def lines(findings) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], scope="module")
-def shop_url(request, tmp_path_factory) -> str:
-    """The Fides-shaped schema with two indexes missing: customer's lower(email) and orders' customer_id."""
-    sqlite = f"sqlite:///{tmp_path_factory.mktemp('check') / 'shop.db'}"
-    url = sqlite if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+def shop_url(request, tmp_path_factory) -> Iterator[str]:
+    """The Fides-shaped schema with two indexes missing: customer's lower(email) and orders' customer_id
+    (on PostgreSQL in a database of its own: test_sql_check builds the same tables in the shared one)."""
+    server = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('check') / 'shop.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        server.admin("CREATE DATABASE source_checks")
+        url = server.url("source_checks")
     engine = create_engine(url)
     fides_schema.build(engine, CUSTOMERS)
     with engine.begin() as conn:
@@ -36,7 +43,11 @@ def shop_url(request, tmp_path_factory) -> str:
         conn.execute(text("DROP INDEX orders_customer_id"))
         conn.execute(text("ANALYZE"))
     engine.dispose()
-    return url
+    try:
+        yield url
+    finally:
+        if server is not None:
+            server.admin("DROP DATABASE IF EXISTS source_checks WITH (FORCE)")
 
 
 def sql_source(url: str, tables=None) -> SqlSource:
