@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from identity.address import ascii_lower
 
@@ -134,6 +134,25 @@ class NotingSource(Protocol):
     with the stage and warns the operator about what they should fix."""
 
     def notes(self) -> Mapping[str, int | str]: ...
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of `dsar check`: what was checked (a table, an archive, a list: never a value or a path that
+    could name a person) and how it went."""
+
+    status: Literal["ok", "warning", "error"]
+    what: str
+    message: str
+
+
+@runtime_checkable
+class CheckingSource(Protocol):
+    """A source that can check itself without a subject: that it is reachable, its credentials accepted and
+    its configuration matches what it holds. `check()` never reads a person's data and never raises for a
+    problem it can name: it yields an "error" finding instead."""
+
+    def check(self) -> Iterator[Finding]: ...
 
 
 def write_jsonl(path: Path, records: Iterator[Record]) -> int:

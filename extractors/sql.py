@@ -72,7 +72,7 @@ from sqlalchemy.exc import (
 
 from extractors import sql_cache
 from extractors.errors import SourceConfigError, SourceUnavailable
-from extractors.records import EMAIL, Record, Subject
+from extractors.records import EMAIL, Finding, Record, Subject
 from extractors.settings import parse_settings
 from extractors.sql_graph import Edge, Node, SqlSettings, check_graph
 from identity.address import ascii_lower
@@ -132,6 +132,13 @@ class SqlSource:
     def records(self, subject: Subject) -> Iterator[Record]:
         with self.connected() as (conn, tables):
             yield from self._walk(conn, tables, subject)
+
+    def check(self, min_rows: int | None = None) -> Iterator[Finding]:
+        """Tables and columns exist, and no query reads a table of more than `min_rows` rows whole
+        (`sql_check.MIN_ROWS` by default): EXPLAIN on the live database, no person's data read."""
+        from extractors import sql_check  # it imports this module
+
+        yield from sql_check.sql_findings(self, sql_check.MIN_ROWS if min_rows is None else min_rows)
 
     def people(self) -> Iterator[str]:
         """The name of every person in the tables with `people_columns`, one string per row, streamed."""

@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, func, select, text
 
-from extractors.records import EMAIL
+from extractors.errors import ExtractionError
+from extractors.records import EMAIL, Finding
 from extractors.sql import SqlSource, match_query, parent_query
 from extractors.sql_graph import Node
 
@@ -67,6 +68,27 @@ def check_sql_source(source: SqlSource, min_rows: int = MIN_ROWS) -> list[TableC
                 checks.append(QueryCheck(column, via, full, index))
             results.append(TableCheck(node.conf.category, node.full, rows, tuple(checks)))
     return results
+
+
+def sql_findings(source: SqlSource, min_rows: int = MIN_ROWS) -> Iterator[Finding]:
+    """`check_sql_source` as `dsar check` lines: one per table, and one per query that reads a large table
+    whole (a warning naming the index to create); a missing table or column, or no connection, is an error."""
+    try:
+        tables = check_sql_source(source, min_rows)
+    except ExtractionError as exc:
+        yield Finding("error", "database", str(exc).removeprefix(f"source {source.name}: "))
+        return
+    for table in tables:
+        what = f"table {table.table}"
+        slow = [q for q in table.queries if q.index is not None]
+        for q in slow:
+            yield Finding("warning", what, f"reads all {table.rows} rows to match {q.column} ({q.via}); "
+                                           f"create the index: {q.index}")
+        if not slow:
+            scans = sorted({q.column for q in table.queries if q.full_scan})
+            how = (f"reads the whole table to match {', '.join(scans)} (fine below {min_rows} rows)" if scans
+                   else "every query uses an index")
+            yield Finding("ok", what, f"{table.rows} rows; {how}")
 
 
 def _queries(node: Node, table: Table) -> Iterator[tuple[str, str, Select[Any], bool]]:

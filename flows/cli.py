@@ -150,13 +150,25 @@ def request_new(
     language: Annotated[str, typer.Option(help="fi or en: the language of messages and the package.")] = "fi",
     name: Annotated[str | None, typer.Option(help="The requester's name, if given.")] = None,
     phone: Annotated[str | None, typer.Option(help="The requester's phone number, if given.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Register and send the code even though `dsar check` finds an error.")] = False,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Register a request and send the requester a one-time code."""
+    """Register a request and send the requester a one-time code, once `dsar check` finds no error."""
     from flows import stages
+    from flows.check import check_config, line
 
     rt = _runtime(config)
-    rt.sources()  # a broken source section fails now, not after the requester has proved who they are
+    # A broken source or secret shows now, not after a customer received a code and proved who they are.
+    errors = [f for f in check_config(rt.config) if f.status == "error"]
+    for finding in errors:
+        typer.echo(line(finding), err=True)
+    if errors and not force:
+        typer.echo("dsar: error: `dsar check` finds the errors above; no request was registered and no code "
+                   "sent (fix them, or pass --force)", err=True)
+        raise typer.Exit(1)
+    if errors:
+        typer.echo("dsar: warning: --force: registering despite the errors above", err=True)
     request = stages.register(rt, email, language, name=name, phone=phone)
     if request.duplicate_of:
         # Neutral: whoever typed the address has proved nothing yet, so the other request's id stays
@@ -397,30 +409,38 @@ def sources_check(
     min_rows: Annotated[int, typer.Option(help="Warn about a full scan of a table with more rows.")] = 10_000,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Plan every query of each sql source (EXPLAIN) and name the index a large table lacks; exit 1 on a warning."""
-    from extractors.registry import make_source
-    from extractors.sql import SqlSource
-    from extractors.sql_check import check_sql_source
+    """The sources part of `dsar check`: each source checks itself (sql: EXPLAIN names the index a large
+    table lacks); exit 1 on a warning or an error."""
+    from flows.check import check_sources, line
 
     rt = _runtime(config)
-    specs = [s for s in rt.config.sources if source in (None, s.name)]
-    if not specs:
+    if source is not None and source not in [s.name for s in rt.config.sources]:
         raise typer.BadParameter(f"no source named '{source}' in the config", param_hint="--source")
-    warned = False
-    for spec in specs:
-        built = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
-        if not isinstance(built, SqlSource):
-            typer.echo(f"{spec.name}: not checked (kind {spec.kind})")
-            continue
-        for table in check_sql_source(built, min_rows):
-            if table.ok:
-                typer.echo(f"{spec.name} {table.table}: ok ({table.rows} rows)")
-            for q in table.queries:
-                if q.index is not None:
-                    warned = True
-                    typer.echo(f"{spec.name} {table.table}: warning: reads all {table.rows} rows to match "
-                               f"{q.column} ({q.via}); create the index: {q.index}")
-    if warned:
+    findings = list(check_sources(rt.config, source, min_rows))
+    for finding in findings:
+        typer.echo(line(finding))
+    if any(f.status != "ok" for f in findings):
+        raise typer.Exit(1)
+
+
+@app.command("check")
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array of findings.")] = False,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Check the config, every secret's format, every source (no subject), SMTP (no mail sent) and storage
+    (a probe object written and deleted): one line each, ok, warning or error; exit 1 on an error."""
+    from dataclasses import asdict
+
+    from flows.check import check_file, failed, line
+
+    findings = check_file(config)
+    if as_json:
+        typer.echo(json.dumps([asdict(f) for f in findings], indent=2, ensure_ascii=False))
+    else:
+        for finding in findings:
+            typer.echo(line(finding))
+    if failed(findings):
         raise typer.Exit(1)
 
 
@@ -469,6 +489,8 @@ def run(
             raise IdentityNotVerified(request_id)
         stages.require_minimum_level(rt, request_id)
     rt.sources()
+    # A malformed key fails now, not at delivery after the passphrase was mailed.
+    rt.package_key, rt.link_secret  # noqa: B018
     api_url = _prefect_api(rt)
     if api_url is None:
         from flows.fulfil import quiet_console_tracebacks, run_request
@@ -599,6 +621,7 @@ def worker(
 
     rt = _runtime(config)
     rt.sources()  # a broken config fails now, not in the first request
+    rt.package_key, rt.link_secret  # noqa: B018 - and so does a malformed key
     serve_worker(rt.config.path, pool, slots, poll, announce=lambda line: typer.echo(line, err=True),
                  record_task_runs=task_runs)
 

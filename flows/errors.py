@@ -32,6 +32,7 @@ class ConfigError(DsarError):
     def __init__(self, path: object, key: str, message: str) -> None:
         super().__init__(f"{path}: {key}: {message}")
         self.key = key
+        self.message = message
 
 
 class InvalidRequest(DsarError):

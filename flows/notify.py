@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flows.config import Config
+from flows.secrets import smtp_login
 
 
 class Mailer(Protocol):
@@ -69,8 +70,7 @@ class SmtpMailer:
         assert smtp is not None
         self.smtp = smtp
         self.sender = config.mail.sender
-        self.username = config.secret(smtp.username_env, "mail.smtp.username_env") if smtp.username_env else None
-        self.password = config.secret(smtp.password_env, "mail.smtp.password_env") if smtp.password_env else None
+        self.login = smtp_login(config)
         self.state_dir = state_dir
 
     def was_sent(self, key: str) -> bool:
@@ -84,8 +84,8 @@ class SmtpMailer:
         with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=30) as client:
             if self.smtp.starttls:
                 client.starttls(context=ssl.create_default_context())
-            if self.username and self.password:
-                client.login(self.username, self.password)
+            if self.login is not None:
+                client.login(*self.login)
             # The envelope names the one address given, whatever the To header could be parsed into.
             client.send_message(_message(self.sender, to, subject, body, key), to_addrs=[to])
         marker.touch()

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.ledger import Ledger
-from audit.signing import load_private_key, public_key
+from audit.signing import public_key
 from exports.storage import Storage, storage_from_url
 from extractors.errors import SourceConfigError
 from extractors.records import Source
@@ -24,6 +24,7 @@ from flows.config import Config, load_config
 from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
 from flows.passphrases import PassphraseStretcher
+from flows.secrets import ledger_key, link_secret, package_key
 from flows.store import RequestStore, make_engine
 from identity.oidc import JwksCache
 from identity.sealing import KEY_INFO, derive_key
@@ -84,22 +85,18 @@ class Runtime:
         already holds it, it never sits in the database it protects, and HKDF's
         own info string makes the derived key independent of the signatures.
         """
-        return derive_key(load_private_key(self._ledger_key), KEY_INFO)
+        return derive_key(ledger_key(self.config), KEY_INFO)
 
     def _record_rejected(self, request_id: str, kind: str) -> None:
         self.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": kind})
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.engine, load_private_key(self._ledger_key))
+        return Ledger(self.engine, ledger_key(self.config))
 
     @property
     def ledger_public_key(self) -> bytes:
-        return public_key(load_private_key(self._ledger_key))
-
-    @property
-    def _ledger_key(self) -> str:
-        return self.config.secret(self.config.store.ledger_key_env, "store.ledger_key_env")
+        return public_key(ledger_key(self.config))
 
     @cached_property
     def passphrases(self) -> PassphraseStretcher:
@@ -117,17 +114,12 @@ class Runtime:
 
     @cached_property
     def link_secret(self) -> bytes:
-        return self.config.secret(self.config.delivery.link_secret_env, "delivery.link_secret_env").encode("utf-8")
+        return link_secret(self.config)
 
     @cached_property
     def package_key(self) -> bytes:
         """The raw Ed25519 key that signs every package's manifest."""
-        env = self.config.package.signing_key_env
-        try:
-            return load_private_key(self.config.secret(env, "package.signing_key_env"))
-        except ValueError:
-            raise ConfigError(self.config.path, "package.signing_key_env",
-                              f"{env} must hold the base64 of a 32-byte Ed25519 private key") from None
+        return package_key(self.config)
 
     @property
     def package_public_key(self) -> bytes:

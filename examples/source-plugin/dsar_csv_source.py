@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from extractors.errors import SourceConfigError, SourceUnavailable
-from extractors.records import Record, Subject
+from extractors.records import Finding, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
 from identity.address import ascii_lower
 
@@ -43,6 +43,19 @@ class CsvSource:
         if not self.path.is_file():
             # Name the key, not the path: a path may carry a person's name.
             raise SourceConfigError(name, "path", "no such file")
+
+    def check(self) -> Iterator[Finding]:
+        """`dsar check`: the file is readable and has the email column; only its header line is read."""
+        try:
+            with self.path.open(newline="", encoding="utf-8") as rows:
+                header = next(csv.reader(rows), [])
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            yield Finding("error", "file", f"could not be read ({type(exc).__name__})")
+            return
+        if self.settings.email_column not in header:
+            yield Finding("error", "file", f"no column {self.settings.email_column!r}: check email_column")
+        else:
+            yield Finding("ok", "file", f"readable, {len(header)} columns")
 
     def records(self, subject: Subject) -> Iterator[Record]:
         wanted = set(subject.emails)  # every address of the subject's, not only the verified one

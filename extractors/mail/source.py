@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from extractors.errors import ExtractionError
 from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive, still_maildir
 from extractors.mail.files import DirectoryFiles, Files, open_files
 from extractors.mail.index import (
@@ -81,7 +82,7 @@ from extractors.mail.index import (
 from extractors.mail.limits import Limits, LimitSettings
 from extractors.mail.lookup import AddressIndex
 from extractors.mail.parse import MESSAGES, ParsedMessage, Withheld, address_pattern, read_message
-from extractors.records import WITHHELD, Record, Subject
+from extractors.records import WITHHELD, Finding, Record, Subject
 from extractors.settings import parse_settings
 from identity.address import ascii_lower
 
@@ -175,6 +176,42 @@ class MailSource:
         """After `records()`: the index's state ("missing", "stale", "rewritten", "fresh") and how many
         messages were read without it."""
         return dict(self._notes)
+
+    def check(self) -> Iterator[Finding]:
+        """The archive is readable, its format and size; the index's state as a lookup would find it.
+
+        Reads no message a lookup of the index would not: a fresh index costs what opening it costs, a stale
+        one what a request reads besides the subject's mail. A directory archive is listed for its size."""
+        try:
+            archive = self.archive()
+            entries = archive.files.entries() if isinstance(archive, FileArchive) else iter([archive.entry()])
+            files = size = 0
+            for entry in entries:
+                files, size = files + 1, size + entry.size
+            yield Finding("ok", "archive", f"readable, {archive.kind}, {files} file(s), {size} bytes")
+            state = self._index_state(archive)
+        except ExtractionError as exc:
+            yield Finding("error", "archive", str(exc).removeprefix(f"source {self.name}: "))
+            return
+        yield _INDEX_FINDINGS[state]
+
+    def _index_state(self, archive: Archive) -> str:
+        """MISSING, REWRITTEN (it no longer matches the archive: unused), STALE (mail came since) or FRESH."""
+        if self.s3_index is not None:
+            self.s3_index.fetch()
+        if not self.index_path.is_file():
+            return MISSING
+        index = AddressIndex(self.index_path)
+        try:
+            if not index.usable(archive):
+                return REWRITTEN
+            if isinstance(archive, MboxArchive):
+                return mbox_state(archive, index.meta)[0]
+        finally:
+            index.close()
+        for _ in self.found(archive, ()):  # no address: only what the index does not cover is read
+            pass
+        return str(self._notes["index"])
 
     def records(self, subject: Subject) -> Iterator[Record]:
         archive = self.archive()
@@ -365,6 +402,17 @@ class MailSource:
         if record is None and stored.withheld is not None and stored.withheld.reason == "unparsed":
             self._notes["not_mail"] = int(self._notes.get("not_mail", 0)) + 1  # a file in a tree that is not mail
         return record
+
+
+_INDEX_FINDINGS = {
+    FRESH: Finding("ok", "index", "fresh: a request reads the subject's messages only"),
+    STALE: Finding("ok", "index", "covers all but the mail that came since; each request reads that too "
+                                  "(dsar index mail catches up)"),
+    MISSING: Finding("warning", "index", "missing: every request reads the whole archive; build it with "
+                                         "dsar index mail"),
+    REWRITTEN: Finding("warning", "index", "no longer matches the archive and is not used; rebuild it with "
+                                           "dsar index mail"),
+}
 
 
 def _changed(files: DirectoryFiles, recorded: Mapping[str, str]) -> set[str]:

@@ -28,11 +28,11 @@ from typing import Annotated, Any
 import httpx
 from pydantic import Field, StringConstraints
 
-from extractors.errors import SourceConfigError
+from extractors.errors import SourceConfigError, SourceUnavailable
 from extractors.mailchimp.api import MailchimpApi
 from extractors.mailchimp.ecommerce import ecommerce_records
 from extractors.mailchimp.items import keyed_by_time, without_links
-from extractors.records import Record, Subject
+from extractors.records import Finding, Record, Subject
 from extractors.settings import SourceSettings, parse_settings
 from identity.address import ascii_lower
 
@@ -95,21 +95,46 @@ class MailchimpSource:
         self._transport = transport
         self._sleep = sleep
 
-    def records(self, subject: Subject) -> Iterator[Record]:
+    def _client(self) -> httpx.Client:
         s = self.settings
         limits = httpx.Limits(max_connections=s.max_connections, max_keepalive_connections=s.max_connections)
-        with httpx.Client(
+        return httpx.Client(
             base_url=s.base_url.rstrip("/") + "/",
             auth=("dsar", self._api_key),
             timeout=s.timeout_seconds,
             limits=limits,
             transport=self._transport,
             headers={"Accept": "application/json"},
-        ) as client:
-            api = MailchimpApi(
-                self.name, client, max_retries=s.max_retries, max_wait_seconds=s.max_wait_seconds,
-                page_size=s.page_size, sleep=self._sleep,
-            )
+        )
+
+    def _api(self, client: httpx.Client, max_retries: int | None = None) -> MailchimpApi:
+        s = self.settings
+        return MailchimpApi(
+            self.name, client, max_retries=s.max_retries if max_retries is None else max_retries,
+            max_wait_seconds=s.max_wait_seconds, page_size=s.page_size, sleep=self._sleep,
+        )
+
+    def check(self) -> Iterator[Finding]:
+        """The API key is accepted (GET /ping, Mailchimp's health check) and every configured list exists;
+        one try each, no subscriber looked up."""
+        with self._client() as client:
+            api = self._api(client, max_retries=0)
+            try:
+                if api.get("ping") is None:
+                    yield Finding("error", "api", "no Mailchimp API at base_url (GET /ping: 404)")
+                    return
+                yield Finding("ok", "api", "API key accepted (GET /ping)")
+                for list_id in sorted(set(self.settings.list_ids or ())):
+                    found = api.get(f"lists/{list_id}", fields="id") is not None
+                    yield (Finding("ok", f"list {list_id}", "found") if found else
+                           Finding("error", f"list {list_id}", "not found on the platform: check list_ids"))
+            except SourceUnavailable as exc:
+                yield Finding("error", "api", str(exc).removeprefix(f"source {self.name}: "))
+
+    def records(self, subject: Subject) -> Iterator[Record]:
+        s = self.settings
+        with self._client() as client:
+            api = self._api(client)
             # Lookups run concurrently (the client's pool caps the connections); the feeds behind a
             # found member stream one page at a time in this thread, so the order is fixed.
             pool = ThreadPoolExecutor(max_workers=s.max_connections, thread_name_prefix=f"dsar-{self.name}")

@@ -2,6 +2,7 @@
 
 It serves, read-only and in the Marketing API v3's JSON shapes:
 
+    GET /3.0/ping                                          {"health_status": "Everything's Chimpy!"}
     GET /3.0/lists                                         paged (count, offset)
     GET /3.0/lists/{list_id}
     GET /3.0/lists/{list_id}/members/{subscriber_hash}     hash = md5(lower-cased email); the email works too
@@ -237,6 +238,8 @@ def _handler(store: _Store, api_key: str, traffic: _Traffic) -> type[BaseHTTPReq
         def _route(
             self, path: str, page: Callable[[list[Any]], list[Any]], filters: dict[str, str]
         ) -> dict[str, Any] | None:
+            if path == "/3.0/ping":
+                return {"health_status": "Everything's Chimpy!"}
             if path == "/3.0/lists":
                 lists = list(store.lists.values())
                 return _collection("lists", [store.list_object(x) for x in page(lists)], total=len(lists))

@@ -5,6 +5,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,14 @@ DSAR = [str(Path(sys.executable).with_name("dsar"))]
 @pytest.fixture(scope="module")
 def company(tmp_path_factory):
     return prepare_demo(tmp_path_factory.mktemp("oidc") / "demo")
+
+
+@pytest.fixture(scope="module")
+def mailchimp_url(company) -> Iterator[str]:
+    """The demo's Mailchimp-compatible endpoint: `request new` sends no code while a source is unreachable."""
+    demo, env = company
+    with serve_mailchimp(json.loads(demo.mailchimp_data.read_text(encoding="utf-8")), env["MAILCHIMP_API_KEY"]) as api:
+        yield api.base_url
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +156,10 @@ def dsar(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
                           env=os.environ.copy())
 
 
-def test_an_operator_verifies_with_a_token_file_or_stdin_and_a_replay_is_refused(company, provider, tmp_path):
+def test_an_operator_verifies_with_a_token_file_or_stdin_and_a_replay_is_refused(company, provider, tmp_path,
+                                                                                   mailchimp_url):
     demo, _ = company
-    config = str(write_oidc_config(demo, "http://127.0.0.1:9/3.0", provider))
+    config = str(write_oidc_config(demo, mailchimp_url, provider))
     kid = next(iter(provider.keys))
     for email, read_from_stdin in (("liisa.nieminen@example.fi", False), ("pekka.koski@example.fi", True)):
         new = dsar("request", "new", "--email", email, "--config", config)
@@ -181,9 +191,9 @@ def test_an_operator_verifies_with_a_token_file_or_stdin_and_a_replay_is_refused
     assert refused.returncode == 2 and "holds no single token" in refused.stderr
 
 
-def test_oidc_commands_say_when_oidc_is_not_configured(company):
+def test_oidc_commands_say_when_oidc_is_not_configured(company, mailchimp_url):
     demo, _ = company
-    config = str(write_demo_config(demo, "http://127.0.0.1:9/3.0"))
+    config = str(write_demo_config(demo, mailchimp_url))
     new = dsar("request", "new", "--email", "ville.aho@example.fi", "--config", config)
     request_id = new.stdout.split()[0]
     started = dsar("request", "oidc-start", request_id, "--config", config)

@@ -38,7 +38,7 @@ import pytest
 from extractors.records import read_jsonl
 from flows import stages
 from flows.demo.mailchimp_server import serve_mailchimp
-from flows.demo.run import prepare_demo, write_demo_config
+from flows.demo.run import demo_company, prepare_demo, write_demo_config
 from flows.errors import RequestClosed
 from flows.runtime import Runtime, open_runtime
 from identity.errors import IdentityError, VerificationFailed
@@ -240,9 +240,10 @@ def dsar(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def cli_config(tmp_path) -> Path:
-    company, _ = prepare_demo(tmp_path / "demo")
-    return write_demo_config(company, "http://127.0.0.1:9/3.0")
+def cli_config(tmp_path) -> Iterator[Path]:
+    # Its Mailchimp-compatible endpoint serves: `request new` sends no code while a source is unreachable.
+    with demo_company(tmp_path / "demo") as (_, path):
+        yield path
 
 
 @pytest.mark.parametrize("typed", [f"{ATTACKER}, victim@posti.example", f"victim@posti.example\r\nBcc: {ATTACKER}"],
