@@ -78,6 +78,27 @@ class Mail(_Strict):
     smtp: Smtp | None = None
 
 
+class Sms(_Strict):
+    """`[sms]`: how one-time codes reach a phone number the requester names. An outbox directory (a file per
+    message, as `[mail] outbox`), or an HTTP gateway that takes a JSON POST {to, body, key} with the token from
+    `token_env` as a bearer token. Without this section no phone number can be added to a request."""
+
+    outbox: str | None = None
+    gateway_url: str | None = None
+    token_env: str | None = None  # names the variable that holds the gateway token
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> Sms:
+        if (self.outbox is None) == (self.gateway_url is None):
+            raise ValueError("set one of outbox (a directory) and gateway_url")
+        if self.gateway_url is not None:
+            url = urlsplit(self.gateway_url)
+            if not (url.scheme == "https" and url.hostname) and not (
+                    url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")):
+                raise ValueError("gateway_url: use an https:// URL (http:// only to 127.0.0.1 or localhost)")
+        return self
+
+
 class OrderNumbers(_Strict):
     """Where a customer's order numbers are: a category of the knowledge source and the key holding the number.
     With `date` and `within_days`, only orders placed within that many days count (a recent order)."""
@@ -281,6 +302,7 @@ class _File(_Strict):
     activities: list[Activity] = Field(min_length=1)
     identity: Identity = Identity()
     mail: Mail
+    sms: Sms | None = None
     store: Store = Store()
     sources: list[dict[str, Any]] = Field(min_length=1)
     redaction: Redaction = Redaction()
@@ -325,6 +347,7 @@ class Config:
     review: Review
     environ: Mapping[str, str]
     notify: Notify = field(default_factory=Notify)
+    sms: Sms | None = None
 
     @property
     def team_email(self) -> str:
@@ -480,5 +503,5 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
         redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
-        review=parsed.review, environ=env, notify=parsed.notify,
+        review=parsed.review, environ=env, notify=parsed.notify, sms=parsed.sms,
     )
