@@ -45,7 +45,7 @@ from flows.config import SourceSpec
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
 from flows.lapse import refuse_if_lapsed
-from flows.readme_info import readme_info
+from flows.readme_info import readme_info, searched_identifiers, unverified_identifiers
 from flows.runtime import Runtime
 from flows.stage_record import StageRun
 from flows.store import CLOSED, Request
@@ -504,8 +504,12 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
         # rebuilt after a crash is byte-identical, so the manifest hash in the ledger still names it.
         now, public_key = parse_at(redaction["as_of"]), encode_key(rt.package_public_key)
         subject = subject_of(rt, request_id, request)  # README.html tells the requester what was searched for
+        identifiers = {
+            "searched": [{"kind": k, "value": v, "found_in": s} for k, v, s in searched_identifiers(subject)],
+            "not_verified": [{"kind": k, "value": v} for k, v in unverified_identifiers(rt, request_id)]}
         info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
-                           {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld)
+                           {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld,
+                           identifiers)
 
         def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
             return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now,
