@@ -42,7 +42,7 @@ def config(tmp_path_factory) -> Path:
      ["request", "resend-code"], ["request", "close"], ["request", "unlock"], ["run"], ["serve"], ["audit", "verify"],
      ["audit", "replay"], ["audit", "public-key"], ["redact"], ["link", "revoke"], ["link", "reissue"],
      ["packages", "expire"], ["request", "seal"], ["review", "list"], ["review", "show"], ["review", "approve"],
-     ["review", "reject"], ["sources", "check"]],
+     ["review", "reject"], ["sources", "check"], ["request", "add-identifier"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
