@@ -345,7 +345,9 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
         if notes:
             detail["notes"] = notes
         if spec.trusted:
-            detail["expanded"] = expansion.counts(_expanded(rt, spec, subject, path).also)
+            # What this source added: not the identifiers the requester verified, which it was searched for.
+            detail["expanded"] = expansion.counts(i for i in _expanded(rt, spec, subject, path).also
+                                                  if i.source == spec.name)
         return detail
 
     return run_stage(rt, request_id, stage, work)

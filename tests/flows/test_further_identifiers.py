@@ -62,14 +62,17 @@ def company(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def configs(company):
-    """The demo config with an SMS outbox, and without any SMS channel: name -> path."""
+    """The demo config with an SMS outbox, without any SMS channel, and with the customer database trusted:
+    name -> path."""
     demo, secrets = company
     data = json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))
     with serve_mailchimp(data, secrets["MAILCHIMP_API_KEY"]) as mailchimp:
         text = demo_config(mailchimp.base_url, demo.staff_address)
-        paths = {"sms": demo.workdir / "dsar-sms.toml", "plain": demo.workdir / "dsar-plain.toml"}
+        paths = {name: demo.workdir / f"dsar-{name}.toml" for name in ("sms", "plain", "trusted")}
         paths["sms"].write_text(text + SMS)
         paths["plain"].write_text(text)
+        trusted = 'name = "customers"\ntrusted = true\nidentifiers = { customer_id = ["id"] }\n'
+        paths["trusted"].write_text(text.replace('name = "customers"\n', trusted))
         yield paths
 
 
@@ -262,3 +265,17 @@ def test_the_cli_names_and_verifies_further_identifiers_with_codes_piped_or_give
                   str(configs["plain"]))
     assert no_sms.returncode == 2 and no_sms.stderr.count("\n") == 1 and "sms: missing" in no_sms.stderr
     assert dsar("requests", "list", "--config", str(configs["plain"])).stdout == before, "a request was recorded"
+
+
+def test_a_trusted_source_searches_for_a_verified_second_address_and_adds_only_its_own(configs, verified):
+    from extractors.records import CUSTOMER_ID
+
+    rt = open_runtime(configs["trusted"])
+    request_id = verified(rt)
+    submit_identifier_code(rt, request_id, WORK, mailed_code(rt, add_identifier(rt, request_id, EMAIL, WORK)))
+    stages.verify_identity(rt, request_id)
+    mail = stages.extract(rt, request_id, "support_mail")
+    customers = rt.store.stage_done(request_id, "extract:customers")
+    assert customers is not None
+    assert customers["searched"] == {EMAIL: 2} and customers["expanded"] == {CUSTOMER_ID: 1}
+    assert mail["searched"] == {EMAIL: 2, CUSTOMER_ID: 1}
