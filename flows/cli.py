@@ -237,7 +237,10 @@ def _code(given: str | None) -> str:
     if given is not None:
         return given
     if not sys.stdin.isatty():
-        return sys.stdin.readline().strip()
+        piped = sys.stdin.readline().strip()
+        if not piped:  # refused before a try is spent
+            raise typer.BadParameter("no code on stdin; pipe it in or give --code", param_hint="--code")
+        return piped
     return str(typer.prompt("Code", hide_input=True))
 
 

@@ -237,6 +237,8 @@ def test_the_cli_names_and_verifies_further_identifiers_with_codes_piped_or_give
     assert "and one to each of 2 further identifiers" in new.stdout
 
     [first] = outbox.glob(f"{request_id}-code-*.eml")
+    empty = dsar("request", "verify", request_id, "--config", config, stdin="")
+    assert empty.returncode == 2 and "no code on stdin; pipe it in or give --code" in empty.stderr
     piped = dsar("request", "verify", request_id, "--config", config, stdin=code_in(first.read_text()) + "\n")
     assert piped.returncode == 0 and piped.stderr == "", piped.stderr  # no GetPassWarning without a terminal
     [second] = outbox.glob(f"{request_id}-email-*-code-*.eml")
