@@ -101,6 +101,8 @@ class ReadmeInfo:
     # What the sources were searched for, as (kind, value, where it was found; "" for the verified address). The
     # requester's own data, shown only inside their encrypted package.
     identifiers: tuple[tuple[str, str, str], ...] = ()
+    # What the requester named but did not verify, as (kind, value): never searched for.
+    unverified: tuple[tuple[str, str], ...] = ()
 
 
 def key_fingerprint(public_key: str) -> str:

@@ -28,6 +28,8 @@ WITHHELD = "withheld"
 
 
 EMAIL, PHONE, CUSTOMER_ID = "email", "phone", "customer_id"
+# The `source` of an identifier the requester named and verified with its own code, not found in a source.
+REQUESTED = "request"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Identifier:
 
     kind: str  # EMAIL, PHONE or CUSTOMER_ID
     value: str  # an email as ascii_lower()ed, a phone in E.164
-    source: str  # the source that holds it
+    source: str  # the source that holds it, or REQUESTED
     category: str = ""
     column: str = ""
 

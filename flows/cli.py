@@ -150,15 +150,25 @@ def request_new(
     language: Annotated[str, typer.Option(help="fi or en: the language of messages and the package.")] = "fi",
     name: Annotated[str | None, typer.Option(help="The requester's name, if given.")] = None,
     phone: Annotated[str | None, typer.Option(help="The requester's phone number, if given.")] = None,
+    also_email: Annotated[list[str] | None, typer.Option(
+        help="A further address of the requester's to search for; it gets its own code. Repeatable.")] = None,
+    also_phone: Annotated[list[str] | None, typer.Option(
+        help="A further phone number of the requester's to search for; it gets its own code by text message "
+        "([sms]). Repeatable.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Register and send the code even though `dsar check` finds an error.")] = False,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Register a request and send the requester a one-time code, once `dsar check` finds no error."""
-    from flows import stages
+    """Register a request and send the requester a one-time code (and one to each further identifier), once
+    `dsar check` finds no error."""
+    from flows import identifiers, stages
     from flows.check import check_config, line
 
     rt = _runtime(config)
+    further = [(identifiers.EMAIL, raw) for raw in also_email or ()] + \
+              [(identifiers.PHONE, raw) for raw in also_phone or ()]
+    for kind, raw in further:  # every one checked before anything is recorded
+        identifiers.normalised(rt, kind, raw)
     # A broken source or secret shows now, not after a customer received a code and proved who they are.
     errors = [f for f in check_config(rt.config) if f.status == "error"]
     for finding in errors:
@@ -177,7 +187,34 @@ def request_new(
                    "in progress; no code was sent.")
         return
     stages.send_code(rt, request.id)
-    typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the requester.")
+    for kind, raw in further:
+        identifiers.add_identifier(rt, request.id, kind, raw)
+    more = f" and one to each of {len(further)} further identifiers" if further else ""
+    typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the "
+               f"requester{more}.")
+
+
+@request_app.command("add-identifier")
+def request_add_identifier(
+    request_id: str,
+    email: Annotated[str | None, typer.Option(help="A further address of the requester's.")] = None,
+    phone: Annotated[str | None, typer.Option(help="A further phone number of the requester's ([sms]).")] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Name a further address or phone number to search for, and send it its own one-time code.
+
+    It is searched for only once verified (`dsar request verify REQ --identifier ...`), and only before the
+    request's sources are searched.
+    """
+    from flows import identifiers
+
+    if (email is None) == (phone is None):
+        raise typer.BadParameter("give one of --email and --phone", param_hint="--email")
+    kind, raw = (identifiers.EMAIL, email) if email is not None else (identifiers.PHONE, phone)
+    assert raw is not None
+    identifiers.add_identifier(_runtime(config), request_id, kind, raw)
+    typer.echo(f"{request_id}: a one-time code was sent to the further {kind}; verify it with "
+               f"dsar request verify {request_id} --identifier ... (the code on stdin)")
 
 
 class ManualCheck(StrEnum):
@@ -203,9 +240,15 @@ def request_verify(
         "--id-token", help="A file holding the requester's OIDC ID token ('-' reads it from stdin), "
         "from the login `dsar request oidc-start` began. Never the token itself: arguments show in `ps`.",
         dir_okay=False, show_default=False)] = None,
+    identifier: Annotated[str | None, typer.Option(
+        help="Verify a further address or phone number the request names, by the code sent there.")] = None,
+    code: Annotated[str | None, typer.Option(
+        help="The one-time code. Prefer stdin (`echo CODE | dsar request verify ...`) or the prompt: "
+        "arguments show in `ps`.")] = None,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
-    """Verify the requester: the one-time code they received (asked for), --id-token, --knowledge or --manual."""
+    """Verify the requester: the one-time code they received (--code, stdin or asked for), --id-token, --knowledge
+    or --manual; with --identifier, a further address or phone number by its own code."""
     from flows import stages
 
     if knowledge and manual:
@@ -214,7 +257,17 @@ def request_verify(
         raise typer.BadParameter("goes with --knowledge", param_hint="--answers")
     if (method or by or note is not None) and not manual:
         raise typer.BadParameter("--method, --by and --note go with --manual", param_hint="--manual")
+    if identifier is not None and (knowledge or manual or id_token is not None):
+        raise typer.BadParameter("a further identifier is verified by its code only", param_hint="--identifier")
+    if code is not None and (knowledge or manual or id_token is not None):
+        raise typer.BadParameter("goes with the one-time code only", param_hint="--code")
     rt = _runtime(config)
+    if identifier is not None:
+        from flows.identifiers import submit_identifier_code
+
+        named = submit_identifier_code(rt, request_id, identifier, _code(code))
+        typer.echo(f"{request_id}: the further {named.kind} is verified; its sources will search for it.")
+        return
     if id_token is not None:
         from flows.oidc import submit_id_token
 
@@ -232,8 +285,7 @@ def request_verify(
             raise typer.BadParameter("--manual needs --method and --by", param_hint="--method")
         evidence = record_manual_check(rt, request_id, method.value, by, note)
     else:
-        code = typer.prompt("Code", hide_input=True)
-        stages.submit_code(rt, request_id, code)
+        stages.submit_code(rt, request_id, _code(code))
         evidence = None
     if rt.store.get(request_id).duplicate_of:
         # Neutral: the other request's id is for the privacy team (`dsar request show`), not the requester.
@@ -242,6 +294,19 @@ def request_verify(
         return
     how = "" if evidence is None else f" ({evidence.method}, {evidence.level})"
     typer.echo(f"{request_id}: identity verified{how}. Run it with: dsar run {request_id}")
+
+
+def _code(given: str | None) -> str:
+    """The one-time code: --code, else the first line of stdin when it is no terminal (no getpass, which warns
+    there), else asked for without echo."""
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        piped = sys.stdin.readline().strip()
+        if not piped:  # refused before a try is spent
+            raise typer.BadParameter("no code on stdin; pipe it in or give --code", param_hint="--code")
+        return piped
+    return str(typer.prompt("Code", hide_input=True))
 
 
 def _answers(path: Path) -> dict[str, Any]:
@@ -324,10 +389,21 @@ def request_oidc_start(request_id: str, config: ConfigOption = Path("dsar.toml")
 
 
 @request_app.command("resend-code")
-def request_resend_code(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
+def request_resend_code(
+    request_id: str,
+    identifier: Annotated[str | None, typer.Option(
+        help="A further address or phone number the request names: send its code instead.")] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
     """Send a new one-time code (the old one stops working)."""
     from flows import stages
 
+    if identifier is not None:
+        from flows.identifiers import resend_identifier_code
+
+        resend_identifier_code(_runtime(config), request_id, identifier)
+        typer.echo(f"{request_id}: a new one-time code was sent to the further identifier.")
+        return
     stages.send_code(_runtime(config), request_id)
     typer.echo(f"{request_id}: a new one-time code was sent to the requester.")
 
@@ -372,6 +448,9 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
   package     {r.package_ref or '-'}
   withheld    {f'{withheld} item(s) held for review, listed in index.json' if withheld else '-'}
   run         {_holder(rt.store.run_claim(request_id), rt.clock())}""")
+    for named in rt.store.identifiers(request_id):  # the privacy team's view: values are shown, as the address is
+        typer.echo(f"  also        {named.kind} {named.value} "
+                   f"({'verified' if named.verified_at else 'not verified: not searched'})")
 
 
 def _holder(claim: RunClaim | None, now: datetime) -> str:

@@ -154,6 +154,30 @@ class Mail(_Strict):
     """The SMTP server; see `[mail.smtp]`."""
 
 
+class Sms(_Strict):
+    """`[sms]`: how one-time codes reach a phone number the requester names. An outbox directory (a file per
+    message, as `[mail] outbox`), or an HTTP gateway that takes a JSON POST {to, body, key} with the token from
+    `token_env` as a bearer token. Without this section no phone number can be added to a request."""
+
+    outbox: str | None = Field(default=None, examples=["sms-outbox"])
+    """A directory that receives each text message as a file (demo, tests, a gateway that reads files)."""
+    gateway_url: str | None = Field(default=None, examples=["https://sms.example.fi/api/send"])
+    """An HTTP gateway that takes a JSON POST {to, body, key}."""
+    token_env: str | None = Field(default=None, examples=["DSAR_SMS_TOKEN"])
+    """The environment variable holding the gateway's bearer token."""
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> Sms:
+        if (self.outbox is None) == (self.gateway_url is None):
+            raise ValueError("set one of outbox (a directory) and gateway_url")
+        if self.gateway_url is not None:
+            url = urlsplit(self.gateway_url)
+            if not (url.scheme == "https" and url.hostname) and not (
+                    url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")):
+                raise ValueError("gateway_url: use an https:// URL (http:// only to 127.0.0.1 or localhost)")
+        return self
+
+
 class OrderNumbers(_Strict):
     """`[identity.knowledge.order_number]`: where a customer's order numbers are: a category of the knowledge
     source and the key holding the number. With `date` and `within_days`, only orders placed within that many
@@ -481,6 +505,8 @@ class _File(_Strict):
     """See `[identity]`."""
     mail: Mail
     """See `[mail]`."""
+    sms: Sms | None = None
+    """See `[sms]`; without it no phone number can be added to a request."""
     store: Store = Store()
     """See `[store]`."""
     sources: list[dict[str, Any]] = Field(min_length=1)
@@ -533,6 +559,7 @@ class Config:
     review: Review
     environ: Mapping[str, str]
     notify: Notify = field(default_factory=Notify)
+    sms: Sms | None = None
 
     @property
     def team_email(self) -> str:
@@ -681,5 +708,5 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
         redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
-        review=parsed.review, environ=env, notify=parsed.notify,
+        review=parsed.review, environ=env, notify=parsed.notify, sms=parsed.sms,
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from exports.readme import ACTIVITY_FIELDS, ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo
-from extractors.records import EMAIL, Subject
+from extractors.records import EMAIL, REQUESTED, Subject
 from flows.config import Text
 from flows.errors import ConfigError
 from flows.runtime import Runtime
@@ -81,6 +81,19 @@ def readme_info(
         withheld=tuple(WithheldInfo(source, reason, n) for (source, reason), n in sorted(counts.items())),
         redaction={k: v for k, v in sorted(redaction.items()) if k != "sha256"},
         public_key=public_key,
-        identifiers=((EMAIL, subject.email, ""), *((i.kind, i.value, i.source) for i in subject.also)),
+        identifiers=searched_identifiers(subject),
+        unverified=unverified_identifiers(rt, request.id),
     )
+
+
+def searched_identifiers(subject: Subject) -> tuple[tuple[str, str, str], ...]:
+    """(kind, value, the source that holds it) of what the sources were searched for; "" for one the requester
+    verified (the request's address, a further one verified by its own code)."""
+    return ((EMAIL, subject.email, ""),
+            *((i.kind, i.value, "" if i.source == REQUESTED else i.source) for i in subject.also))
+
+
+def unverified_identifiers(rt: Runtime, request_id: str) -> tuple[tuple[str, str], ...]:
+    """(kind, value) of the further identifiers the requester named but never verified: not searched for."""
+    return tuple((i.kind, i.value) for i in rt.store.identifiers(request_id) if i.verified_at is None)
 

@@ -27,7 +27,9 @@ from exports.readme import render_readme
 from exports.zip_aes import seal_zip_aes
 from extractors.mail import MESSAGES
 from extractors.records import (
+    REQUESTED,
     WITHHELD,
+    Identifier,
     NotingSource,
     PeopleSource,
     Record,
@@ -43,7 +45,7 @@ from flows.config import SourceSpec
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
 from flows.lapse import refuse_if_lapsed
-from flows.readme_info import readme_info
+from flows.readme_info import readme_info, searched_identifiers, unverified_identifiers
 from flows.runtime import Runtime
 from flows.stage_record import StageRun
 from flows.store import CLOSED, Request
@@ -158,9 +160,9 @@ def send_code(rt: Runtime, request_id: str) -> str:
     code, challenge = issue_code(rt.clock(), timedelta(minutes=identity.code_ttl_minutes), identity.code_attempts)
     rt.store.put_challenge(request_id, challenge.to_dict())
     # On the ledger before the mail: the ledger's count of tries is what lets the code be checked
-    # (`_tries_allowed`), so a crash after the mail must not leave the requester a code that never works.
+    # (`tries_allowed`), so a crash after the mail must not leave the requester a code that never works.
     rt.ledger.append_event(request_id, "dsar", "identity_code_sent", {
-        "method": "email_code", "challenge": _challenge_ref(challenge), "attempts": challenge.attempts_left},
+        "method": "email_code", "challenge": challenge_ref(challenge), "attempts": challenge.attempts_left},
         alongside=lambda conn: rt.store.set_status(request_id, "awaiting_identity", rt.clock(), conn=conn))
     key = f"{request_id}-code-{challenge.issued_at:%Y%m%dT%H%M%S%f}"
     rt.mailer.send(
@@ -171,13 +173,19 @@ def send_code(rt: Runtime, request_id: str) -> str:
     return key
 
 
-def _challenge_ref(challenge: CodeChallenge) -> str:
+# The ledger actions that issue a code and record a wrong one: the request's own, and a further identifier's.
+CODE_SENT = ("identity_code_sent", "identifier_code_sent")
+CODE_FAILED = ("identity_failed", "identifier_failed")
+
+
+def challenge_ref(challenge: CodeChallenge) -> str:
     """How the ledger names a challenge: a hash of its random salt, which tells nothing about the code."""
     return hashlib.sha256(b"dsar challenge\0" + challenge.salt).hexdigest()[:16]
 
 
-def _tries_allowed(rt: Runtime, request_id: str) -> dict[str, int]:
-    """For each code issued for the request (by its ref), the tries its recorded failures leave it.
+def tries_allowed(rt: Runtime, request_id: str) -> dict[str, int]:
+    """For each code issued for the request (by its ref), the tries its recorded failures leave it: the request's
+    own code and those of the further identifiers it names (flows/identifiers.py) alike.
 
     The MAC stops a challenge being edited, not an older sealed copy being put
     back; the ledger (hash-chained) counts the failures since the code was
@@ -189,9 +197,9 @@ def _tries_allowed(rt: Runtime, request_id: str) -> dict[str, int]:
     failed: dict[str, int] = {}
     for event in rt.ledger.events(request_id):
         ref = str(event.detail.get("challenge"))
-        if event.action == "identity_code_sent" and isinstance(event.detail.get("attempts"), int):
+        if event.action in CODE_SENT and isinstance(event.detail.get("attempts"), int):
             issued[ref] = event.detail["attempts"]
-        elif event.action == "identity_failed":
+        elif event.action in CODE_FAILED:
             failed[ref] = failed.get(ref, 0) + 1
     return {ref: max(n - failed.get(ref, 0), 0) for ref, n in issued.items()}
 
@@ -203,7 +211,7 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> Request:
     """
     request = open_request(rt, request_id)
     refuse_if_lapsed(rt, request)
-    allowed = _tries_allowed(rt, request_id)
+    allowed = tries_allowed(rt, request_id)
     stored = rt.store.get_challenge(request_id)
     if stored is None or "kind" in stored:  # none outstanding, or an OIDC login's nonce
         # A verified request has no code outstanding: a replayed code gets told so, and gains nothing.
@@ -211,7 +219,7 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> Request:
             raise AlreadyVerified(request_id)
         raise IdentityNotVerified(request_id)
     challenge = CodeChallenge.from_dict(stored)
-    if challenge.attempts_left > allowed.get(_challenge_ref(challenge), -1):  # an older copy put back
+    if challenge.attempts_left > allowed.get(challenge_ref(challenge), -1):  # an older copy put back
         rt.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": "challenge"})
         raise VerificationFailed()
     # Spend the attempt before checking, so that a crash never grants a free try.
@@ -221,12 +229,19 @@ def submit_code(rt: Runtime, request_id: str, code: str) -> Request:
     try:
         evidence = check_code(challenge, code, rt.clock())
     except IdentityError:
-        rt.ledger.append_event(request_id, "requester", "identity_failed", {
-            "method": "email_code", "challenge": _challenge_ref(challenge), "attempts_left": spent.attempts_left,
-            "exhausted": challenge.attempts_left <= 0})
+        record_code_failure(rt, request_id, "identity_failed",
+                            {"method": "email_code", "challenge": challenge_ref(challenge)}, challenge, spent)
         raise
     rt.store.delete_challenge(request_id)
     return record_evidence(rt, request_id, "requester", evidence)
+
+
+def record_code_failure(rt: Runtime, request_id: str, action: str, detail: Mapping[str, Any],
+                        challenge: CodeChallenge, spent: CodeChallenge) -> None:
+    """Put a wrong code on the ledger (`action` of CODE_FAILED, `detail` naming its challenge): what
+    `tries_allowed` counts."""
+    rt.ledger.append_event(request_id, "requester", action, {
+        **detail, "attempts_left": spent.attempts_left, "exhausted": challenge.attempts_left <= 0})
 
 
 def record_evidence(rt: Runtime, request_id: str, actor: str, evidence: IdentityEvidence,
@@ -302,7 +317,7 @@ def _extracted(rt: Runtime, request_id: str, source: str) -> Path:
 def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
     """Search one source and stage what it holds about the subject.
 
-    A trusted source is searched with the verified address alone; every other
+    A trusted source is searched with the verified identifiers alone (`requested_subject`); every other
     source with the subject as the trusted sources expand it (`subject_of`),
     so they are extracted first if they are not yet.
     """
@@ -319,7 +334,7 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
         required = rt.config.identity_policy().required(spec.name)
         if not meets(level, required):
             return {"source": spec.name, "records": 0, "skipped": skip_reason(level, required)}
-        subject = Subject(email=request.email) if spec.trusted else subject_of(rt, request_id, request)
+        subject = requested_subject(rt, request) if spec.trusted else subject_of(rt, request_id, request)
         source = make_source(spec.name, spec.kind, spec.settings, rt.config.base_dir, rt.config.environ)
         path = _extracted(rt, request_id, spec.name)
         count = write_jsonl(path, source.records(subject))
@@ -330,20 +345,31 @@ def extract(rt: Runtime, request_id: str, source_name: str) -> dict[str, Any]:
         if notes:
             detail["notes"] = notes
         if spec.trusted:
-            detail["expanded"] = expansion.counts(_expanded(rt, spec, subject, path).also)
+            # What this source added: not the identifiers the requester verified, which it was searched for.
+            detail["expanded"] = expansion.counts(i for i in _expanded(rt, spec, subject, path).also
+                                                  if i.source == spec.name)
         return detail
 
     return run_stage(rt, request_id, stage, work)
 
 
+def requested_subject(rt: Runtime, request: Request) -> Subject:
+    """The subject as the requester named and verified them: the request's address, then each further identifier
+    whose own code was typed right (source `request`), in the order named. One named but not verified is not
+    searched for, and redaction does not keep it."""
+    verified = (Identifier(i.kind, i.value, REQUESTED) for i in rt.store.identifiers(request.id) if i.verified_at)
+    return expansion.expanded(Subject(email=request.email), verified)
+
+
 def subject_of(rt: Runtime, request_id: str, request: Request) -> Subject:
-    """The subject as the trusted sources' staged records expand it: the verified address, then every identifier
-    they hold for the subject, in config and record order, so that a resumed run searches for the same.
+    """The subject as the trusted sources' staged records expand it: the verified identifiers (`requested_subject`),
+    then every identifier they hold for the subject, in config and record order, so that a resumed run searches
+    for the same.
 
     Recomputed from staging (whose digests are checked) wherever it is needed: the identifiers never pass through
     Prefect. A trusted source the request's identity level did not open adds nothing.
     """
-    subject = Subject(email=request.email)
+    subject = requested_subject(rt, request)
     for spec in rt.config.sources:
         if spec.trusted:
             path = _staged(rt, request_id, spec)
@@ -480,8 +506,12 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
         # rebuilt after a crash is byte-identical, so the manifest hash in the ledger still names it.
         now, public_key = parse_at(redaction["as_of"]), encode_key(rt.package_public_key)
         subject = subject_of(rt, request_id, request)  # README.html tells the requester what was searched for
+        identifiers = {
+            "searched": [{"kind": k, "value": v, "found_in": s} for k, v, s in searched_identifiers(subject)],
+            "not_verified": [{"kind": k, "value": v} for k, v in unverified_identifiers(rt, request_id)]}
         info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
-                           {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld)
+                           {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld,
+                           identifiers)
 
         def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
             return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now,

@@ -149,6 +149,32 @@ run_claims_table = Table(
 )
 
 
+# Further identifiers a requester names (a work address, a phone), each verified by its own code before any source
+# is searched for it. A table of its own: the requests table gains no columns without migrations, and
+# `create_all` adds a new table to an existing store. `challenge` and `verified` are sealed, bound to the
+# identifier: a code's tries or a verification copied from another row reads as absent.
+identifiers_table = Table(
+    "request_identifiers", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("challenge", Text),
+    Column("verified", Text),
+)
+
+
+@dataclass(frozen=True)
+class RequestIdentifier:
+    """An identifier the requester named besides the request's address: an email (canonical, ASCII lower-cased)
+    or a phone (E.164). `verified_at` is None until its own code was typed right."""
+
+    kind: str
+    value: str
+    added_at: datetime
+    verified_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class RunClaim:
     """A flow run's hold on a request: its Prefect flow-run id, its process and the lease's end."""
@@ -230,6 +256,16 @@ def new_request_id() -> str:
 
 def _subject_key(email: str) -> str:
     return hashlib.sha256(ascii_lower(email.strip()).encode("utf-8")).hexdigest()
+
+
+def _identifier_ref(kind: str, value: str) -> str:
+    """What binds a sealed record to its identifier row."""
+    return hashlib.sha256(f"{kind}\0{value}".encode()).hexdigest()
+
+
+def _identifier_row(request_id: str, kind: str, value: str) -> tuple[Any, ...]:
+    table = identifiers_table
+    return table.c.request_id == request_id, table.c.kind == kind, table.c.value == value
 
 
 @overload
@@ -510,6 +546,73 @@ class RequestStore:
                 select(challenges_table.c.challenge).where(challenges_table.c.request_id == request_id)
             ).scalar_one_or_none()
         return None if data is None else self._unseal(data, request_id, "challenge")
+
+    # Further identifiers ------------------------------------------------
+
+    def add_identifier(self, request_id: str, kind: str, value: str, now: datetime) -> bool:
+        """Name a further identifier of the requester's; False if the request already names it."""
+        self.get(request_id)  # RequestNotFound names a mistyped id
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(identifiers_table).values(request_id=request_id, kind=kind, value=value,
+                                                              added_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def identifiers(self, request_id: str) -> tuple[RequestIdentifier, ...]:
+        """The further identifiers a request names, in the order they were named."""
+        table = identifiers_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table).where(table.c.request_id == request_id)
+                                .order_by(table.c.added_at, table.c.kind, table.c.value)).mappings().all()
+        return tuple(RequestIdentifier(row["kind"], row["value"], _utc(row["added_at"]), self._verified_at(row))
+                     for row in rows)
+
+    def _verified_at(self, row: RowMapping) -> datetime | None:
+        if row["verified"] is None:
+            return None
+        record = self._unseal(row["verified"], row["request_id"], "identifier")
+        if record is None or record.get("identifier") != _identifier_ref(row["kind"], row["value"]):
+            return None
+        return datetime.fromisoformat(record["verified_at"])
+
+    def put_identifier_challenge(self, request_id: str, kind: str, value: str, challenge: Mapping[str, Any]) -> None:
+        """Keep the challenge of a code sent to one identifier (the identifier must be named first)."""
+        sealed = self._sealed({**challenge, "identifier": _identifier_ref(kind, value)}, request_id, "challenge")
+        with self.engine.begin() as conn:
+            result = conn.execute(update(identifiers_table).where(*_identifier_row(request_id, kind, value))
+                                  .values(challenge=sealed))
+        if result.rowcount != 1:
+            raise InvalidRequest(f"{request_id} names no such identifier")
+
+    def identifier_challenge(self, request_id: str, kind: str, value: str) -> dict[str, Any] | None:
+        """The outstanding challenge of one identifier, None if there is none or it does not hold."""
+        with self.engine.connect() as conn:
+            data = conn.execute(select(identifiers_table.c.challenge)
+                                .where(*_identifier_row(request_id, kind, value))).scalar_one_or_none()
+        record = None if data is None else self._unseal(data, request_id, "challenge")
+        if record is None or record.pop("identifier", None) != _identifier_ref(kind, value):
+            return None
+        return record
+
+    def swap_identifier_challenge(self, request_id: str, kind: str, value: str, old: Mapping[str, Any],
+                                  new: Mapping[str, Any]) -> bool:
+        """Replace the identifier's challenge only if it is still `old`: two guesses at once cannot spend one try."""
+        ref = _identifier_ref(kind, value)
+        with self.engine.begin() as conn:
+            result = conn.execute(update(identifiers_table).where(
+                *_identifier_row(request_id, kind, value),
+                identifiers_table.c.challenge == self._sealed({**old, "identifier": ref}, request_id, "challenge"),
+            ).values(challenge=self._sealed({**new, "identifier": ref}, request_id, "challenge")))
+        return result.rowcount == 1
+
+    def verify_identifier(self, request_id: str, kind: str, value: str, now: datetime) -> None:
+        """Mark one identifier verified; its code is used up."""
+        record = {"identifier": _identifier_ref(kind, value), "verified_at": _utc(now).isoformat()}
+        with self.engine.begin() as conn:
+            conn.execute(update(identifiers_table).where(*_identifier_row(request_id, kind, value)).values(
+                challenge=None, verified=self._sealed(record, request_id, "identifier")))
 
     def add_check_note(self, request_id: str, staff_id: str, now: datetime, note: str) -> None:
         with self.engine.begin() as conn:

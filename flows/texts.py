@@ -11,6 +11,23 @@ TEXTS = {
         "en": "Hello,\n\nyour verification code for data request {request_id} is {code}.\n"
               "It is valid for {minutes} minutes. If you did not make this request, ignore this message.\n",
     },
+    # A code to a further address or phone the requester named: it proves they hold that one too.
+    "identifier_code_subject": {
+        "fi": "Lisäosoitteesi vahvistuskoodi",
+        "en": "Verification code for your further address",
+    },
+    "identifier_code_body": {
+        "fi": "Hei,\n\ntämä osoite on lisätty tietopyyntöön {request_id}. Vahvistuskoodi on {code}.\n"
+              "Koodi on voimassa {minutes} minuuttia. Vasta vahvistettua osoitetta käytetään tietojesi etsimiseen. "
+              "Jos et tehnyt pyyntöä, voit jättää viestin huomiotta.\n",
+        "en": "Hello,\n\nthis address was added to data request {request_id}. The verification code is {code}.\n"
+              "It is valid for {minutes} minutes. Only once verified is the address used to search for your data. "
+              "If you did not make this request, ignore this message.\n",
+    },
+    "identifier_code_sms": {
+        "fi": "Tietopyynnön {request_id} vahvistuskoodi tälle numerolle: {code} (voimassa {minutes} min).",
+        "en": "Verification code for this number in data request {request_id}: {code} (valid {minutes} min).",
+    },
     "link_subject": {
         "fi": "Tietosi ovat ladattavissa",
         "en": "Your data is ready to download",

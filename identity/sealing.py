@@ -20,7 +20,7 @@ from typing import Any
 
 from identity.errors import RecordRejected
 
-KINDS = ("challenge", "evidence")
+KINDS = ("challenge", "evidence", "identifier")
 MAC_FIELD = "mac"
 KEY_INFO = b"dsar identity record mac v1"
 _HASH_LEN = 32

@@ -44,6 +44,10 @@ class PackageInfo:
     generated_at: datetime  # timezone-aware; it also fixes every timestamp in the zip
     redaction: Mapping[str, int] = field(default_factory=dict)
     withheld: Sequence[Mapping[str, Any]] = ()
+    # Which identifiers the sources were searched for, and which the requester named but did not verify:
+    # {"searched": [{kind, value, found_in}], "not_verified": [{kind, value}]}, in that order. The requester's own
+    # data, inside their encrypted package only. None leaves the key out of index.json.
+    identifiers: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def build_package(
             manifest = manifest_bytes(
                 request_id=root, controller=info.controller, language=info.language, generated_at=generated_at,
                 record_counts=record_counts, redaction=info.redaction, withheld=info.withheld, files=package.files,
+                identifiers=info.identifiers,
             )
             zf.writestr(zip_info(f"{root}/index.json", date_time), manifest)
             zf.writestr(zip_info(f"{root}/index.json.sig", date_time), signature_bytes(signing_key, manifest))

@@ -30,8 +30,9 @@ def manifest_bytes(
     *, request_id: str, controller: str, language: str, generated_at: datetime,
     record_counts: Mapping[str, Mapping[str, int]], redaction: Mapping[str, int],
     withheld: Iterable[Mapping[str, Any]], files: Iterable[PackageFile],
+    identifiers: Mapping[str, Any] | None = None,
 ) -> bytes:
-    index = {
+    index: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "request_id": request_id,
         "controller": controller,
@@ -42,6 +43,8 @@ def manifest_bytes(
         "withheld": sorted((dict(item) for item in withheld), key=_withheld_order),
         "files": [asdict(f) for f in sorted(files, key=lambda f: f.path)],
     }
+    if identifiers is not None:  # what the sources were searched for (PackageInfo.identifiers)
+        index["identifiers"] = identifiers
     return json.dumps(index, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
 
 

@@ -378,3 +378,31 @@ def test_downloads_at_the_same_moment_never_exceed_the_limit(store):
         t.join()
     assert sorted(t.downloads_left for t in taken if t is not None) == [0, 1, 2, 3, 4]
     assert store.links_of(request.id)[0].downloads_left == 0
+
+
+def test_a_store_made_before_further_identifiers_gains_their_table(store):
+    """`create_all` adds the new table to a live store; nothing else changes."""
+    request = store.create("aino@example.fi", "fi", NOW)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE request_identifiers"))
+    reopened = RequestStore(store.engine, RECORD_KEY)
+    assert reopened.get(request.id).email == "aino@example.fi"
+    assert reopened.add_identifier(request.id, "email", "aino@tyo.example", NOW)
+    assert not reopened.add_identifier(request.id, "email", "aino@tyo.example", NOW)  # named once
+    [named] = reopened.identifiers(request.id)
+    assert (named.kind, named.value, named.verified_at) == ("email", "aino@tyo.example", None)
+
+
+def test_an_identifier_challenge_is_swapped_only_while_it_is_what_the_caller_read(store):
+    request = store.create("aino@example.fi", "fi", NOW)
+    store.add_identifier(request.id, "phone", "+358401112233", NOW)
+    store.put_identifier_challenge(request.id, "phone", "+358401112233", {"attempts_left": 5})
+    read = store.identifier_challenge(request.id, "phone", "+358401112233")
+    assert read == {"attempts_left": 5}
+    assert store.swap_identifier_challenge(request.id, "phone", "+358401112233", read, {"attempts_left": 4})
+    assert not store.swap_identifier_challenge(request.id, "phone", "+358401112233", read, {"attempts_left": 4})
+    store.verify_identifier(request.id, "phone", "+358401112233", NOW)
+    assert store.identifier_challenge(request.id, "phone", "+358401112233") is None  # a code verifies once
+    assert store.identifiers(request.id)[0].verified_at == NOW
+    with pytest.raises(InvalidRequest, match="names no such identifier"):
+        store.put_identifier_challenge(request.id, "email", "x@example.fi", {"attempts_left": 5})
