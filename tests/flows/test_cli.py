@@ -44,7 +44,8 @@ def config(tmp_path_factory) -> Iterator[Path]:
      ["request", "resend-code"], ["request", "close"], ["request", "unlock"], ["run"], ["serve"], ["audit", "verify"],
      ["audit", "replay"], ["audit", "public-key"], ["redact"], ["link", "revoke"], ["link", "reissue"],
      ["packages", "expire"], ["request", "seal"], ["review", "list"], ["review", "show"], ["review", "approve"],
-     ["review", "reject"], ["sources", "check"], ["config", "reference"], ["init"], ["check"], ["request", "add-identifier"]],
+     ["review", "reject"], ["sources", "check"], ["config", "reference"], ["init"], ["check"],
+     ["request", "add-identifier"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")
