@@ -79,7 +79,7 @@ class Question:
 
 QUESTIONS = (
     Question("name", "--name", "Controller's legal name", _text, required=True),
-    Question("business_id", "--business-id", "Business id (Y-tunnus, 1234567-8)", check_business_id, required=True),
+    Question("business_id", "--business-id", "Business id (Y-tunnus, 1234567-1)", check_business_id, required=True),
     Question("contact_email", "--contact-email", "Contact email for privacy matters", _address, required=True),
     Question("phone", "--phone", "Phone number (empty: none)", _text),
     Question("postal_address", "--postal-address", "Postal address (empty: none)", _text),

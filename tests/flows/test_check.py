@@ -69,7 +69,7 @@ def test_the_demo_passes_with_one_line_per_check(demo: Path) -> None:
 
 
 def test_a_config_that_does_not_load_is_one_error(demo: Path) -> None:
-    broken = variant(demo, 'business_id = "1234567-8"\n', "")
+    broken = variant(demo, 'business_id = "1234567-1"\n', "")
     assert check_file(broken) == [Finding("error", "config", "controller.business_id: missing")]
     result = dsar("check", "--config", str(broken))
     assert (result.returncode, result.stdout) == (1, "error   config: controller.business_id: missing\n")
