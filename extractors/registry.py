@@ -60,3 +60,15 @@ def make_source(
     if cls is None:
         raise SourceConfigError(name, "kind", f"unknown source kind '{kind}' (known: {', '.join(known)})")
     return cls(name, section, base_dir, environ)
+
+
+def source_kind(kind: str) -> type | None:
+    """The class registered as `kind`, or None when no kind has that name or it cannot be loaded."""
+    point = _entry_points().get(kind)
+    if point is None:
+        return None
+    try:
+        loaded = point.load()
+    except Exception:  # a broken plugin: make_source reports it where the source is built
+        return None
+    return loaded if isinstance(loaded, type) else None

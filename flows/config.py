@@ -21,6 +21,7 @@ from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import CUSTOMER_ID, EMAIL, NAME, PHONE
 from extractors.settings import first_problem
 from flows.errors import ConfigError
+from flows.labels import LABEL_KEYS, SourceLabels, source_labels
 from identity.address import canonical_address
 from identity.errors import InvalidAddress
 from identity.evidence import LEVELS, STAFF_ID
@@ -30,7 +31,7 @@ from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 Text = dict[Literal["fi", "en"], str]
 # Keys of a source's section that dsar reads itself; the source never sees them.
-_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level", "trusted", "identifiers")
+_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level", "trusted", "identifiers", *LABEL_KEYS)
 # Keys of a source's section that say how dsar runs it (see `SourceRun`); the source never sees them either.
 _RUN_KEYS = ("concurrency", "retries", "retry_backoff_seconds", "retry_jitter")
 
@@ -306,6 +307,7 @@ class SourceSpec:
     # the record keys holding them. The sources after it search those too, and redaction keeps them.
     trusted: bool = False
     identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: SourceLabels = field(default_factory=SourceLabels)  # see flows/labels.py
 
 
 @dataclass(frozen=True)
@@ -457,7 +459,7 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
             raise ConfigError(path, f"sources.{index}.{key}", message) from None
         settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS + _RUN_KEYS}
         sources.append(SourceSpec(section["name"], section["kind"], settings, provided, level, run, trusted,
-                                  identifiers))
+                                  identifiers, source_labels(path, index, section, parsed.controller.languages)))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:
