@@ -46,7 +46,7 @@ class LabelTables(_Strict):
     """`labels`: category -> label, and column (or "<category>.<column>") -> label."""
 
     categories: dict[Annotated[str, Field(min_length=1)], Label] = {}
-    columns: dict[Annotated[str, Field(pattern=r"^[^.]+(\.[^.]+)?$")], Label] = {}
+    columns: dict[Annotated[str, Field(min_length=1)], Label] = {}
 
 
 class SourceLabels(_Strict):
@@ -63,10 +63,15 @@ def source_labels(path: Path, index: int, section: Mapping[str, Any], languages:
         parsed = SourceLabels.model_validate({key: section[key] for key in LABEL_KEYS if key in section})
     except ValidationError as exc:
         key, message = first_problem(exc)
-        raise ConfigError(path, f"sources.{index}.{key}", message) from None
+        # A wrong language is a wrong key of the table: name the key, not pydantic's "[key]" of it.
+        raise ConfigError(path, f"sources.{index}.{key.removesuffix('.[key]')}", message) from None
     named: list[tuple[str, Label]] = [("label", parsed.label)] if parsed.label is not None else []
     named += [(f"labels.categories.{name}", text) for name, text in parsed.labels.categories.items()]
     named += [(f"labels.columns.{name}", text) for name, text in parsed.labels.columns.items()]
+    for name in parsed.labels.columns:
+        if name.count(".") > 1 or "" in name.split("."):
+            raise ConfigError(path, f"sources.{index}.labels.columns.{name}",
+                              'name a column as "column" (in every category) or "category.column"')
     for key, text in named:
         missing = [language for language in languages if language not in text]
         if missing:
