@@ -18,8 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -29,6 +29,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
 from audit.signing import load_public_key
+from exports.package.values import humanise, show_moment
 
 Language = Literal["fi", "en"]
 Status = Literal["found", "empty", "skipped"]
@@ -37,8 +38,6 @@ STATUSES: tuple[Status, ...] = ("found", "empty", "skipped")
 # The Art. 15(1) items of an activity, in the order the page lists them.
 ACTIVITY_FIELDS = ("purposes", "legal_basis", "data_categories", "recipients", "transfers", "retention", "origin",
                    "automated_decisions")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,15 @@ class SourceCoverage:
     status: Status
     reason: str | None
     categories: Mapping[str, int]
+    # Labels in the page's language; a source or category without one shows its humanised name.
+    label: str = ""
+    category_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def shown(self) -> str:
+        return self.label or humanise(self.name)
+
+    def category_shown(self, category: str) -> str:
+        return self.category_labels.get(category) or humanise(category)
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,8 @@ class ReadmeInfo:
     identifiers: tuple[tuple[str, str, str], ...] = ()
     # What the requester named but did not verify, as (kind, value): never searched for.
     unverified: tuple[tuple[str, str], ...] = ()
+    # source -> category -> (key, label) of each column: the CSV and XLSX headers show labels, JSON the keys.
+    columns: Mapping[str, Mapping[str, Sequence[tuple[str, str]]]] = field(default_factory=dict)
 
 
 def key_fingerprint(public_key: str) -> str:
@@ -132,10 +142,7 @@ def _template() -> tuple[Template, Markup, str]:
 
 
 def _date(when: datetime, language: Language) -> str:
-    when = when.astimezone(UTC)
-    if language == "fi":
-        return f"{when.day}.{when.month}.{when.year} klo {when.hour}.{when:%M} UTC"
-    return f"{when.day} {_MONTHS_EN[when.month - 1]} {when.year}, {when:%H:%M} UTC"
+    return show_moment(when.astimezone(UTC).replace(tzinfo=None), True, language)
 
 
 def _check(info: ReadmeInfo) -> None:
@@ -178,6 +185,7 @@ def render_readme(info: ReadmeInfo) -> bytes:
         kind=lambda kind: optional("kind", kind), reason=lambda code: optional("reason", code),
         redaction_label=lambda key: optional("redaction", key), identifier=lambda kind: optional("identifier", kind),
         found=found, withheld_by_source=withheld_by_source, example_file=example,
+        source_shown={s.name: s.shown() for s in info.coverage},
         # Counts of replacements, then of the different people and numbers they stood for.
         replaced=[(k, v) for k, v in sorted(info.redaction.items()) if v and k.endswith("_replaced")],
         distinct=[(k, v) for k, v in sorted(info.redaction.items()) if v and not k.endswith("_replaced")],

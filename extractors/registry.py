@@ -79,3 +79,13 @@ def settings_model_of(kind: type) -> type[BaseModel] | None:
     """
     model = getattr(kind, "settings_model", None)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+def source_kind(kind: str) -> type | None:
+    """The class registered as `kind`, or None when no kind has that name or it cannot be loaded."""
+    point = _entry_points().get(kind)
+    if point is None:
+        return None
+    try:
+        loaded = point.load()
+    except Exception:  # a broken plugin: make_source reports it where the source is built
+        return None
+    return loaded if isinstance(loaded, type) else None

@@ -317,6 +317,19 @@ def _sorted(values: set[Any]) -> list[Any]:
         return sorted(values, key=repr)
 
 
+def _number(value: Decimal) -> int | float | str:
+    """A NUMERIC value as a JSON number of the same value: NUMERIC(12,10)'s 69.4000000000 is 69.4, its scale is
+    how the column stores it, not part of the value. Where a double cannot carry every digit (more than 15
+    significant ones, say), the exact digits as text; NaN and infinities as text, as for floats."""
+    if not value.is_finite():
+        return str(value)
+    if value == value.to_integral_value():
+        return int(value)
+    number = float(value)
+    # Not normalize(): it rounds to the context's 28 digits.
+    return number if Decimal(repr(number)) == value else format(value, "f").rstrip("0")
+
+
 def _json_value(value: Any) -> Any:
     """A JSON-safe form of a column value."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -325,7 +338,9 @@ def _json_value(value: Any) -> Any:
         return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, Decimal | uuid.UUID):
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")

@@ -31,6 +31,7 @@ from extractors.records import CUSTOMER_ID, EMAIL, NAME, PHONE
 from extractors.settings import first_problem
 from flows.business_id import check_business_id
 from flows.errors import ConfigError
+from flows.labels import LABEL_KEYS, Label, LabelTables, SourceLabels, source_labels
 from flows.translations import Text, missing_translation
 from identity.address import canonical_address
 from identity.errors import InvalidAddress
@@ -40,7 +41,7 @@ from identity.policy import Policy as IdentityPolicy
 from redaction.policy import DETECTORS, ROLE_MAILBOXES, Policy
 
 # Keys of a source's section that dsar reads itself (`SourceSection`); the source never sees them.
-_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level", "trusted", "identifiers")
+_SPEC_KEYS = ("name", "kind", "provided_by_subject", "identity_level", "trusted", "identifiers", *LABEL_KEYS)
 # Keys of a source's section that say how dsar runs it (see `SourceRun`); the source never sees them either.
 _RUN_KEYS = ("concurrency", "retries", "retry_backoff_seconds", "retry_jitter")
 
@@ -426,7 +427,7 @@ class _SourceKeys(_Strict):
     """
 
     # The kind's own keys pass through to its settings model (extractors/registry.py).
-    # Keys other modules read from a section (labels: `label`, `labels`) join `_SPEC_KEYS` and this model.
+    # Keys other modules read from a section (flows/labels.py: `label`, `labels`) join `_SPEC_KEYS` and this model.
     model_config = ConfigDict(extra="allow")
 
     name: str = Field(examples=["customers"])
@@ -443,6 +444,11 @@ class _SourceKeys(_Strict):
                                                                 examples=[{"email": ["alt_email"]}])
     """A trusted source's record keys holding the subject's other identifiers, per kind; searched in the
     sources after it."""
+    label: Label | None = Field(default=None, examples=[{"fi": "Asiakasrekisteri", "en": "Customer register"}])
+    """What the package calls the source, in each of the controller's languages (default: its name made
+    readable)."""
+    labels: LabelTables = LabelTables()
+    """What the package calls the source's categories and columns; see `[sources.labels]`."""
 
     @field_validator("name")
     @classmethod
@@ -540,6 +546,7 @@ class SourceSpec:
     # the record keys holding them. The sources after it search those too, and redaction keeps them.
     trusted: bool = False
     identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: SourceLabels = field(default_factory=SourceLabels)  # see flows/labels.py
 
 
 @dataclass(frozen=True)
@@ -674,8 +681,9 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
 
     sources = []
     for index, section in enumerate(parsed.sources):
-        # `_trust` first: its messages name the exact identifier kind or key at fault.
+        # `_trust` and `source_labels` first: their messages name the exact kind, language or key at fault.
         trusted, identifiers = _trust(path, index, section)
+        labels = source_labels(path, index, section, parsed.controller.languages)
         try:
             keys = SourceSection.model_validate(section)
         except ValidationError as exc:
@@ -685,7 +693,7 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         run = SourceRun.model_validate({k: getattr(keys, k) for k in SourceRun.model_fields})
         settings = {k: v for k, v in section.items() if k not in _SPEC_KEYS + _RUN_KEYS}
         sources.append(SourceSpec(keys.name, keys.kind, settings, tuple(provided) if isinstance(provided, list)
-                                  else provided, keys.identity_level, run, trusted, identifiers))
+                                  else provided, keys.identity_level, run, trusted, identifiers, labels))
     names = [s.name for s in sources]
     for index, name in enumerate(names):
         if names.index(name) != index:

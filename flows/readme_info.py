@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from exports.package.build import Columns
 from exports.readme import ACTIVITY_FIELDS, ActivityInfo, ControllerInfo, ReadmeInfo, SourceCoverage, WithheldInfo
 from extractors.records import EMAIL, REQUESTED, Subject
 from flows.config import Text
 from flows.errors import ConfigError
+from flows.labels import PackageLabels
 from flows.runtime import Runtime
 from flows.store import Request
 
@@ -23,6 +25,7 @@ def readme_info(
     public_key: str,
     generated_at: datetime | None = None,
     subject: Subject | None = None,
+    columns: Columns | None = None,
 ) -> ReadmeInfo:
     """The README's content for `request`: `record_counts` is what the package holds (source -> category -> records).
 
@@ -31,7 +34,7 @@ def readme_info(
     `generated_at` should be the package's own time, so that the page and
     index.json agree; it defaults to the runtime clock. `subject` is what the
     sources were searched for (`stages.subject_of`): the verified address alone
-    by default.
+    by default. `columns` names each category's columns by key and label (the package's `Contents`).
     Raises ConfigError when a text lacks the request's language, and
     ValueError when the redact stage has not finished (its counts are needed).
     """
@@ -56,15 +59,17 @@ def readme_info(
         for index, activity in enumerate(config.activities)
     )
     coverage = []
+    labels = PackageLabels.of(config.sources, language)
     for spec in config.sources:
         done = rt.store.stage_done(request.id, f"extract:{spec.name}")
         categories = dict(sorted(record_counts.get(spec.name, {}).items()))
+        label, category_labels = labels.source(spec.name), {c: labels.category(spec.name, c)[0] for c in categories}
         if done is None or "skipped" in done:
             reason = None if done is None else str(done["skipped"])
-            coverage.append(SourceCoverage(spec.name, spec.kind, "skipped", reason, {}))
+            coverage.append(SourceCoverage(spec.name, spec.kind, "skipped", reason, {}, label, category_labels))
         else:
             coverage.append(SourceCoverage(spec.name, spec.kind, "found" if done["records"] else "empty", None,
-                                           categories))
+                                           categories, label, category_labels))
     counts = Counter((str(item.get("source", "")), str(item.get("reason", ""))) for item in withheld)
     return ReadmeInfo(
         request_id=request.id,
@@ -83,6 +88,7 @@ def readme_info(
         public_key=public_key,
         identifiers=searched_identifiers(subject),
         unverified=unverified_identifiers(rt, request.id),
+        columns=columns or {},
     )
 
 

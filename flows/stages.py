@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from audit.event import format_at, parse_at
 from audit.signing import encode_key
 from exports.encrypt import new_passphrase, seal_to
-from exports.package import Category, PackageInfo, build_package
+from exports.package import Category, Contents, PackageInfo, build_package
 from exports.readme import render_readme
 from exports.zip_aes import seal_zip_aes
 from extractors.mail import MESSAGES
@@ -44,6 +44,7 @@ from flows.assurance import evidence_of
 from flows.config import SourceSpec
 from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
+from flows.labels import PackageLabels
 from flows.lapse import refuse_if_lapsed
 from flows.readme_info import readme_info, searched_identifiers, unverified_identifiers
 from flows.runtime import Runtime
@@ -494,11 +495,14 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
 
         paths = sorted(staged.glob("*/*.jsonl"))
         provided = {spec.name: spec.provided_by_subject for spec in rt.config.sources}
+        labels = PackageLabels.of(rt.config.sources, request.language)
 
         def category(path: Path) -> Category:
             source, name = path.parent.name, path.stem
+            label, columns = labels.category(source, name)
             return Category(source, name, lambda: (r.data for r in read_jsonl(path)),
-                            provided=provided.get(source, False), messages=name == MESSAGES)
+                            provided=provided.get(source, False), messages=name == MESSAGES, label=label,
+                            column_labels=columns)
 
         withheld = [{"source": r.source, **r.data} for path in paths if path.stem == WITHHELD
                     for r in read_jsonl(path)]
@@ -511,11 +515,12 @@ def package(rt: Runtime, request_id: str) -> dict[str, Any]:
             "not_verified": [{"kind": k, "value": v} for k, v in unverified_identifiers(rt, request_id)]}
         info = PackageInfo(request_id, rt.config.controller.name, request.language, now,
                            {k: v for k, v in redaction.items() if k not in ("sha256", "as_of")}, withheld,
-                           identifiers)
+                           identifiers=identifiers,
+                           source_labels={spec.name: labels.source(spec.name) for spec in rt.config.sources})
 
-        def readme(counts: Mapping[str, Mapping[str, int]]) -> bytes:
-            return render_readme(readme_info(rt, request, counts, withheld, public_key, generated_at=now,
-                                             subject=subject))
+        def readme(contents: Contents) -> bytes:
+            return render_readme(readme_info(rt, request, contents.record_counts, withheld, public_key,
+                                             generated_at=now, subject=subject, columns=contents.columns))
 
         result = build_package(rt.work_dir(request_id) / f"{request_id}.zip", info,
                                [category(p) for p in paths if p.stem != WITHHELD], rt.package_key, readme)

@@ -17,6 +17,8 @@ ledger identifies the package.
 """
 
 from exports.package._zip import PackageFile
-from exports.package.build import Category, PackageInfo, PackageResult, build_package, check_request_id
+from exports.package.build import Category, Contents, PackageInfo, PackageResult, build_package, check_request_id
+from exports.package.values import humanise
 
-__all__ = ["Category", "PackageFile", "PackageInfo", "PackageResult", "build_package", "check_request_id"]
+__all__ = ["Category", "Contents", "PackageFile", "PackageInfo", "PackageResult", "build_package",
+           "check_request_id", "humanise"]

@@ -25,6 +25,7 @@ from exports.package.eml import write_messages
 from exports.package.json_data import JSON_OPTIONS, write_json
 from exports.package.manifest import manifest_bytes, signature_bytes
 from exports.package.schema import Shape, array_schema
+from exports.package.values import humanise
 from exports.package.xlsx_report import Sheet, write_report
 from exports.request_ids import check_request_id
 from extractors.records import check_name
@@ -32,6 +33,8 @@ from extractors.records import check_name
 LANGUAGE = re.compile(r"^[a-z]{2}$")
 Records = Callable[[], Iterable[Mapping[str, Any]]]
 RecordCounts = Mapping[str, Mapping[str, int]]
+# source -> category -> (raw key, its label) of every column, in the CSV's order.
+Columns = Mapping[str, Mapping[str, Sequence[tuple[str, str]]]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,19 @@ class PackageInfo:
     # {"searched": [{kind, value, found_in}], "not_verified": [{kind, value}]}, in that order. The requester's own
     # data, inside their encrypted package only. None leaves the key out of index.json.
     identifiers: Mapping[str, Any] | None = None
+    # Each source's label in the package's language; a source without one is named by its humanised name.
+    source_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def source_label(self, source: str) -> str:
+        return self.source_labels.get(source) or humanise(source)
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the package holds, for README.html: record counts, and the label of every column."""
+
+    record_counts: RecordCounts
+    columns: Columns
 
 
 @dataclass(frozen=True)
@@ -55,7 +71,9 @@ class Category:
     """One category of one source. `records()` gives a fresh iterable of the same records on every call.
 
     `provided` says what the subject gave us themselves (Art. 20): every key (True), these keys, or
-    nothing. `messages` marks mail records, which are also written as `.eml` files.
+    nothing. `messages` marks mail records, which are also written as `.eml` files. `label` and
+    `column_labels` (raw key -> label) are in the package's language; what they leave out is named by its
+    humanised key. The CSV and XLSX headers show the labels, the JSON files keep the keys.
     """
 
     source: str
@@ -63,6 +81,17 @@ class Category:
     records: Records
     provided: bool | tuple[str, ...] = False
     messages: bool = False
+    label: str = ""
+    column_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def category_label(self) -> str:
+        return self.label or humanise(self.category)
+
+    def titles(self, keys: Sequence[str]) -> list[str]:
+        """The label of each key; a label two keys share is told apart by the key, so each header maps back."""
+        titles = [self.column_labels.get(key) or humanise(key) for key in keys]
+        shared = {title for title in titles if titles.count(title) > 1}
+        return [f"{title} ({key})" if title in shared else title for key, title in zip(keys, titles, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -81,11 +110,11 @@ def build_package(
     info: PackageInfo,
     categories: Iterable[Category],
     signing_key: bytes,
-    readme: Callable[[RecordCounts], bytes] | None = None,
+    readme: Callable[[Contents], bytes] | None = None,
 ) -> PackageResult:
     """Write the package zip to `out_path` and sign its manifest with the raw Ed25519 `signing_key`.
 
-    `readme`, if given, is called with the record counts once the data is written; its bytes become
+    `readme`, if given, is called with the package's contents once the data is written; its bytes become
     README.html. The zip is written beside `out_path` and renamed at the end: on any error nothing is
     left. Raises ValueError for a hostile request id, source or category name, a duplicate category,
     a naive `generated_at`, a malformed key, or records that differ between two reads.
@@ -104,25 +133,31 @@ def build_package(
     ordered = _checked(categories)
 
     record_counts: dict[str, dict[str, int]] = {}
+    columns: dict[str, dict[str, list[tuple[str, str]]]] = {}
     with atomic_write(out_path) as tmp:
         with zipfile.ZipFile(tmp, "w") as zf:
             package = PackageZip(zf, date_time)
             sheets: list[Sheet] = []
             for cat in ordered:
-                count, header = _write_data(package, f"{root}/data/{cat.source}/{cat.category}", root, cat.records)
+                count, header = _write_data(package, f"{root}/data/{cat.source}/{cat.category}", root, cat,
+                                            cat.records)
                 record_counts.setdefault(cat.source, {})[cat.category] = count
+                titles = cat.titles(header)
+                columns.setdefault(cat.source, {})[cat.category] = list(zip(header, titles, strict=True))
                 if cat.messages:
                     _same(count, write_messages(package, f"{root}/data/{cat.source}/messages", cat.records()),
                           f"{cat.source}/{cat.category}")
-                sheets.append((f"{cat.source}.{cat.category}", header, cat.records))
+                sheets.append(Sheet(f"{cat.source}.{cat.category}",
+                                    f"{info.source_label(cat.source)} – {cat.category_label()}", cat.category_label(),
+                                    header, titles, cat.records))
             for cat in ordered:
                 provided = _provided(cat)
                 if provided is not None:
-                    _write_data(package, f"{root}/portability/{cat.source}/{cat.category}", root, provided)
+                    _write_data(package, f"{root}/portability/{cat.source}/{cat.category}", root, cat, provided)
             with package.member(f"{root}/report.xlsx", stored=True) as out:
-                write_report(out, sheets, generated_at, date_time, out_path.parent)
+                write_report(out, sheets, info.language, generated_at, date_time, out_path.parent)
             if readme is not None:
-                package.write(f"{root}/README.html", readme(record_counts))
+                package.write(f"{root}/README.html", readme(Contents(record_counts, columns)))
             manifest = manifest_bytes(
                 request_id=root, controller=info.controller, language=info.language, generated_at=generated_at,
                 record_counts=record_counts, redaction=info.redaction, withheld=info.withheld, files=package.files,
@@ -155,8 +190,9 @@ def _checked(categories: Iterable[Category]) -> list[Category]:
     return [seen[key] for key in sorted(seen)]
 
 
-def _write_data(package: PackageZip, base: str, root: str, records: Records) -> tuple[int, list[str]]:
-    """`<base>.json`, its schema and `<base>.csv`; returns the record count and the CSV header."""
+def _write_data(package: PackageZip, base: str, root: str, cat: Category, records: Records) -> tuple[int, list[str]]:
+    """`<base>.json`, its schema and `<base>.csv`; returns the record count and the keys of the CSV's columns.
+    The schema gives each key its label as the `title`: how a labelled header maps back to its key."""
     shape, keys, count = Shape(), dict[str, None](), 0
     for record in records():  # the inspecting pass: keys in first-seen order, and the schema
         shape.add(dict(record))
@@ -166,11 +202,13 @@ def _write_data(package: PackageZip, base: str, root: str, records: Records) -> 
     schema_path = f"{root}/schema/{name}.json"
     with package.member(f"{base}.json", schema=schema_path) as out:
         out.records = _same(count, write_json(out, records()), name)
-    schema = array_schema(name, shape)
-    package.write(schema_path, (json.dumps(schema, **JSON_OPTIONS) + "\n").encode("utf-8"))
     header = list(keys)
+    schema = array_schema(name, shape)
+    for key, title in zip(header, cat.titles(header), strict=True):
+        schema["items"]["properties"][key]["title"] = title
+    package.write(schema_path, (json.dumps(schema, **JSON_OPTIONS) + "\n").encode("utf-8"))
     with package.member(f"{base}.csv") as out:
-        out.records = _same(count, write_csv(out, header, records()), name)
+        out.records = _same(count, write_csv(out, header, records(), cat.titles(header)), name)
     return count, header
 
 

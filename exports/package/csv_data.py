@@ -1,8 +1,10 @@
 """`<category>.csv`: the same records for spreadsheets, safe to open in one.
 
 UTF-8 with a byte-order mark, so that Excel reads ä and ö; RFC 4180 line
-ends; every field quoted. The header is every key the records hold, in the
-order first seen.
+ends; every field quoted. The columns are every key the records hold, in the
+order first seen; the header row names them by their labels (the schema's
+`title` of each key maps a label back). Values stay machine-readable: ISO 8601
+dates, `true`/`false`, numbers as JSON writes them.
 Nested values are written as JSON text. A text field that begins with `=`,
 `+`, `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice on
 CSV injection) so that no spreadsheet evaluates it; numbers stay numbers,
@@ -59,12 +61,15 @@ class _Text:
         self.out.write(text.encode("utf-8"))
 
 
-def write_csv(out: MemberWriter, header: Sequence[str], records: Iterable[Mapping[str, Any]]) -> int:
-    """Stream `records` as CSV rows under `header` into `out`; returns how many."""
+def write_csv(
+    out: MemberWriter, header: Sequence[str], records: Iterable[Mapping[str, Any]], titles: Sequence[str] | None = None,
+) -> int:
+    """Stream `records`' values of the keys `header` as CSV rows into `out`, under a header row of `titles` (the
+    keys themselves by default); returns how many."""
     text = _Text(out)
     text.write(BOM)
     writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    writer.writerow([csv_field(key) for key in header])
+    writer.writerow([csv_field(title) for title in (header if titles is None else titles)])
     count = 0
     for record in records:
         writer.writerow([csv_field(record.get(key)) for key in header])

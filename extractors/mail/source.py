@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from extractors.errors import ExtractionError
+from extractors.labels import KindLabels, both
 from extractors.mail.archive import Archive, FileArchive, MboxArchive, Stored, open_archive, still_maildir
 from extractors.mail.files import DirectoryFiles, Files, open_files
 from extractors.mail.index import (
@@ -108,6 +109,13 @@ class MailSource:
     """Yields one `messages` record per message that names the subject (and their threads, if asked)."""
 
     settings_model = MailSettings
+    labels = KindLabels(
+        categories={MESSAGES: both("Sähköpostiviestit", "Mail messages")},
+        columns={"message_id": both("Viestin tunniste", "Message ID"), "date": both("Päivämäärä", "Date"),
+                 "from": both("Lähettäjä", "From"), "to": both("Vastaanottaja", "To"), "cc": both("Kopio", "Cc"),
+                 "reply_to": both("Vastausosoite", "Reply to"), "subject": both("Aihe", "Subject"),
+                 "body": both("Viesti", "Body"), "attachments": both("Liitteet", "Attachments")},
+    )
 
     def __init__(
         self, name: str, settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]

@@ -29,6 +29,7 @@ import httpx
 from pydantic import Field, StringConstraints
 
 from extractors.errors import SourceConfigError, SourceUnavailable
+from extractors.labels import KindLabels, both
 from extractors.mailchimp.api import MailchimpApi
 from extractors.mailchimp.ecommerce import ecommerce_records
 from extractors.mailchimp.items import keyed_by_time, without_links
@@ -73,6 +74,31 @@ class MailchimpSource:
     ecommerce_orders records, in a fixed order: lists by id, then stores by id."""
 
     settings_model = MailchimpSettings
+    labels = KindLabels(
+        categories={
+            "member": both("Tilaajatiedot", "Subscriber"),
+            "marketing_permissions": both("Markkinointiluvat", "Marketing permissions"),
+            "tags": both("Tunnisteet", "Tags"), "notes": both("Muistiinpanot", "Notes"),
+            "activity": both("Toiminta", "Activity"), "events": both("Tapahtumat", "Events"),
+            "ecommerce_customer": both("Verkkokaupan asiakastiedot", "Shop customer"),
+            "ecommerce_orders": both("Verkkokaupan tilaukset", "Shop orders"),
+        },
+        columns={
+            "list_id": both("Postituslista", "Audience"), "email_address": both("Sähköpostiosoite", "Email address"),
+            "status": both("Tila", "Status"), "merge_fields": both("Tilaajan tiedot", "Subscriber fields"),
+            "timestamp_signup": both("Tilattu", "Signed up"), "ip_signup": both("IP-osoite tilattaessa", "Sign-up IP"),
+            "timestamp_opt": both("Tilaus vahvistettu", "Opted in"), "ip_opt": both("IP-osoite vahvistettaessa",
+                                                                                    "Opt-in IP"),
+            "language": both("Kieli", "Language"), "vip": both("VIP", "VIP"), "location": both("Sijainti", "Location"),
+            "last_changed": both("Muutettu viimeksi", "Last changed"), "member_rating": both("Arvio", "Rating"),
+            "marketing_permission_id": both("Luvan tunniste", "Permission ID"), "text": both("Teksti", "Text"),
+            "enabled": both("Sallittu", "Allowed"), "name": both("Nimi", "Name"), "note": both("Muistiinpano", "Note"),
+            "created_at": both("Luotu", "Created"), "updated_at": both("Päivitetty", "Updated"),
+            "store_id": both("Verkkokauppa", "Shop"), "order_total": both("Summa", "Total"),
+            "currency_code": both("Valuutta", "Currency"), "lines": both("Tilausrivit", "Order lines"),
+            "occurred_at": both("Ajankohta", "When"), "properties": both("Ominaisuudet", "Properties"),
+        },
+    )
 
     def __init__(
         self,

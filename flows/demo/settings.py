@@ -80,6 +80,17 @@ kind = "sql"
 url = "sqlite:///customers.db"
 # What the customer typed in themselves (Art. 20 portability); orders and their items are the shop's records.
 provided_by_subject = ["first_name", "last_name", "email", "phone", "street", "postal_code", "city", "birth_date", "language", "marketing_consent"]
+# What the package calls the register, its tables and columns (a column not named here reads "Postal code").
+label = {{ fi = "Asiakasrekisteri", en = "Customer register" }}
+labels.categories.customer = {{ fi = "Asiakastiedot", en = "Customer details" }}
+labels.categories.orders = {{ fi = "Tilaukset", en = "Orders" }}
+labels.categories.order_items = {{ fi = "Tilausrivit", en = "Order items" }}
+labels.columns.first_name = {{ fi = "Etunimi", en = "First name" }}
+labels.columns.last_name = {{ fi = "Sukunimi", en = "Surname" }}
+labels.columns.email = {{ fi = "Sähköposti", en = "Email" }}
+labels.columns.phone = {{ fi = "Puhelin", en = "Phone" }}
+labels.columns.total_cents = {{ fi = "Summa (senttiä)", en = "Total (cents)" }}
+labels.columns."order_items.product" = {{ fi = "Tuote", en = "Product" }}
 tables = [
   {{ category = "customer", table = "customers", match_column = "email", provided = true, about_subject = true, people_columns = ["first_name", "last_name"] }},
   {{ category = "orders", table = "orders", parent = "customers", foreign_key = "customer_id" }},
@@ -90,12 +101,14 @@ tables = [
 name = "support_mail"
 identity_level = "low"
 kind = "mail"
+label = {{ fi = "Asiakaspalvelun sähköposti", en = "Customer service mail" }}
 path = "support.mbox"   # an mbox, .mbox.gz, Maildir, a directory of .eml files, or s3://bucket/prefix
 
 [[sources]]
 name = "marketing"
 identity_level = "low"
 kind = "mailchimp"
+label = {{ fi = "Markkinointi", en = "Marketing" }}
 base_url = "{mailchimp_url}"
 api_key_env = "MAILCHIMP_API_KEY"
 

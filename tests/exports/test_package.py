@@ -91,7 +91,7 @@ def test_golden_manifest(tmp_path):
     listed = {f["path"].removeprefix(f"{REQ}/"): f["sha256"] for f in json.loads(files[f"{REQ}/index.json"])["files"]}
     data = json.dumps([{"email": "x@example.fi", "n": 1, "name": "Äijä"}], ensure_ascii=False, indent=1).encode()
     assert listed["data/crm/customer.json"] == listed["portability/crm/customer.json"] == sha256(data)
-    csv_text = '\ufeff"email","name","n"\r\n"x@example.fi","Äijä","1"\r\n'
+    csv_text = '\ufeff"Email","Name","N"\r\n"x@example.fi","Äijä","1"\r\n'
     assert listed["data/crm/customer.csv"] == sha256(csv_text.encode())
     assert listed["README.html"] == sha256(b"<!doctype html><p>README</p>\n")
 
@@ -100,16 +100,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_readme_is_given_the_counts_and_listed(tmp_path):
+def test_readme_is_given_the_counts_and_columns_and_listed(tmp_path):
     seen = []
 
-    def readme(counts):
-        seen.append(json.loads(json.dumps(counts)))
+    def readme(contents):
+        seen.append(json.loads(json.dumps([contents.record_counts, contents.columns])))
         return "<p>Äö</p>".encode()
 
     result = build_package(tmp_path / "p.zip", info(), categories(), KEY, readme=readme)
     files = members(result)
-    assert seen == [result.record_counts]
+    assert [counts for counts, _ in seen] == [result.record_counts]
+    assert seen[0][1]["crm"]["orders"] == [["id", "Id"], ["status", "Status"], ["total_cents", "Total cents"]]
     assert files[f"{REQ}/README.html"] == "<p>Äö</p>".encode()
     index = json.loads(files[f"{REQ}/index.json"])
     entry = next(f for f in index["files"] if f["path"] == f"{REQ}/README.html")

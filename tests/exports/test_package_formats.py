@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from exports.package import Category
+from exports.package import Category, humanise
 from exports.package.csv_data import csv_field
 from exports.package.schema import Shape, array_schema
 from tests.exports.packages import CUSTOMER, HOSTILE, REQ, build, members, rows
@@ -22,16 +22,17 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
 def test_csv_round_trips_finnish_letters_and_nested_values(tmp_path):
     files = members(build(tmp_path / "p.zip"))
     [row] = read_csv(files[f"{REQ}/data/crm/customer.csv"])
-    assert row == {"email": "x@example.fi", "first_name": "Äijä", "city": "Hämeenlinna öö",
-                   "nested": '{"a": [1, 2], "b": 1}', "id": "7", "vip": "true", "score": "1.5", "note": ""}
-    assert list(row) == list(CUSTOMER[0])  # the header keeps the records' own key order
+    # The header names each key by its label (humanised here: no labels given); the values stay machine-readable.
+    assert row == {"Email": "x@example.fi", "First name": "Äijä", "City": "Hämeenlinna öö",
+                   "Nested": '{"a": [1, 2], "b": 1}', "Id": "7", "Vip": "true", "Score": "1.5", "Note": ""}
+    assert list(row) == [humanise(key) for key in CUSTOMER[0]]  # the header keeps the records' own key order
 
 
 def test_csv_header_is_every_key_in_first_seen_order(tmp_path):
     records: list[dict[str, Any]] = [{"b": 1}, {"a": 2, "b": 3}, {"c": "x"}]
     files = members(build(tmp_path / "p.zip", [Category("crm", "mixed", rows(records))]))
     text = files[f"{REQ}/data/crm/mixed.csv"].decode("utf-8-sig")
-    assert text == '"b","a","c"\r\n"1","",""\r\n"3","2",""\r\n"","","x"\r\n'
+    assert text == '"B","A","C"\r\n"1","",""\r\n"3","2",""\r\n"","","x"\r\n'
 
 
 def test_a_spreadsheet_that_splits_on_semicolons_finds_no_formula_either(tmp_path):
@@ -46,10 +47,10 @@ def test_a_spreadsheet_that_splits_on_semicolons_finds_no_formula_either(tmp_pat
 
 def test_csv_fields_that_start_a_formula_get_a_quote(tmp_path):
     files = members(build(tmp_path / "p.zip"))
-    got = [row["text"] for row in read_csv(files[f"{REQ}/data/crm-eu/hostile.csv"])]
+    got = [row["Text"] for row in read_csv(files[f"{REQ}/data/crm-eu/hostile.csv"])]
     assert got == ["'" + t if t[0] in "=+-@\t\r" else t for t in HOSTILE]
     assert got[0] == "'=cmd|' /C calc'!A0"
-    assert [row["n"] for row in read_csv(files[f"{REQ}/data/crm-eu/hostile.csv"])][:2] == ["0", "1"]
+    assert [row["N"] for row in read_csv(files[f"{REQ}/data/crm-eu/hostile.csv"])][:2] == ["0", "1"]
 
 
 @pytest.mark.parametrize(

@@ -23,20 +23,20 @@ def report(tmp_path_factory):
 
 def test_no_cell_holds_a_formula(report):
     workbook = openpyxl.load_workbook(report)
-    assert workbook.sheetnames == ["crm.customer", "crm.empty", "crm.orders", "crm-eu.hostile",
-                                   "support_mail.messages"]
+    assert workbook.sheetnames == ["Crm – Customer", "Crm – Empty", "Crm – Orders", "Crm eu – Hostile",
+                                   "Support mail – Messages"]
     cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
     assert len(cells) > 50
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
-    hostile = workbook["crm-eu.hostile"]
+    hostile = workbook["Crm eu – Hostile"]
     assert [hostile.cell(row, 1).value for row in range(2, 2 + len(HOSTILE))] == HOSTILE
     assert all(hostile.cell(row, 1).data_type == "s" for row in range(1, 2 + len(HOSTILE)))
     assert hostile.cell(2, 2).value == 0 and hostile.cell(2, 2).data_type == "n"  # numbers stay numbers
     assert hostile.freeze_panes == "A2"
-    customer = workbook["crm.customer"]
-    assert [c.value for c in customer[1]] == ["email", "first_name", "city", "nested", "id", "vip", "score", "note"]
+    customer = workbook["Crm – Customer"]
+    assert [c.value for c in customer[1]] == ["Email", "First name", "City", "Nested", "Id", "Vip", "Score", "Note"]
     assert [c.value for c in customer[2]] == ["x@example.fi", "Äijä", "Hämeenlinna öö", '{"a": [1, 2], "b": 1}',
-                                              7, True, 1.5, None]
+                                              7, "kyllä", 1.5, None]  # a Finnish package: a boolean as a word
 
 
 def test_the_workbook_carries_generated_at_not_the_clock(report):
@@ -64,11 +64,11 @@ def test_libreoffice_shows_the_text_literally(report, tmp_path):
     [control_row] = list(csv.reader((tmp_path / "out" / "control-Sheet.csv").open(encoding="utf-8")))
     assert control_row == ["y"]  # evaluated: the formula's value, not its text
     hostile_rows = list(csv.reader(io.StringIO(
-        (tmp_path / "out" / "report-crm-eu.hostile.csv").read_text(encoding="utf-8"), newline="")))
-    assert hostile_rows[0] == ["text", "n"]
+        (tmp_path / "out" / "report-Crm eu – Hostile.csv").read_text(encoding="utf-8"), newline="")))
+    assert hostile_rows[0] == ["Text", "N"]
     # XML reads a lone carriage return as a line feed: a line break, no formula either way.
     assert [row[0] for row in hostile_rows[1:]] == [t.replace("\r", "\n") for t in HOSTILE]
-    customer = list(csv.reader((tmp_path / "out" / "report-crm.customer.csv").open(encoding="utf-8")))
+    customer = list(csv.reader((tmp_path / "out" / "report-Crm – Customer.csv").open(encoding="utf-8")))
     assert customer[1][:3] == ["x@example.fi", "Äijä", "Hämeenlinna öö"]
 
 

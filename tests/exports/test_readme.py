@@ -69,7 +69,7 @@ def test_both_languages_render_with_every_activity_field_and_source(language):
     for name in ("customer_register", "marketing"):
         for field in ACTIVITY_FIELDS:
             assert f"{name}:{field}-text" in text, f"{name}.{field} is missing"
-    for source in ("customers", "support_mail", "marketing", "archive"):
+    for source in ("Customers", "Support mail", "Marketing", "Archive"):  # no labels given: names humanised
         assert coverage_row(page, source)
     assert "Tietosuojavaltuutetun toimisto, tietosuoja.fi" in text
     assert "1234567-1" in text and "Esimerkkikatu 1, 00100 Helsinki" in text
@@ -100,8 +100,8 @@ def test_english_page_reads_in_english():
                                                   ("en", "Searched – nothing found")])
 def test_a_source_with_nothing_found_says_so(language, status):
     page = Page(render_readme(sample(language)))
-    assert status in coverage_row(page, "marketing")
-    assert status not in coverage_row(page, "customers")
+    assert status in coverage_row(page, "Marketing")
+    assert status not in coverage_row(page, "Customers")
 
 
 @pytest.mark.parametrize(("language", "found", "skipped"), [
@@ -110,18 +110,18 @@ def test_a_source_with_nothing_found_says_so(language, status):
 ])
 def test_coverage_counts_records_and_names_why_a_source_was_skipped(language, found, skipped):
     page = Page(render_readme(sample(language)))
-    assert found in coverage_row(page, "customers")
-    assert skipped in coverage_row(page, "archive")
-    assert ("2 kohdetta" if language == "fi" else "2 items") in coverage_row(page, "support_mail")
+    assert found in coverage_row(page, "Customers")
+    assert skipped in coverage_row(page, "Archive")
+    assert ("2 kohdetta" if language == "fi" else "2 items") in coverage_row(page, "Support mail")
 
 
 def test_each_category_has_its_count_and_files():
     page = Page(render_readme(sample("en")))
-    assert page.row("customers orders") == "customers orders 12 data/customers/orders.json data/customers/orders.csv"
-    assert page.row("customers customer") == (
-        "customers customer 1 data/customers/customer.json data/customers/customer.csv")
-    assert page.row("support_mail messages").startswith("support_mail messages 7 ")
-    assert not [r for r in page.rows if r.startswith("marketing ") and ".json" in r]
+    assert page.row("Customers Orders") == "Customers Orders 12 data/customers/orders.json data/customers/orders.csv"
+    assert page.row("Customers Customer") == (
+        "Customers Customer 1 data/customers/customer.json data/customers/customer.csv")
+    assert page.row("Support mail Messages").startswith("Support mail Messages 7 ")
+    assert not [r for r in page.rows if r.startswith("Marketing ") and ".json" in r]
     text = page.all_text()
     for member in ("report.xlsx", "index.json.sig", "portability/", "schema/", ".eml"):
         assert member in text
@@ -129,7 +129,7 @@ def test_each_category_has_its_count_and_files():
 
 def test_withheld_items_and_replaced_third_party_data_are_counted():
     page = Page(render_readme(sample("fi")))
-    assert page.row("support_mail Sähköpostiviestiä").endswith(" 2")
+    assert page.row("Support mail Sähköpostiviestiä").endswith(" 2")
     assert page.row("Nimet") == "Nimet 9"
     assert page.row("Sähköpostiosoitteet") == "Sähköpostiosoitteet 3"
     assert "Eri henkilöitä yhteensä: 2" in page.all_text()
@@ -148,9 +148,9 @@ def test_a_code_the_page_does_not_know_is_shown_as_it_is():
                   coverage=(SourceCoverage("scans", "sharepoint", "found", None, {"documents": 4}),),
                   redaction={"vat_numbers_replaced": 5})
     page = Page(render_readme(info))
-    assert page.row("scans needs_manual_review") == "scans needs_manual_review 1"
+    assert page.row("Scans needs_manual_review") == "Scans needs_manual_review 1"
     assert page.row("vat_numbers_replaced") == "vat_numbers_replaced 5"
-    assert "sharepoint" in coverage_row(page, "scans")
+    assert "sharepoint" in coverage_row(page, "Scans")
 
 
 def test_the_public_key_and_its_fingerprint_are_shown_with_how_to_verify():
@@ -257,3 +257,23 @@ def test_contact_details_not_given_are_left_out():
     facts = header_facts(render_readme(sample("en", controller=controller)))
     assert "Business ID" in facts
     assert not {"Postal address", "Phone", "Data protection officer"} & set(facts)
+@pytest.mark.parametrize(("language", "source", "category", "surname"), [
+    ("fi", "Asiakasrekisteri", "Asiakkaat", "Sukunimi"), ("en", "Customer register", "Customers", "Surname")])
+def test_labels_name_sources_categories_and_columns_and_map_back_to_the_keys(language, source, category, surname):
+    """The page names what the requester sees by its labels, and says which JSON key each CSV/XLSX header is."""
+    labelled = SourceCoverage("customers", "sql", "found", None, {"asiakkaat": 1}, label=source,
+                              category_labels={"asiakkaat": category})
+    columns = {"customers": {"asiakkaat": [("sukunimi", surname), ("alt_email", "Alt email")]}}
+    info = sample(language, coverage=(labelled, *sample().coverage[1:]), columns=columns,
+                  withheld=(WithheldInfo("customers", "unparsed", 1),))
+    page = Page(render_readme(info))
+    assert page.row(f"{source} {category}") == (
+        f"{source} {category} 1 data/customers/asiakkaat.json data/customers/asiakkaat.csv")
+    assert coverage_row(page, source)
+    assert page.row(surname) == f"{surname} sukunimi"
+    assert page.row("Alt email") == "Alt email alt_email"
+    assert ("Nimi (CSV ja report.xlsx) Tunnus (JSON)" if language == "fi" else "Name (CSV and report.xlsx) Key (JSON)"
+            ) in page.rows
+    assert f"{source} – {category}" in page.all_text()  # the columns table's caption
+    assert page.row(f"{source} {'Sähköpostiviestiä' if language == 'fi' else 'A mail message'}")  # withheld
+    assert "customers" not in " ".join(r for r in page.rows if not r.startswith(source + " " + category))

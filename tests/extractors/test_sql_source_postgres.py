@@ -57,11 +57,11 @@ def test_finds_the_subjects_rows_in_every_table_and_nobody_elses(db: str) -> Non
     assert customer.provided and not records[2].provided
     assert {k: v for k, v in customer.data.items() if k != "prefs"} == {
         "id": 1, "email": "Matti.Meikalainen@Example.FI", "name": "Matti", "joined": "2023-01-02",
-        "balance": "12.50", "photo": "AP8=", "uid": "6f1c2a4e-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
+        "balance": 12.5, "photo": "AP8=", "uid": "6f1c2a4e-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
         "seen": "2024-05-06T07:08:09+03:00",  # the instant, in the database's time zone (Europe/Helsinki)
     }
     assert records[3].data["placed_at"] == "2024-05-06T07:08:09"
-    assert records[3].data["total"] == "19.90"
+    assert records[3].data["total"] == 19.9  # numeric(10, 2): the value, not its storage scale
     text = "".join(r.to_json() for r in records)
     assert "teppo" not in text.lower() and "tee" not in text
 
@@ -138,3 +138,16 @@ def test_unreachable_server_is_unavailable_and_the_url_is_not_shown(postgres_ser
         list(source(url).records(Subject("matti.meikalainen@example.fi")))
     assert str(caught.value) == "source customer_db: database unreachable"
     assert caught.value.__suppress_context__
+
+
+def test_numeric_values_keep_their_value_not_their_scale(db: str) -> None:
+    """NUMERIC(20, 10) stores 69.4 as 69.4000000000: the record holds the number 69.4; digits no double holds
+    stay exact as text."""
+    with psycopg.connect(make_url(db).set(drivername="postgresql").render_as_string()) as conn:
+        conn.execute("ALTER TABLE orders ADD COLUMN rate numeric(30, 10) DEFAULT 69.4")
+        conn.execute("UPDATE orders SET rate = 100 WHERE id = 10")
+        conn.execute("UPDATE orders SET rate = 12345678901234567890.0000000001 WHERE id = 30")
+    rates = {r.key: r.data["rate"] for r in source(db).records(Subject("matti.meikalainen@example.fi"))
+             if r.category == "orders"}
+    assert rates == {"10": 100, "11": 69.4, "30": "12345678901234567890.0000000001"}
+    assert isinstance(rates["10"], int)

@@ -66,8 +66,8 @@ def test_a_source_above_the_achieved_level_is_never_read_and_the_readme_says_why
     with zipfile.ZipFile(rt.work_dir(request_id) / f"{request_id}.zip") as package:
         names = package.namelist()
         readme = Page(package.read(f"{request_id}/README.html"))
-    assert "Not searched: identity level low below substantial" in coverage_row(readme, "marketing")
-    assert "Not searched" not in coverage_row(readme, "customers")
+    assert "Not searched: identity level low below substantial" in coverage_row(readme, "Marketing")
+    assert "Not searched" not in coverage_row(readme, "Customer register")
     assert not [n for n in names if "/marketing/" in n]
     stages.encrypt_and_store(rt, request_id)
     stages.deliver(rt, request_id)

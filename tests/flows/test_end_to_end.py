@@ -1,6 +1,7 @@
 """A whole request through Prefect, checked the way the requester and an auditor would."""
 
 import base64
+import csv
 import hashlib
 import io
 import json
@@ -9,6 +10,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from audit.signing import load_private_key, public_key, verify
@@ -80,6 +82,23 @@ def test_the_package_holds_csv_xlsx_mail_and_portability(demo, package):
     assert "id" not in provided and "created_at" not in provided  # the shop made those, not the subject
 
 
+def test_the_finnish_package_names_columns_by_the_configs_and_the_kinds_labels(demo, package):
+    """The demo labels its register (flows/demo/settings.py); the mail kind names its own keys; the rest humanised."""
+    result, _ = demo
+    root = f"{result.request_id}/"
+    header = next(csv.reader(io.StringIO(package.read(root + "data/customers/customer.csv").decode("utf-8-sig"))))
+    assert {"Id", "Etunimi", "Sukunimi", "Sähköposti", "Puhelin", "Postal code"} <= set(header)
+    assert not {"first_name", "last_name", "email", "phone", "postal_code"} & set(header)
+    mail = next(csv.reader(io.StringIO(package.read(root + "data/support_mail/messages.csv").decode("utf-8-sig"))))
+    assert {"Lähettäjä", "Vastaanottaja", "Aihe", "Päivämäärä"} <= set(mail)
+    assert "first_name" in json.loads(package.read(root + "data/customers/customer.json"))[0]
+    workbook = openpyxl.load_workbook(io.BytesIO(package.read(root + "report.xlsx")))
+    # "Asiakasrekisteri – Asiakastiedot" is one character past a sheet name's 31: the category's label alone.
+    assert {"Asiakastiedot", "Asiakasrekisteri – Tilaukset"} <= set(workbook.sheetnames)
+    page = package.read(root + "README.html").decode("utf-8")
+    assert "<tr><td>Etunimi</td><td><code>first_name</code></td></tr>" in page
+
+
 def test_the_readme_tells_a_finnish_reader_what_was_searched_and_found(demo, package):
     """README.html in the request's language: the Art. 15 information and a coverage line per configured source."""
     from tests.exports.readme_page import Page, coverage_row
@@ -92,8 +111,9 @@ def test_the_readme_tells_a_finnish_reader_what_was_searched_and_found(demo, pac
     assert page.tags("html")[0]["lang"] == "fi"
     text = page.all_text()
     assert "Tietosuojavaltuutetun toimisto" in text
+    shown = {"customers": "Asiakasrekisteri", "support_mail": "Asiakaspalvelun sähköposti", "marketing": "Markkinointi"}
     for source, categories in index["record_counts"].items():
-        assert "Haettu – tietoja löytyi" in coverage_row(page, source)
+        assert "Haettu – tietoja löytyi" in coverage_row(page, shown[source])
         for category, count in categories.items():
             assert f"data/{source}/{category}.json" in text and str(count) in text
     assert "dsar verify" in text

@@ -1,1 +1,1 @@
-1OKvjXxQzGTZXKtDF4jAnst2+lMR2UUj/qbJ9wDDnAqhgGAYg+ijvII58zENCKyGf0Y7iibBudEx+IdAbbg7Bg==
+3eMlmJO901QWd/xC5TxqL9oJXZohDo83257ikB0dCbUhQxH9C3sox7JVDsz4r2HBzk9IEeaPnzaeEwHgfU/hDg==
