@@ -115,9 +115,12 @@ def test_a_source_not_searched_is_reported_as_such(company, run_to_package):
 def test_a_text_missing_in_the_requests_language_names_the_key(company, run_to_package):
     demo, _ = company
     config = (demo.workdir / "dsar.toml").read_text(encoding="utf-8")
+    # A config answering in Finnish only loads without English texts; a request taken in English then finds one
+    # missing when its README is written.
     broken = config.replace('retention = { fi = "Kunnes suostumus perutaan.", en = "Until consent is withdrawn." }',
                             'retention = { fi = "Kunnes suostumus perutaan." }')
-    assert broken != config
+    broken = broken.replace('languages = ["fi", "en"]', 'languages = ["fi"]')
+    assert broken.count("en = ") < config.count("en = ") and 'languages = ["fi"]' in broken
     (demo.workdir / "broken.toml").write_text(broken, encoding="utf-8")
     broken_rt = open_runtime(demo.workdir / "broken.toml")
     request, counts, withheld = run_to_package(demo.subject_email, "en", demo.subject_name)
