@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
@@ -113,6 +114,7 @@ class ReadmeInfo:
     unverified: tuple[tuple[str, str], ...] = ()
     # source -> category -> (key, label) of each column: the CSV and XLSX headers show labels, JSON the keys.
     columns: Mapping[str, Mapping[str, Sequence[tuple[str, str]]]] = field(default_factory=dict)
+    time_zone: str = "UTC"  # the controller's IANA zone: the page's times are its wall-clock times
 
 
 def key_fingerprint(public_key: str) -> str:
@@ -141,8 +143,11 @@ def _template() -> tuple[Template, Markup, str]:
     return env.get_template("readme.html.j2"), Markup(css), csp  # noqa: S704 - our own stylesheet, not input
 
 
-def _date(when: datetime, language: Language) -> str:
-    return show_moment(when.astimezone(UTC).replace(tzinfo=None), True, language)
+def _date(when: datetime, language: Language, time_zone: str) -> str:
+    if time_zone == "UTC":
+        return show_moment(when.astimezone(UTC).replace(tzinfo=None), True, language)
+    local = when.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
+    return f"{show_moment(local, False, language)} ({time_zone})"
 
 
 def _check(info: ReadmeInfo) -> None:
@@ -181,7 +186,7 @@ def render_readme(info: ReadmeInfo) -> bytes:
     example = f"data/{found[0].name}/{min(found[0].categories)}.json" if found else "README.html"
     template, css, csp = _template()
     html = template.render(
-        info=info, t=t, counted=counted, generated=_date(info.generated_at, language),
+        info=info, t=t, counted=counted, generated=_date(info.generated_at, language, info.time_zone),
         kind=lambda kind: optional("kind", kind), reason=lambda code: optional("reason", code),
         redaction_label=lambda key: optional("redaction", key), identifier=lambda kind: optional("identifier", kind),
         found=found, withheld_by_source=withheld_by_source, example_file=example,

@@ -25,7 +25,7 @@ ${phone_line}  #| phone number of the privacy contact | tietosuoja-asioiden puhe
 ${postal_line}  #| postal address (also kept unredacted in mail) | postiosoite (säilyy myös viesteissä peittämättä)
 ${dpo_name_line}  #| data protection officer, if you have one | tietosuojavastaava, jos sellainen on
 ${dpo_email_line}  #| the DPO's address | tietosuojavastaavan osoite
-${time_zone_line}  #| time zone of deadlines and schedules | määräaikojen ja ajastusten aikavyöhyke
+${time_zone_line}  #| time zone of the times README.html shows | aikavyöhyke, jonka kellonaikoja README.html näyttää
 languages = ${languages}  #| languages of messages and packages; every text below needs each of them \
 | viestien ja pakettien kielet; jokainen alla oleva teksti tarvitaan jokaisella niistä
 supervisory_authority = ${authority}  #| where a requester may complain | minne rekisteröity voi valittaa

@@ -75,6 +75,7 @@ def readme_info(
         request_id=request.id,
         language=language,  # type: ignore[arg-type]  # the store accepts fi and en only
         generated_at=generated_at or rt.clock(),
+        time_zone=config.controller.time_zone,
         controller=ControllerInfo(
             name=controller.name, business_id=controller.business_id, contact_email=controller.contact_email,
             postal_address=controller.postal_address, dpo_email=controller.dpo_email, phone=controller.phone,

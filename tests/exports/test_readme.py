@@ -277,3 +277,12 @@ def test_labels_name_sources_categories_and_columns_and_map_back_to_the_keys(lan
     assert f"{source} – {category}" in page.all_text()  # the columns table's caption
     assert page.row(f"{source} {'Sähköpostiviestiä' if language == 'fi' else 'A mail message'}")  # withheld
     assert "customers" not in " ".join(r for r in page.rows if not r.startswith(source + " " + category))
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("fi", "Koottu 1.1.2027 klo 1.30 (Europe/Helsinki)."),
+    ("en", "Compiled on 1 January 2027, 01:30 (Europe/Helsinki).")])
+def test_times_are_the_controllers_wall_clock(language, expected):
+    """23:30 UTC on 31 December is already New Year's Day in Helsinki: the page says the controller's date."""
+    info = sample(language, generated_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC), time_zone="Europe/Helsinki")
+    assert expected in Page(render_readme(info)).all_text()
