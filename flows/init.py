@@ -7,6 +7,7 @@ replaced only when asked (`force`); the secrets are never replaced.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
@@ -46,8 +47,9 @@ def _text(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if any(ord(c) < 32 for c in value):
-        raise ValueError("must be one line")
+    # Cc includes DEL, which no TOML string may hold; Zl/Zp are line breaks to Python and to readers.
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("must be one line without control characters")
     return value
 
 

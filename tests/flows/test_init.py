@@ -203,6 +203,9 @@ def test_without_a_terminal_missing_answers_are_one_line_naming_the_options(tmp_
     ("--contact-email", "not an address", "--contact-email: "),
     ("--languages", "fi,sv", "--languages: use fi, en or both"),
     ("--time-zone", "Mars/Olympus", "--time-zone: use an IANA time zone"),
+    # TOML takes no DEL in a string, and a line separator would split the name in a notice.
+    ("--name", "Pieni\x7fKauppa Oy", "--name: must be one line without control characters"),
+    ("--postal-address", "Katu 1\u2028Helsinki", "--postal-address: must be one line without control characters"),
 ])
 def test_a_wrong_answer_is_one_line_naming_its_option(tmp_path: Path, option: str, value: str, says: str) -> None:
     args = [*REQUIRED]
