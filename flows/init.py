@@ -10,7 +10,7 @@ import json
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.headerregistry import Address
 from pathlib import Path
 from string import Template
 from typing import Literal
@@ -192,7 +192,8 @@ def render_config(answers: dict[str, str], language: Language, env_name: str = E
         "origin": _texts(langs, "Rekisteröidyltä itseltään.", "From the data subject."),
         "transfers": _texts(langs, "Ei siirtoja EU:n tai ETA:n ulkopuolelle.", "No transfers outside the EU/EEA."),
         "automated_decisions": _texts(langs, "Ei automaattista päätöksentekoa.", "No automated decision-making."),
-        "sender": _toml(formataddr((answers["name"], answers["contact_email"]))),
+        # Address quotes what needs it and keeps the name as typed (formataddr would write =?utf-8?b?...?=).
+        "sender": _toml(str(Address(answers["name"], addr_spec=answers["contact_email"]))),
         "domains": _toml([domain]),
         "detectors": _toml(list(DETECTORS)),
     }
