@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from pathlib import Path
 from string import Template
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import TypeAdapter, ValidationError
 
 from exports._atomic import atomic_write
 from flows.business_id import check_business_id
-from flows.config import Delivery, Package, Store, check_time_zone, read_env_file
+from flows.config import Controller, Delivery, Package, Store, check_time_zone, read_env_file
 from flows.errors import DsarError
 from flows.init_template import DSAR_TOML, INIT_README
 from flows.secrets_file import ensure_secrets, new_link_secret, new_signing_key
@@ -60,6 +62,16 @@ def _address(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+_PHONE = TypeAdapter(Annotated[str, *Controller.model_fields["phone"].metadata])  # the config's own pattern
+
+
+def _phone(value: str) -> str:
+    try:
+        return _PHONE.validate_python(_text(value))
+    except ValidationError:
+        raise ValueError("not a phone number (e.g. +358 40 123 4567)") from None
+
+
 def _languages(value: str) -> str:
     chosen = [part.strip() for part in value.replace(",", " ").split()]
     if not chosen or any(lang not in LANGUAGES for lang in chosen):
@@ -83,7 +95,7 @@ QUESTIONS = (
     Question("name", "--name", "Controller's legal name", _text, required=True),
     Question("business_id", "--business-id", "Business id (Y-tunnus, 1234567-1)", check_business_id, required=True),
     Question("contact_email", "--contact-email", "Contact email for privacy matters", _address, required=True),
-    Question("phone", "--phone", "Phone number (empty: none)", _text),
+    Question("phone", "--phone", "Phone number (empty: none)", _phone),
     Question("postal_address", "--postal-address", "Postal address (empty: none)", _text),
     Question("dpo_name", "--dpo-name", "Data protection officer's name (empty: none)", _text),
     Question("dpo_email", "--dpo-email", "Data protection officer's email (empty: none)", _address),

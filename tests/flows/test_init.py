@@ -208,6 +208,8 @@ def test_without_a_terminal_missing_answers_are_one_line_naming_the_options(tmp_
     # TOML takes no DEL in a string, and a line separator would split the name in a notice.
     ("--name", "Pieni\x7fKauppa Oy", "--name: must be one line without control characters"),
     ("--postal-address", "Katu 1\u2028Helsinki", "--postal-address: must be one line without control characters"),
+    # The config's own pattern: a phone it would refuse at load is refused here.
+    ("--phone", "call us", "--phone: not a phone number (e.g. +358 40 123 4567)"),
 ])
 def test_a_wrong_answer_is_one_line_naming_its_option(tmp_path: Path, option: str, value: str, says: str) -> None:
     args = [*REQUIRED]
