@@ -69,7 +69,8 @@ def first_problem(exc: ValidationError, model: type[BaseModel] | None = None) ->
     With the `model` that was validated, an unknown key's message lists the valid keys at its place.
     """
     first = exc.errors(include_url=False, include_input=False)[0]
-    key = ".".join(str(part) for part in first["loc"])
+    # A table's key pydantic refuses (a language not in {fi, en}) is located as "<key>.[key]": name the key.
+    key = ".".join(str(part) for part in first["loc"] if part != "[key]")
     if first["type"] == "missing":
         return key, "missing"
     if first["type"] == "extra_forbidden":

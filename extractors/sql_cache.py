@@ -43,6 +43,10 @@ _SQLITE_FINGERPRINT = text(
 ).bindparams(bindparam("names", expanding=True))
 
 
+CONNECT_TIMEOUT = 10  # seconds; a URL's own ?connect_timeout= wins
+_CONNECT_TIMEOUT_DRIVERS = ("postgresql", "mysql", "mariadb")  # each takes `connect_timeout` in seconds
+
+
 def _key(url: URL) -> str:
     # Kept in memory only: two URLs differing in password are two pools.
     return url.render_as_string(hide_password=False)
@@ -53,9 +57,14 @@ def engine(url: URL) -> Engine:
     key = _key(url)
     with _lock:
         if key not in _engines:
-            sqlite = url.get_backend_name() == "sqlite"
-            _engines[key] = create_engine(url, poolclass=NullPool) if sqlite else create_engine(
-                url, pool_pre_ping=True)
+            backend = url.get_backend_name()
+            if backend == "sqlite":
+                _engines[key] = create_engine(url, poolclass=NullPool)
+            else:
+                # Without it a server that accepts and never answers holds a check or a request forever.
+                timeout = {} if "connect_timeout" in url.query or backend not in _CONNECT_TIMEOUT_DRIVERS else {
+                    "connect_timeout": CONNECT_TIMEOUT}
+                _engines[key] = create_engine(url, pool_pre_ping=True, connect_args=timeout)
         return _engines[key]
 
 

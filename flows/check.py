@@ -63,6 +63,9 @@ def check_sources(config: Config, only: str | None = None, min_rows: int | None 
         except ExtractionError as exc:
             yield Finding("error", what, f"sources.{index}: {str(exc).removeprefix(f'source {spec.name}: ')}")
             continue
+        except Exception as exc:  # a plugin's constructor: its type only, its text may hold anything
+            yield Finding("error", what, f"could not be built ({type(exc).__name__})")
+            continue
         if not isinstance(source, CheckingSource):
             yield Finding("ok", what, f"loaded (kind {spec.kind} does not check itself)")
             continue

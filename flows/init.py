@@ -7,16 +7,19 @@ replaced only when asked (`force`); the secrets are never replaced.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.headerregistry import Address
 from pathlib import Path
 from string import Template
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import TypeAdapter, ValidationError
 
 from exports._atomic import atomic_write
 from flows.business_id import check_business_id
-from flows.config import Delivery, Package, Store, check_time_zone, read_env_file
+from flows.config import Controller, Delivery, Package, Store, check_time_zone, read_env_file
 from flows.errors import DsarError
 from flows.init_template import DSAR_TOML, INIT_README
 from flows.secrets_file import ensure_secrets, new_link_secret, new_signing_key
@@ -46,8 +49,9 @@ def _text(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if any(ord(c) < 32 for c in value):
-        raise ValueError("must be one line")
+    # Cc includes DEL, which no TOML string may hold; Zl/Zp are line breaks to Python and to readers.
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("must be one line without control characters")
     return value
 
 
@@ -56,6 +60,16 @@ def _address(value: str) -> str:
         return canonical_address(value)
     except InvalidAddress as exc:
         raise ValueError(str(exc)) from None
+
+
+_PHONE = TypeAdapter(Annotated[str, *Controller.model_fields["phone"].metadata])  # the config's own pattern
+
+
+def _phone(value: str) -> str:
+    try:
+        return _PHONE.validate_python(_text(value))
+    except ValidationError:
+        raise ValueError("not a phone number (e.g. +358 40 123 4567)") from None
 
 
 def _languages(value: str) -> str:
@@ -81,7 +95,7 @@ QUESTIONS = (
     Question("name", "--name", "Controller's legal name", _text, required=True),
     Question("business_id", "--business-id", "Business id (Y-tunnus, 1234567-1)", check_business_id, required=True),
     Question("contact_email", "--contact-email", "Contact email for privacy matters", _address, required=True),
-    Question("phone", "--phone", "Phone number (empty: none)", _text),
+    Question("phone", "--phone", "Phone number (empty: none)", _phone),
     Question("postal_address", "--postal-address", "Postal address (empty: none)", _text),
     Question("dpo_name", "--dpo-name", "Data protection officer's name (empty: none)", _text),
     Question("dpo_email", "--dpo-email", "Data protection officer's email (empty: none)", _address),
@@ -190,7 +204,8 @@ def render_config(answers: dict[str, str], language: Language, env_name: str = E
         "origin": _texts(langs, "Rekisteröidyltä itseltään.", "From the data subject."),
         "transfers": _texts(langs, "Ei siirtoja EU:n tai ETA:n ulkopuolelle.", "No transfers outside the EU/EEA."),
         "automated_decisions": _texts(langs, "Ei automaattista päätöksentekoa.", "No automated decision-making."),
-        "sender": _toml(formataddr((answers["name"], answers["contact_email"]))),
+        # Address quotes what needs it and keeps the name as typed (formataddr would write =?utf-8?b?...?=).
+        "sender": _toml(str(Address(answers["name"], addr_spec=answers["contact_email"]))),
         "domains": _toml([domain]),
         "detectors": _toml(list(DETECTORS)),
     }

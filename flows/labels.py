@@ -69,8 +69,7 @@ def source_labels(path: Path, index: int, section: Mapping[str, Any], languages:
         parsed = SourceLabels.model_validate({key: section[key] for key in LABEL_KEYS if key in section})
     except ValidationError as exc:
         key, message = first_problem(exc)
-        # A wrong language is a wrong key of the table: name the key, not pydantic's "[key]" of it.
-        raise ConfigError(path, f"sources.{index}.{key.removesuffix('.[key]')}", message) from None
+        raise ConfigError(path, f"sources.{index}.{key}", message) from None
     named: list[tuple[str, Label]] = [("label", parsed.label)] if parsed.label is not None else []
     named += [(f"labels.categories.{name}", text) for name, text in parsed.labels.categories.items()]
     named += [(f"labels.columns.{name}", text) for name, text in parsed.labels.columns.items()]

@@ -2,6 +2,8 @@
 against a real SQLite file and PostgreSQL, mail archives on disk and in S3 (moto's server), and the local
 Mailchimp-compatible server."""
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +83,36 @@ def test_sql_a_missing_table_or_column_is_an_error_naming_the_key(shop_url: str)
 def test_sql_an_unreachable_database_is_an_error(tmp_path: Path) -> None:
     source = sql_source(f"sqlite:///{tmp_path / 'gone.db'}")
     assert lines(source.check()) == [("error", "database", "database file not found")]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never says a word (a firewall's tarpit, a wrong service)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        held: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            while not stop.is_set():
+                held.append(server.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+        yield server.getsockname()[1]
+        stop.set()
+        for conn in held:
+            conn.close()
+
+
+def test_sql_a_server_that_never_answers_is_an_error_not_a_hang(silent_server: int) -> None:
+    source = sql_source(f"postgresql+psycopg://dsar:pw@127.0.0.1:{silent_server}/shop",
+                        [{"category": "c", "table": "customer", "match_column": "email"}])
+    found: list = []
+    checking = threading.Thread(target=lambda: found.extend(lines(source.check())), daemon=True)
+    checking.start()
+    checking.join(120)  # not a timing assert: without a connect timeout the check never returns at all
+    assert found == [("error", "database", "database unreachable")]
 
 
 def mail_source(base: Path, path: str, env=None) -> MailSource:

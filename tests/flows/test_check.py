@@ -235,6 +235,19 @@ class _Broken(_Plain):
         yield
 
 
+class _BrokenInit(_Plain):
+    def __init__(self, name, settings, base_dir, environ) -> None:
+        raise KeyError("matti.meikalainen@example.fi")  # a plugin that fails being built: one error, no text
+
+
+def test_a_plugin_that_cannot_be_built_is_one_error_naming_its_source(demo: Path) -> None:
+    findings = list(check_sources(load_config(demo), kinds={"sql": _Plain, "mail": _BrokenInit, "mailchimp": _Plain}))
+    assert findings == [
+        Finding("ok", "source customers", "loaded (kind sql does not check itself)"),
+        Finding("error", "source support_mail", "could not be built (KeyError)"),
+        Finding("ok", "source marketing", "loaded (kind mailchimp does not check itself)")]
+
+
 def test_a_source_without_check_is_loaded_and_a_broken_check_names_its_source(demo: Path) -> None:
     config = load_config(demo)
     plain = list(check_sources(config, kinds={"sql": _Plain, "mail": _Plain, "mailchimp": _Broken}))

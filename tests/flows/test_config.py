@@ -81,6 +81,9 @@ def test_the_demo_config_loads(tmp_path, good):
         (lambda t: t.replace('dpo_email = "dpo@demokauppa.example"', 'dpo_email = "Liisa <dpo@x.example>"'),
          "controller.dpo_email", "not an email address"),
         (lambda t: t.replace('phone = "+358 9 123 4567"', 'phone = "call us"'), "controller.phone", "pattern"),
+        # A language the text may not hold is named as the text's key, not pydantic's "sv.[key]".
+        (lambda t: t.replace('legal_basis = { fi =', 'legal_basis = { sv = "Avtal", fi ='),
+         "activities.0.legal_basis.sv", "Input should be 'fi' or 'en'"),
     ],
 )
 def test_a_broken_config_names_the_key_and_the_file(tmp_path, good, change, key, message):

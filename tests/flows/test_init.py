@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import stat
@@ -203,6 +205,11 @@ def test_without_a_terminal_missing_answers_are_one_line_naming_the_options(tmp_
     ("--contact-email", "not an address", "--contact-email: "),
     ("--languages", "fi,sv", "--languages: use fi, en or both"),
     ("--time-zone", "Mars/Olympus", "--time-zone: use an IANA time zone"),
+    # TOML takes no DEL in a string, and a line separator would split the name in a notice.
+    ("--name", "Pieni\x7fKauppa Oy", "--name: must be one line without control characters"),
+    ("--postal-address", "Katu 1\u2028Helsinki", "--postal-address: must be one line without control characters"),
+    # The config's own pattern: a phone it would refuse at load is refused here.
+    ("--phone", "call us", "--phone: not a phone number (e.g. +358 40 123 4567)"),
 ])
 def test_a_wrong_answer_is_one_line_naming_its_option(tmp_path: Path, option: str, value: str, says: str) -> None:
     args = [*REQUIRED]
@@ -236,3 +243,12 @@ def test_in_a_terminal_a_wrong_answer_is_asked_again() -> None:
 def test_options_and_answers_are_checked_alike() -> None:
     with pytest.raises(InitError, match="--dpo-email"):
         answers_from_options({"name": "x", "business_id": "1234567-1", "contact_email": "a@b.fi", "dpo_email": "nope"})
+
+
+def test_the_sender_keeps_a_finnish_name_readable(tmp_path: Path) -> None:
+    # formataddr would write an RFC 2047 word (=?utf-8?b?...?=) into the file the officer edits.
+    init(tmp_path, "--name", 'Åströmin "Kauppa" Oy')
+    sender = tomllib.loads((tmp_path / "dsar.toml").read_text(encoding="utf-8"))["mail"]["sender"]
+    assert sender == '"Åströmin \\"Kauppa\\" Oy" <tietosuoja@pienikauppa.fi>'
+    parsed = email.message_from_string(f"From: {sender}\n\n", policy=email.policy.default)["From"].addresses[0]
+    assert (parsed.display_name, parsed.addr_spec) == ('Åströmin "Kauppa" Oy', "tietosuoja@pienikauppa.fi")
