@@ -149,3 +149,13 @@ def test_a_date_is_a_date_not_only_its_look(tmp_path):
     report.write_bytes(members(build(tmp_path / "p.zip", cats, language="en"))[f"{REQ}/report.xlsx"])
     values = [row[0].value for row in openpyxl.load_workbook(report).active.iter_rows(min_row=2)]
     assert [v.date() for v in values] == [date(2026, 2, 28), date(2025, 12, 31)]
+
+
+def test_a_time_whose_utc_falls_outside_the_calendar_stays_text(tmp_path):
+    """9999-12-31 23:00 at -05:00 is year 10000 in UTC, 0001-01-01 at +05:00 is year 0: neither breaks the build."""
+    late, early = "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"
+    report = tmp_path / "r.xlsx"
+    cats = [Category("crm", "d", rows([{"d": late}, {"d": early}]))]
+    report.write_bytes(members(build(tmp_path / "p.zip", cats))[f"{REQ}/report.xlsx"])
+    cells = [row[0] for row in openpyxl.load_workbook(report).active.iter_rows(min_row=2)]
+    assert [(c.value, c.data_type) for c in cells] == [(late, "s"), (early, "s")]
