@@ -126,6 +126,16 @@ def test_two_columns_with_one_label_are_told_apart_by_their_keys(tmp_path):
     assert header == ["Sähköposti (email)", "Sähköposti (alt_email)"]
 
 
+def test_a_label_that_reads_like_a_told_apart_header_still_leaves_every_header_unique(tmp_path):
+    cats = [Category("crm", "people", rows([{"a": 1, "b": 2, "c": 3}]),
+                     column_labels={"a": "X", "b": "X", "c": "X (a)"})]
+    data = members(build(tmp_path / "p.zip", cats))
+    header = csv_rows(data[f"{REQ}/data/crm/people.csv"])[0]
+    assert header == ["X (a)", "X (b)", "X (a) (c)"]
+    schema = json.loads(data[f"{REQ}/schema/data/crm/people.json"])
+    assert sorted(p["title"] for p in schema["items"]["properties"].values()) == sorted(header)
+
+
 def test_same_records_and_labels_give_the_same_bytes_and_labels_leave_json_alone(tmp_path):
     fi_a, fi_b = labelled(tmp_path, "fi", name="a.zip"), labelled(tmp_path, "fi", name="b.zip")
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
