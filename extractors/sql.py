@@ -51,6 +51,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -320,11 +321,13 @@ def _sorted(values: set[Any]) -> list[Any]:
 def _number(value: Decimal) -> int | float | str:
     """A NUMERIC value as a JSON number of the same value: NUMERIC(12,10)'s 69.4000000000 is 69.4, its scale is
     how the column stores it, not part of the value. Where a double cannot carry every digit (more than 15
-    significant ones, say), the exact digits as text; NaN and infinities as text, as for floats."""
+    significant ones, say) or an integer has more digits than Python writes, the exact digits as
+    text; NaN and infinities as text, as for floats."""
     if not value.is_finite():
         return str(value)
     if value == value.to_integral_value():
-        return int(value)
+        # json.dumps writes an int of at most 4300 digits (it raises past that); a numeric holds more.
+        return int(value) if value.adjusted() < sys.int_info.default_max_str_digits else f"{value:f}".partition(".")[0]
     number = float(value)
     # Not normalize(): it rounds to the context's 28 digits.
     return number if Decimal(repr(number)) == value else format(value, "f").rstrip("0")

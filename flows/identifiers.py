@@ -148,4 +148,9 @@ def _before_search(rt: Runtime, request_id: str) -> Request:
     if any(rt.store.stage_done(request_id, f"extract:{spec.name}") for spec in rt.config.sources):
         raise InvalidRequest(f"{request_id}: its sources have been searched already; "
                              "identifiers can be added and verified only before that")
+    # Running, a source may be being searched with no extract recorded yet: one verified now would be searched
+    # by the later sources only.
+    if request.status == "running":
+        raise InvalidRequest(f"{request_id}: its sources are being searched; "
+                             "identifiers can be added and verified only before that")
     return request

@@ -57,10 +57,13 @@ class SmsGateway:
         marker = self.state_dir / f"{key}.sent"
         if marker.exists():
             return False
-        with httpx.Client(timeout=30, transport=self.transport) as client:
-            response = client.post(self.url, json={"to": to, "body": body, "key": key},
-                                   headers={**self.headers, "Idempotency-Key": key})
-        if response.is_error:
+        try:
+            with httpx.Client(timeout=30, transport=self.transport) as client:
+                response = client.post(self.url, json={"to": to, "body": body, "key": key},
+                                       headers={**self.headers, "Idempotency-Key": key})
+        except httpx.HTTPError as exc:  # its kind only: httpx's text may carry the URL and so a token in it
+            raise SmsNotSent(f"the SMS gateway could not be reached ({type(exc).__name__}); no code was sent") from None
+        if not response.is_success:  # a redirect is not followed (it could lead anywhere), so nothing was sent
             # The status only: a gateway's reply may echo the number.
             raise SmsNotSent(f"the SMS gateway answered HTTP {response.status_code}; no code was sent")
         marker.touch()

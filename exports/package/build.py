@@ -89,9 +89,12 @@ class Category:
 
     def titles(self, keys: Sequence[str]) -> list[str]:
         """The label of each key; a label two keys share is told apart by the key, so each header maps back."""
-        titles = [self.column_labels.get(key) or humanise(key) for key in keys]
-        shared = {title for title in titles if titles.count(title) > 1}
-        return [f"{title} ({key})" if title in shared else title for key, title in zip(keys, titles, strict=True)]
+        labels = [self.column_labels.get(key) or humanise(key) for key in keys]
+        shared = {label for label in labels if labels.count(label) > 1}
+        titles = [f"{label} ({key})" if label in shared else label for key, label in zip(keys, labels, strict=True)]
+        if len(set(titles)) < len(titles):  # a label that reads like another's told-apart form: name every key
+            titles = [f"{label} ({key})" for key, label in zip(keys, labels, strict=True)]
+        return titles
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def boolean_word(value: bool, language: Language) -> str:
 
 def parse_moment(value: str) -> tuple[date | datetime, bool] | None:
     """An ISO 8601 date or date-time string as (value, had a UTC offset), else None. An aware time is given in
-    UTC, without its zone (a spreadsheet has none); a naive one as it is. None before 1900, too."""
+    UTC, without its zone (a spreadsheet has none); a naive one as it is. None before 1900 or past 9999 in UTC."""
     if _ISO_DATE.match(value):
         try:
             day = date.fromisoformat(value)
@@ -58,7 +58,10 @@ def parse_moment(value: str) -> tuple[date | datetime, bool] | None:
         return None
     aware = when.tzinfo is not None
     if aware:
-        when = when.astimezone(UTC).replace(tzinfo=None)
+        try:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:00-05:00 falls in year 10000 in UTC
+            return None
     return (when, aware) if when.year >= _FIRST_YEAR else None
 
 

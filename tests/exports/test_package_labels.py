@@ -126,6 +126,16 @@ def test_two_columns_with_one_label_are_told_apart_by_their_keys(tmp_path):
     assert header == ["Sähköposti (email)", "Sähköposti (alt_email)"]
 
 
+def test_a_label_that_reads_like_a_told_apart_header_still_leaves_every_header_unique(tmp_path):
+    cats = [Category("crm", "people", rows([{"a": 1, "b": 2, "c": 3}]),
+                     column_labels={"a": "X", "b": "X", "c": "X (a)"})]
+    data = members(build(tmp_path / "p.zip", cats))
+    header = csv_rows(data[f"{REQ}/data/crm/people.csv"])[0]
+    assert header == ["X (a)", "X (b)", "X (a) (c)"]
+    schema = json.loads(data[f"{REQ}/schema/data/crm/people.json"])
+    assert sorted(p["title"] for p in schema["items"]["properties"].values()) == sorted(header)
+
+
 def test_same_records_and_labels_give_the_same_bytes_and_labels_leave_json_alone(tmp_path):
     fi_a, fi_b = labelled(tmp_path, "fi", name="a.zip"), labelled(tmp_path, "fi", name="b.zip")
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
@@ -149,3 +159,13 @@ def test_a_date_is_a_date_not_only_its_look(tmp_path):
     report.write_bytes(members(build(tmp_path / "p.zip", cats, language="en"))[f"{REQ}/report.xlsx"])
     values = [row[0].value for row in openpyxl.load_workbook(report).active.iter_rows(min_row=2)]
     assert [v.date() for v in values] == [date(2026, 2, 28), date(2025, 12, 31)]
+
+
+def test_a_time_whose_utc_falls_outside_the_calendar_stays_text(tmp_path):
+    """9999-12-31 23:00 at -05:00 is year 10000 in UTC, 0001-01-01 at +05:00 is year 0: neither breaks the build."""
+    late, early = "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"
+    report = tmp_path / "r.xlsx"
+    cats = [Category("crm", "d", rows([{"d": late}, {"d": early}]))]
+    report.write_bytes(members(build(tmp_path / "p.zip", cats))[f"{REQ}/report.xlsx"])
+    cells = [row[0] for row in openpyxl.load_workbook(report).active.iter_rows(min_row=2)]
+    assert [(c.value, c.data_type) for c in cells] == [(late, "s"), (early, "s")]

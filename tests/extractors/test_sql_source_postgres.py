@@ -1,5 +1,6 @@
 """SqlSource on a real PostgreSQL server, as a controller's customer database runs in production."""
 
+import json
 from pathlib import Path
 
 import psycopg
@@ -151,3 +152,14 @@ def test_numeric_values_keep_their_value_not_their_scale(db: str) -> None:
              if r.category == "orders"}
     assert rates == {"10": 100, "11": 69.4, "30": "12345678901234567890.0000000001"}
     assert isinstance(rates["10"], int)
+
+
+def test_a_numeric_integer_longer_than_python_writes_as_an_int_stays_exact_text(db: str) -> None:
+    """numeric holds 10^5000; as an int, json.dumps refuses it (Python's 4300-digit limit) and the package
+    build failed. It is kept as its exact digits, as other numbers a double cannot hold."""
+    with psycopg.connect(make_url(db).set(drivername="postgresql").render_as_string()) as conn:
+        conn.execute("ALTER TABLE orders ADD COLUMN huge numeric DEFAULT 10::numeric ^ 5000")
+    values = [r.data["huge"] for r in source(db).records(Subject("matti.meikalainen@example.fi"))
+              if r.category == "orders"]
+    assert values and all(v == "1" + "0" * 5000 for v in values)
+    json.dumps(values)

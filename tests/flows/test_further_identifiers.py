@@ -281,3 +281,19 @@ def test_a_trusted_source_searches_for_a_verified_second_address_and_adds_only_i
     assert customers is not None
     assert customers["searched"] == {EMAIL: 2} and customers["expanded"] == {CUSTOMER_ID: 1}
     assert mail["searched"] == {EMAIL: 2, CUSTOMER_ID: 1}
+
+
+def test_once_a_run_has_begun_no_identifier_is_added_or_verified(configs, verified):
+    """A run searches its sources one after another: a code typed while the first is being searched (no extract
+    recorded yet) would have the later sources, and README.html, search for an address the first never was."""
+    rt = open_runtime(configs["sms"])
+    request_id = verified(rt)
+    key = add_identifier(rt, request_id, EMAIL, WORK)
+    stages.verify_identity(rt, request_id)
+    assert rt.store.get(request_id).status == "running"
+    assert not any(rt.store.stage_done(request_id, f"extract:{s.name}") for s in rt.config.sources)
+    with pytest.raises(InvalidRequest, match="being searched"):
+        submit_identifier_code(rt, request_id, WORK, mailed_code(rt, key))
+    with pytest.raises(InvalidRequest, match="being searched"):
+        add_identifier(rt, request_id, EMAIL, UNVERIFIED)
+    assert [(i.value, i.verified_at) for i in rt.store.identifiers(request_id)] == [(WORK, None)]

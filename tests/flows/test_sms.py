@@ -105,3 +105,19 @@ def test_a_missing_gateway_token_names_its_variable(config_text):
     config = load_config(with_sms(config_text, 'gateway_url = "https://sms.example/send"\ntoken_env = "NO_SUCH"\n'))
     with pytest.raises(ConfigError, match=r"sms\.token_env: environment variable NO_SUCH is not set"):
         make_sms_sender(config)
+
+
+def test_an_unreachable_or_redirecting_gateway_is_one_line_and_nothing_counts_as_sent(gateway, tmp_path):
+    """A closed port raised httpx's ConnectError (a traceback at the CLI); a redirect was taken for sent."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/send"
+    with pytest.raises(SmsNotSent) as unreachable:
+        SmsGateway(closed, "t0ken", tmp_path).send("k", "+358401112233", "koodi")
+    assert str(unreachable.value) == "the SMS gateway could not be reached (ConnectError); no code was sent"
+    gateway.status = 302
+    with pytest.raises(SmsNotSent, match="answered HTTP 302"):
+        SmsGateway(gateway.url, None, tmp_path).send("k", "+358401112233", "koodi")
+    assert not (tmp_path / "k.sent").exists()
