@@ -664,6 +664,9 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         raise ConfigError(path, "(file)", f"cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc)) from None
+    if not raw.get("sources"):  # what a fresh `dsar init` leaves to fill in
+        raise ConfigError(path, "sources", "missing: add a [[sources]] section for each place that holds personal "
+                          "data (see docs/config.md)")
     try:
         parsed = _File.model_validate(raw)
     except ValidationError as exc:

@@ -92,8 +92,10 @@ def test_the_secrets_load_with_the_loaders_dsar_uses(tmp_path: Path) -> None:
 
 def test_the_config_loads_once_its_two_example_sources_are_filled_in(tmp_path: Path) -> None:
     init(tmp_path)
-    with pytest.raises(ConfigError, match="sources"):  # as written: no source yet
+    with pytest.raises(ConfigError, match=r"sources: missing: add a \[\[sources\]\] section"):  # no source yet
         load_config(tmp_path / "dsar.toml")
+    check = dsar("check", cwd=tmp_path)
+    assert check.returncode == 1 and check.stdout.count("\n") == 1 and "add a [[sources]] section" in check.stdout
     config = load_config(with_sources(tmp_path))
     assert [s.name for s in config.sources] == ["customers", "support_mail"]
     assert config.controller.name == "Pieni Kauppa Oy" and config.controller.business_id == "1234567-1"
