@@ -30,6 +30,22 @@ def need_command(name: str) -> str:
     return path
 
 
+def libreoffice_csv(workbooks: list[Path], work: Path, as_shown: bool = False) -> Path:
+    """Convert each workbook with headless LibreOffice to one CSV per sheet, `<file>-<sheet>.csv` in the returned
+    directory: every cell's value, or (`as_shown`) its text as LibreOffice shows it on screen."""
+    soffice = need_command("soffice")
+    # Filter options: ',' '"' UTF-8 (76), from line 1, ..., the 9th token "save cell contents as shown",
+    # and the last (-1) every sheet.
+    options = f"44,34,76,1,,0,false,true,{str(as_shown).lower()},false,false,-1"
+    result = subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation=file://{work}/profile", "--convert-to",
+         f"csv:Text - txt - csv (StarCalc):{options}", "--outdir", str(work / "out"), *map(str, workbooks)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return work / "out"
+
+
 @dataclass(frozen=True)
 class S3Bucket:
     """A bucket on the test's moto server, with the KMS key to encrypt with and a plain boto3 client to inspect it."""

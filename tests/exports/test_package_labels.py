@@ -4,7 +4,6 @@ dates, decimals and booleans per format, read back by openpyxl and LibreOffice."
 import csv
 import io
 import json
-import subprocess
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from exports.package import Category
 from exports.package.values import humanise
 from tests.exports.packages import REQ, build, members, rows
-from tests.support import need_command
+from tests.support import libreoffice_csv
 
 ORDERS = [{"placed": "2026-12-01", "shipped_at": "2026-12-01T14:05:00Z", "local_time": "2026-12-01T09:07:00",
            "total": 69.4, "count": 3, "paid": True, "gift": False, "postal_code": "00100", "old": "1899-12-31",
@@ -85,20 +84,12 @@ def test_xlsx_headers_title_and_typed_cells_in_finnish(tmp_path):
 
 def test_libreoffice_shows_dates_in_the_packages_language_and_keeps_numbers(tmp_path):
     """LibreOffice's CSV of the workbook as shown on screen: our formats, the numbers it can sum."""
-    soffice = need_command("soffice")
     for language in ("fi", "en"):
         (tmp_path / f"{language}.xlsx").write_bytes(labelled(tmp_path, language, name=f"{language}.zip")[
             f"{REQ}/report.xlsx"])
-    # Options: ',' '"' UTF-8, from line 1, ..., 9th token true = save cell contents as shown, -1 = every sheet.
-    result = subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1",
-         "--outdir", str(tmp_path / "out"), str(tmp_path / "fi.xlsx"), str(tmp_path / "en.xlsx")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    fi = csv_rows((tmp_path / "out" / "fi-Verkkokauppa – Tilaukset.csv").read_bytes())
-    en = csv_rows((tmp_path / "out" / "en-Web shop – Orders.csv").read_bytes())
+    out = libreoffice_csv([tmp_path / "fi.xlsx", tmp_path / "en.xlsx"], tmp_path, as_shown=True)
+    fi = csv_rows((out / "fi-Verkkokauppa – Tilaukset.csv").read_bytes())
+    en = csv_rows((out / "en-Web shop – Orders.csv").read_bytes())
     assert fi[0][:4] == ["Tilauspäivä", "Shipped at", "Local time", "Summa"]
     assert fi[1] == ["1.12.2026", "1.12.2026 klo 14.05 UTC", "1.12.2026 klo 9.07", "69.4", "3", "kyllä", "ei",
                      "00100", "1899-12-31", "=1+1"]

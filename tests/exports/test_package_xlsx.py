@@ -2,7 +2,6 @@
 
 import csv
 import io
-import subprocess
 import zipfile
 
 import openpyxl
@@ -11,7 +10,7 @@ from openpyxl import Workbook
 
 from exports.package.xlsx_report import MAX_SHEET_NAME, sheet_name, write_sheets
 from tests.exports.packages import HOSTILE, REQ, build, members
-from tests.support import need_command
+from tests.support import libreoffice_csv
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +47,19 @@ def test_the_workbook_carries_generated_at_not_the_clock(report):
 
 def test_libreoffice_shows_the_text_literally(report, tmp_path):
     """A control workbook with a real formula proves LibreOffice would have evaluated one."""
-    soffice = need_command("soffice")
     control = Workbook()
     control.active.append(['=HYPERLINK("http://x","y")'])
     control.save(tmp_path / "control.xlsx")
     (tmp_path / "report.xlsx").write_bytes(report.read_bytes())
-    # The filter's last option (-1) writes every sheet, each as <file>-<sheet>.csv; 76 is UTF-8.
-    result = subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-         "--outdir", str(tmp_path / "out"), str(tmp_path / "control.xlsx"), str(tmp_path / "report.xlsx")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    [control_row] = list(csv.reader((tmp_path / "out" / "control-Sheet.csv").open(encoding="utf-8")))
+    out = libreoffice_csv([tmp_path / "control.xlsx", tmp_path / "report.xlsx"], tmp_path)
+    [control_row] = list(csv.reader((out / "control-Sheet.csv").open(encoding="utf-8")))
     assert control_row == ["y"]  # evaluated: the formula's value, not its text
     hostile_rows = list(csv.reader(io.StringIO(
-        (tmp_path / "out" / "report-Crm eu – Hostile.csv").read_text(encoding="utf-8"), newline="")))
+        (out / "report-Crm eu – Hostile.csv").read_text(encoding="utf-8"), newline="")))
     assert hostile_rows[0] == ["Text", "N"]
     # XML reads a lone carriage return as a line feed: a line break, no formula either way.
     assert [row[0] for row in hostile_rows[1:]] == [t.replace("\r", "\n") for t in HOSTILE]
-    customer = list(csv.reader((tmp_path / "out" / "report-Crm – Customer.csv").open(encoding="utf-8")))
+    customer = list(csv.reader((out / "report-Crm – Customer.csv").open(encoding="utf-8")))
     assert customer[1][:3] == ["x@example.fi", "Äijä", "Hämeenlinna öö"]
 
 
