@@ -43,9 +43,11 @@ SECRET_NAMES = ("DSAR_LINK_SECRET", "DSAR_LEDGER_KEY", "DSAR_PACKAGE_KEY")
 
 
 def dsar(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    # stdin is not a terminal here: init takes its answers from the options.
+    # stdin is not a terminal here: init takes its answers from the options. Only the directory's own config and
+    # env file count: no DSAR_CONFIG or secret from the environment the tests run in.
+    env = {k: v for k, v in os.environ.items() if k != "DSAR_CONFIG" and k not in SECRET_NAMES}
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=cwd,
-                          timeout=120)
+                          env=env, timeout=120)
 
 
 def init(directory: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -80,7 +82,7 @@ def test_init_writes_a_config_secrets_and_readme(tmp_path: Path) -> None:
 
 def test_the_secrets_load_with_the_loaders_dsar_uses(tmp_path: Path) -> None:
     init(tmp_path)
-    rt = Runtime(load_config(with_sources(tmp_path)))
+    rt = Runtime(load_config(with_sources(tmp_path), environ={}))  # the env file alone
     check_secret(rt.link_secret)
     assert len(rt.package_public_key) == 32 and len(rt.ledger_public_key) == 32
     assert rt.package_key != load_private_key(rt.config.environ["DSAR_LEDGER_KEY"])  # two keys, not one twice
