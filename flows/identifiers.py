@@ -11,6 +11,7 @@ its kind, never its value.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import timedelta
 
 from extractors.records import EMAIL, PHONE
@@ -29,9 +30,11 @@ from redaction.phones import normalise_phone
 KINDS = (EMAIL, PHONE)
 
 
-def identifier_ref(kind: str, value: str) -> str:
-    """How the ledger names an identifier: a prefix of its salted sha256, enough to tell two apart."""
-    return hashlib.sha256(f"dsar identifier\0{kind}\0{value}".encode()).hexdigest()[:16]
+def identifier_ref(rt: Runtime, kind: str, value: str) -> str:
+    """How the ledger names an identifier: a keyed hash (the identity record key, as the knowledge check names
+    its subject), so that nobody holding the ledger can confirm an address by hashing guesses."""
+    message = f"dsar identifier\0{kind}\0{value}".encode()
+    return hmac.new(rt.identity_record_key, message, hashlib.sha256).hexdigest()[:16]
 
 
 def kind_of(raw: str) -> str:
@@ -64,7 +67,7 @@ def add_identifier(rt: Runtime, request_id: str, kind: str, raw: str) -> str:
         raise InvalidRequest(f"{request_id} names that {kind} already; `dsar request resend-code "
                              f"{request_id} --identifier ...` sends a new code")
     rt.ledger.append_event(request_id, "privacy_team", "identifier_added",
-                           {"kind": kind, "identifier": identifier_ref(kind, value)})
+                           {"kind": kind, "identifier": identifier_ref(rt, kind, value)})
     return send_identifier_code(rt, request_id, kind, value)
 
 
@@ -77,7 +80,7 @@ def send_identifier_code(rt: Runtime, request_id: str, kind: str, value: str) ->
     identity = rt.config.identity
     code, challenge = issue_code(rt.clock(), timedelta(minutes=identity.code_ttl_minutes), identity.code_attempts)
     rt.store.put_identifier_challenge(request_id, kind, value, challenge.to_dict())
-    ref = identifier_ref(kind, value)
+    ref = identifier_ref(rt, kind, value)
     # On the ledger before it is sent, as the request's own code: the ledger's count of tries lets it be checked.
     rt.ledger.append_event(request_id, "dsar", "identifier_code_sent", {
         "kind": kind, "identifier": ref, "challenge": challenge_ref(challenge), "attempts": challenge.attempts_left})
@@ -109,7 +112,7 @@ def submit_identifier_code(rt: Runtime, request_id: str, raw: str, code: str) ->
         raise InvalidRequest(f"{request_id}: no code is outstanding for that {kind}; send one with "
                              f"`dsar request resend-code {request_id} --identifier ...`")
     challenge = CodeChallenge.from_dict(stored)
-    ref = {"kind": kind, "identifier": identifier_ref(kind, value), "challenge": challenge_ref(challenge)}
+    ref = {"kind": kind, "identifier": identifier_ref(rt, kind, value), "challenge": challenge_ref(challenge)}
     if challenge.attempts_left > allowed.get(ref["challenge"], -1):  # an older copy put back
         rt.ledger.append_event(request_id, "dsar", "identity_record_rejected", {"record": "identifier_challenge"})
         raise VerificationFailed()

@@ -4,6 +4,7 @@ The archive gains a message the subject sent from their work address and one sen
 but never verify; only the first may be found.
 """
 
+import hashlib
 import io
 import json
 import re
@@ -167,6 +168,10 @@ def test_a_second_verified_address_finds_the_subjects_mail_at_both(prefect_api, 
     assert actions.count("identifier_failed") == 1
     needles = [demo.subject_email, WORK, UNVERIFIED, PHONE_E164, PHONE_E164.removeprefix("+"), "7654321"]
     assert not [n for n in needles if n.lower() in ledger_rows(rt)]
+    # Nor by a plain hash anyone could recompute from a guessed address: the hash is keyed.
+    named = {str(e.detail["identifier"]) for e in rt.ledger.events(request_id) if e.action == "identifier_added"}
+    plain = {hashlib.sha256(f"dsar identifier\0{EMAIL}\0{WORK}".encode()).hexdigest()[:16]}
+    assert len(named) == 3 and not named & plain
     drain_prefect()
     assert find_in_database(Path(prefect_api), needles) == []
 
