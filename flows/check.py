@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from exports.errors import StorageError
-from exports.storage import LocalStorage, Storage, storage_from_url
+from exports.storage import LocalStorage, Storage
 from extractors.errors import ExtractionError
 from extractors.records import CheckingSource, Finding
 from extractors.registry import make_source
@@ -115,10 +115,7 @@ def check_smtp(config: Config) -> list[Finding]:
 
 def check_storage(config: Config) -> list[Finding]:
     """Write a probe object and delete it again."""
-    settings = config.storage
-    storage = storage_from_url(settings.url, config.base_dir, kms_key_id=settings.kms_key_id,
-                               endpoint_url=settings.endpoint_url, region=settings.region)
-    return [probe_storage(storage)]
+    return [probe_storage(config.storage.open(config.base_dir))]
 
 
 def probe_storage(storage: Storage) -> Finding:

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from exports.storage import Storage as PackageStorage
 from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import CUSTOMER_ID, EMAIL, NAME, PHONE
 from extractors.settings import first_problem
@@ -335,6 +336,12 @@ class Storage(_Strict):
     never from this file."""
     region: str | None = Field(default=None, examples=["eu-north-1"])
     """S3 only: the bucket's region."""
+
+    def open(self, base_dir: Path) -> PackageStorage:
+        """The storage these settings name, a local path resolved against `base_dir`; StorageSettingError when
+        they are inconsistent."""
+        return storage_from_url(self.url, base_dir, kms_key_id=self.kms_key_id, endpoint_url=self.endpoint_url,
+                                region=self.region)
 
 
 class Delivery(_Strict):
@@ -708,10 +715,8 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         for unknown in set(activity.sources) - set(names):
             raise ConfigError(path, f"activities.{index}.sources", f"no source named {unknown!r}")
 
-    storage = parsed.storage
     try:
-        storage_from_url(storage.url, base_dir, kms_key_id=storage.kms_key_id, endpoint_url=storage.endpoint_url,
-                         region=storage.region)
+        parsed.storage.open(base_dir)
     except StorageSettingError as exc:
         raise ConfigError(path, f"storage.{exc.setting}", str(exc)) from None
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.ledger import Ledger
 from audit.signing import public_key
-from exports.storage import Storage, storage_from_url
+from exports.storage import Storage
 from extractors.errors import SourceConfigError
 from extractors.records import Source
 from extractors.registry import make_source
@@ -108,9 +108,7 @@ class Runtime:
 
     @cached_property
     def storage(self) -> Storage:
-        settings = self.config.storage
-        return storage_from_url(settings.url, self.config.base_dir, kms_key_id=settings.kms_key_id,
-                                endpoint_url=settings.endpoint_url, region=settings.region)
+        return self.config.storage.open(self.config.base_dir)
 
     @cached_property
     def link_secret(self) -> bytes:
