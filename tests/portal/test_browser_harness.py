@@ -14,11 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.portal.browser import (
+from tests.portal.browser import (  # noqa: F401 - browser and download_dir are fixtures
     Keyboard,
     accept_language,
     axe_violations,
+    browser,
     console_errors,
+    download_dir,
     screenshot,
     wait_for_download,
 )
@@ -82,7 +84,7 @@ def site() -> Iterator[str]:
         server.server_close()
 
 
-def test_axe_finds_the_known_violations_on_a_broken_page(browser, site: str) -> None:
+def test_axe_finds_the_known_violations_on_a_broken_page(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/broken")
     found = {v.id: v for v in axe_violations(browser)}
     assert {"html-has-lang", "image-alt", "label"} <= set(found), [str(v) for v in found.values()]
@@ -91,12 +93,12 @@ def test_axe_finds_the_known_violations_on_a_broken_page(browser, site: str) -> 
     assert "image-alt" in str(found["image-alt"])
 
 
-def test_axe_finds_nothing_on_a_clean_page(browser, site: str) -> None:
+def test_axe_finds_nothing_on_a_clean_page(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/clean")
     assert [str(v) for v in axe_violations(browser, impacts=("minor", "moderate", "serious", "critical"))] == []
 
 
-def test_a_click_on_a_download_link_saves_the_file(browser, site: str, download_dir: Path) -> None:
+def test_a_click_on_a_download_link_saves_the_file(browser, site: str, download_dir: Path) -> None:  # noqa: F811
     browser.get(f"{site}/clean")
     browser.find_element(By.LINK_TEXT, "The file").click()
     saved = wait_for_download(download_dir)
@@ -104,7 +106,7 @@ def test_a_click_on_a_download_link_saves_the_file(browser, site: str, download_
     assert saved.read_bytes() == FILE
 
 
-def test_the_keyboard_alone_fills_in_and_sends_a_form(browser, site: str) -> None:
+def test_the_keyboard_alone_fills_in_and_sends_a_form(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/clean")
     keyboard = Keyboard(browser)
     keyboard.tab_to("#name")
@@ -113,13 +115,13 @@ def test_the_keyboard_alone_fills_in_and_sends_a_form(browser, site: str) -> Non
     assert browser.find_element(By.ID, "echo").text == "Anna Virtanen"
 
 
-def test_tab_to_fails_on_what_tab_cannot_reach(browser, site: str) -> None:
+def test_tab_to_fails_on_what_tab_cannot_reach(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/trap")
     with pytest.raises(AssertionError, match="TAB never reached"):
         Keyboard(browser, limit=5).tab_to("a[href]")
 
 
-def test_a_screenshot_is_a_png_of_the_window_width(browser, site: str) -> None:
+def test_a_screenshot_is_a_png_of_the_window_width(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/clean")
     path = screenshot(browser, "harness-clean")
     data = path.read_bytes()
@@ -129,7 +131,7 @@ def test_a_screenshot_is_a_png_of_the_window_width(browser, site: str) -> None:
     assert height > 0
 
 
-def test_the_browser_sends_the_chosen_language(browser, site: str) -> None:
+def test_the_browser_sends_the_chosen_language(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/language")
     assert browser.find_element(By.ID, "language").text.startswith("en-US")
     accept_language(browser, "fi-FI,fi")
@@ -137,7 +139,7 @@ def test_the_browser_sends_the_chosen_language(browser, site: str) -> None:
     assert browser.find_element(By.ID, "language").text.startswith("fi-FI,fi")
 
 
-def test_the_console_shows_what_the_csp_blocked(browser, site: str) -> None:
+def test_the_console_shows_what_the_csp_blocked(browser, site: str) -> None:  # noqa: F811
     browser.get(f"{site}/inline-script")
     assert browser.title == "Script"
     assert any("Content Security Policy" in message for message in console_errors(browser))
