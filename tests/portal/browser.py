@@ -183,9 +183,6 @@ class Keyboard:
     def enter(self) -> None:
         self.press(Keys.ENTER)
 
-    def space(self) -> None:
-        self.press(Keys.SPACE)
-
     def _describe(self, element: WebElement) -> str:
         return str(self.driver.execute_script(
             "const e = arguments[0]; return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')"
