@@ -23,7 +23,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -99,7 +99,7 @@ def finish(rt: Runtime, params: Mapping[str, str], cookie: str, redirect_uri: st
     id_token = _exchange(rt, oidc, code, login.verifier, redirect_uri)
     if id_token is None:
         _failed(rt, request_id, "token_endpoint")
-    return request_id, submit_id_token(rt, request_id, str(id_token))
+    return request_id, submit_id_token(rt, request_id, id_token)
 
 
 def _browser_oidc(rt: Runtime) -> Oidc:
@@ -110,7 +110,7 @@ def _browser_oidc(rt: Runtime) -> Oidc:
     return oidc
 
 
-def _failed(rt: Runtime, request_id: str, step: str) -> None:
+def _failed(rt: Runtime, request_id: str, step: str) -> NoReturn:
     rt.ledger.append_event(request_id, "requester", "identity_failed",
                            {"method": "oidc", "error": "VerificationFailed", "step": step})
     raise VerificationFailed()
