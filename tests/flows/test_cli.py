@@ -164,21 +164,23 @@ def serve_and_get(config: Path, url: str) -> bytes:
                               stderr=subprocess.PIPE, text=True)
     try:
         assert server.stderr is not None
-        assert "Serving downloads" in server.stderr.readline()
+        assert "Portal on" in server.stderr.readline()
         local = url.replace("127.0.0.1:8765", f"127.0.0.1:{port}")
         for _ in range(50):
             try:
-                response = httpx.get(local, timeout=10)
+                page = httpx.get(local, timeout=10)
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)
+        assert page.status_code == 200 and "/file" in page.text  # the download page, with its button
+        response = httpx.get(local + "/file", timeout=10)
         assert response.status_code == 200
         assert httpx.get(local + "x", timeout=10).status_code == 404
     finally:
         server.terminate()
         log = server.communicate(timeout=10)[1]
     token = url.rsplit("/", 1)[1]
-    assert "GET" in log and token not in log and token[-20:] not in log
+    assert token not in log and token[-20:] not in log
     return response.content
 
 
