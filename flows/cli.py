@@ -82,8 +82,10 @@ def demo(
     typer.echo(f"""
 Request     {result.request_id} (subject {result.subject_email})
 Package     {result.package_path}
+Portal      {result.portal_url}
+              (start it with: {dsar} serve --config {config}; ask for your own data there)
 Link        {result.download_url}
-              (serve it with: {dsar} serve --config {config})
+              (the download page on the portal; the status page: {result.status_url})
 Passphrase  {result.passphrase}
 
 Open it:    age -d -o {result.request_id}.zip {result.package_path}
@@ -720,14 +722,25 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
     """Serve the requesters' portal: ask, prove who you are, follow the request, download. Until interrupted."""
+    import threading
+
+    from flows.check import check_config, line
     from flows.portal.app import make_app
     from flows.portal.server import run as run_portal
 
     rt = _runtime(config)
     app = make_app(rt)
+    def report() -> None:
+        # The portal serves even so (downloads of delivered requests need no source), but the privacy team
+        # hears at once what would stop the next request; in a thread, as a silent server takes a while.
+        for finding in check_config(rt.config):
+            if finding.status != "ok":
+                typer.echo(line(finding), err=True)
+
+    threading.Thread(target=report, daemon=True).start()
     typer.echo(f"Portal on http://{host}:{port} (requesters reach it at {rt.config.delivery.public_url}; "
                "Ctrl-C stops)", err=True)
-    run_portal(app, host, port)
+    run_portal(app, host, port, rt.config.portal.trusted_proxies)
 
 
 @link_app.command("revoke")

@@ -177,7 +177,7 @@ def send_code(rt: Runtime, request_id: str) -> str:
     rt.mailer.send(
         key, to, text("code_subject", request.language),
         text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes,
-             verify_url=page_link(rt, request, "verify"), status_url=page_link(rt, request, "status")),
+             verify_url=f"{page_link(rt, request, 'verify')}?code={code}", status_url=page_link(rt, request, "status")),
     )
     faults.point("send_code:mailed")
     return key

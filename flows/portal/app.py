@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from posixpath import basename
@@ -25,9 +25,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exports.errors import InvalidLink
-from exports.links import LinkClaims, verify_link, verify_page_token
+from exports.links import LinkClaims, issue_link, verify_link, verify_page_token
 from exports.package.values import show_moment
 from flows import stages
+from flows.config import Portal as PortalSettings
 from flows.downloads import admit
 from flows.errors import SAFE_ERRORS
 from flows.lifecycle import new_request
@@ -58,13 +59,19 @@ SECURITY_HEADERS = {
 log = logging.getLogger("dsar.portal")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     """How often one client may ask or try a code, and how often one address may be asked for."""
 
-    asks_per_client: guard.RateLimit = field(default_factory=lambda: guard.RateLimit(10, 3600))
-    asks_per_address: guard.RateLimit = field(default_factory=lambda: guard.RateLimit(3, 24 * 3600))
-    codes_per_client: guard.RateLimit = field(default_factory=lambda: guard.RateLimit(30, 3600))
+    asks_per_client: guard.RateLimit
+    asks_per_address: guard.RateLimit
+    codes_per_client: guard.RateLimit
+
+    @classmethod
+    def of(cls, settings: PortalSettings) -> Limits:
+        return cls(guard.RateLimit(settings.asks_per_client_per_hour, 3600),
+                   guard.RateLimit(settings.asks_per_address_per_day, 24 * 3600),
+                   guard.RateLimit(settings.codes_per_client_per_hour, 3600))
 
 
 @dataclass
@@ -219,11 +226,24 @@ class Portal:
             extended = page_text("status_extended", lang, date=show_moment(now.due_on, False, lang),
                                  reason=now.extended_reason)
         step = now.step
+        download = self.live_link_path(held.id) if step in ("ready", "delivered") else None
         return self.page(request, "status.html", token=token, request_id=held.id, step=step, steps=STEPS,
+                         download=download,
                          current=STEPS.index(step) if step in STEPS else -1,
                          received=show_moment(now.received_on, False, lang), due=show_moment(now.due_on, False, lang),
                          extended=extended, verified=request.query_params.get("verified") == "1",
                          verify_token=page_token(self.rt, held, "verify") if step == "verifying" else None)
+
+    def live_link_path(self, request_id: str) -> str | None:
+        """The download page of the request's newest live link: the very URL its mail carried, rebuilt from the
+        store (a link's token is fixed by its id and times), so the status page leads on to the download."""
+        now = self.rt.clock()
+        live = [link for link in self.rt.store.links_of(request_id) if link.is_live(now)]
+        if not live:
+            return None
+        link = live[-1]
+        return issue_link(request_id, link.object_key, self.rt.link_secret, link.issued_at,
+                          link.expires_at - link.issued_at, "", jti=link.jti)
 
     def link_of(self, token: str) -> LinkClaims | None:
         try:
@@ -355,8 +375,8 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                             trim_blocks=True, lstrip_blocks=True)
     config_path = rt.config.path
-    portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id)), limits or Limits(),
-                    templates)
+    portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id)),
+                    limits or Limits.of(rt.config.portal), templates)
     app = Starlette(routes=[
         Route("/", portal.ask, methods=["GET", "POST"], name="ask"),
         Route("/verify/{token}", portal.verify, methods=["GET", "POST"], name="verify"),

@@ -5,22 +5,25 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import uvicorn
 from starlette.types import ASGIApp
 
 
-def _config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    # uvicorn's access log prints the path, and paths hold tokens: off.
+def _config(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> uvicorn.Config:
+    # uvicorn's access log prints the path, and paths hold tokens: off. X-Forwarded-For is believed from the
+    # configured proxies only (uvicorn's default trusts loopback, where anyone on the host could claim any
+    # client address and so escape the rate limits).
     return uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning", lifespan="off",
-                          server_header=False)
+                          server_header=False, proxy_headers=bool(trusted_proxies),
+                          forwarded_allow_ips=list(trusted_proxies) or None)
 
 
-def run(app: ASGIApp, host: str, port: int) -> None:
+def run(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> None:
     """Serve until interrupted."""
-    uvicorn.Server(_config(app, host, port)).run()
+    uvicorn.Server(_config(app, host, port, trusted_proxies)).run()
 
 
 @contextmanager

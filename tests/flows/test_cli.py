@@ -194,7 +194,8 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     result = dsar("demo", "--json", "--workdir", str(tmp_path / "demo"), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = json.loads(result.stdout)
-    assert set(printed) == {"request_id", "package_path", "download_url", "passphrase", "subject_email", "workdir"}
+    assert set(printed) == {"request_id", "package_path", "download_url", "portal_url", "status_url", "passphrase",
+                            "subject_email", "workdir"}
     assert printed["download_url"].startswith("http://127.0.0.1:8765/download/")
     assert age_decrypt(Path(printed["package_path"]), printed["passphrase"])[:2] == b"PK"
     for private in (tmp_path / "demo" / "dsar.db", Path(printed["package_path"]), tmp_path / "demo" / "outbox"):

@@ -38,6 +38,7 @@ def mailed_code(rt, request_id: str) -> tuple[str, str, str]:
     code, verify, status = (re.search(pattern, body) for pattern in (
         r"\b\d{8}\b", r"https?://\S+/verify/\S+", r"https?://\S+/status/\S+"))
     assert code and verify and status, "the code mail holds the code and both pages"
+    assert verify.group(0).endswith(f"?code={code.group(0)}")  # the one-time link fills the code in
     return code.group(0), urlsplit(verify.group(0)).path, urlsplit(status.group(0)).path
 
 
@@ -82,6 +83,7 @@ def test_asking_sends_a_code_whose_page_verifies_and_starts_the_run(portal):
         assert received[0].detail == {"language": "en", "right": "portability"}
 
         form = browser.get(verify_path)
+        assert browser.get(f"{verify_path}?code={code}").text.count(f'value="{code}"') == 1
         wrong = browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": "00000000"})
         assert wrong.status_code == 400 and "does not work" in wrong.text
         assert portal.started == [] and rt.store.get(request_id).evidence is None
@@ -199,3 +201,7 @@ def test_the_download_page_explains_the_file_and_only_the_file_spends_a_download
         got = browser.get(url + "/file")
         assert got.status_code == 200 and got.content == data and got.headers["cache-control"] == "no-store"
         assert "Downloads left: 2" in browser.get(url).text
+        # The status page leads to the same download page.
+        token = issue_page_token("status", request_id, rt.link_secret, rt.clock(), timedelta(days=1))
+        status = browser.get(f"/status/{token}")
+        assert f'href="{urlsplit(url).path}"' in status.text and 'aria-current="step">\n    Downloaded' in status.text
