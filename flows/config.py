@@ -252,14 +252,29 @@ class Oidc(_Strict):
     """What the provider asserts and dsar checks against the customer record (with knowledge match), each kept
     only as a salted hash."""
     nonce_ttl_minutes: int = Field(default=15, ge=1, le=60)
-    """How long a login started with `dsar request oidc-start` stays valid."""
+    """How long a login (the portal's button or `dsar request oidc-start`) stays valid."""
     jwks_refresh_seconds: int = Field(default=60, ge=10, le=600)
     """Never ask the issuer for its keys more often than this."""
+    authorization_endpoint: str | None = Field(default=None, examples=["https://login.example.fi/authorize"])
+    """Where the portal's login button sends the requester (authorization code flow with PKCE); without it
+    (and `token_endpoint`) the portal offers no login button."""
+    token_endpoint: str | None = Field(default=None, examples=["https://login.example.fi/token"])
+    """Where the portal exchanges the login's code for the ID token."""
+    client_secret_env: str | None = Field(default=None, examples=["DSAR_OIDC_CLIENT_SECRET"])
+    """The environment variable holding our client secret, posted to `token_endpoint` (a confidential client);
+    unset for a public client, which PKCE alone protects."""
+    scopes: list[str] = ["openid", "email"]
+    """The scopes the login asks for; `openid` is needed."""
+    button: Text = {"fi": "Tunnistaudu pankkitunnuksilla", "en": "Log in with your bank ID"}
+    """The login button's label on the portal."""
 
-    @field_validator("jwks_url")
+    @field_validator("jwks_url", "authorization_endpoint", "token_endpoint")
     @classmethod
-    def _https_or_loopback(cls, value: str) -> str:
-        # Keys fetched in clear text could be swapped on the way; only a test provider on this host may use http.
+    def _https_or_loopback(cls, value: str | None) -> str | None:
+        # Keys or codes sent in clear text could be read or swapped on the way; only a test provider on this host
+        # may use http.
+        if value is None:
+            return value
         url = urlsplit(value)
         if url.scheme == "https" and url.hostname:
             return value
@@ -272,6 +287,20 @@ class Oidc(_Strict):
     def _claim_names(cls, value: list[str]) -> list[str]:
         OidcSettings("issuer", "audience", claims_to_match=tuple(value))
         return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: list[str]) -> list[str]:
+        if "openid" not in value or not all(scope and scope.isascii() and " " not in scope for scope in value):
+            raise ValueError('list "openid" and other scope names without spaces, e.g. ["openid", "email"]')
+        return value
+
+    @model_validator(mode="after")
+    def _both_endpoints(self) -> Oidc:
+        if (self.authorization_endpoint is None) != (self.token_endpoint is None):
+            raise ValueError("authorization_endpoint and token_endpoint go together: set both for the portal's "
+                             "login, or neither")
+        return self
 
     def settings(self) -> OidcSettings:
         return OidcSettings(issuer=self.issuer, audience=self.client_id, algorithms=tuple(self.algorithms),

@@ -34,6 +34,7 @@ from flows.errors import SAFE_ERRORS
 from flows.lifecycle import new_request
 from flows.pages import page_token
 from flows.portal import guard
+from flows.portal.oidc_routes import button_label, oidc_routes
 from flows.portal.progress import STEPS, local_time, progress
 from flows.portal.runs import start_run
 from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
@@ -209,10 +210,7 @@ class Portal:
         return RedirectResponse(f"/status/{page_token(self.rt, verified, 'status')}?verified=1", status_code=303)
 
     def verify_form(self, request: HttpRequest, token: str, code: str, error: str | None = None) -> HTMLResponse:
-        identity = self.rt.config.identity
-        oidc = None
-        if "oidc" in identity.methods:
-            oidc = page_text("oidc_button", self.language(request))
+        oidc = button_label(self, self.language(request))
         return self.with_csrf(request, "verify.html", 400 if error else 200, token=token, code=code, error=error,
                               oidc=oidc)
 
@@ -385,6 +383,7 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
         Route("/status/{token}", portal.status, methods=["GET"], name="status"),
         Route("/download/{token}", portal.download_page, methods=["GET"], name="download"),
         Route("/download/{token}/file", portal.download_file, methods=["GET", "HEAD"], name="file"),
+        *oidc_routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ])
     app.add_middleware(SecurityHeaders)

@@ -42,7 +42,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "code_hint": {"fi": "8 numeroa sähköpostiviestistä", "en": "8 digits from the email"},
     "confirm": {"fi": "Vahvista", "en": "Confirm"},
     "or": {"fi": "tai", "en": "or"},
-    "oidc_button": {"fi": "Tunnistaudu vahvasti", "en": "Identify yourself with strong authentication"},
     "code_wrong": {
         "fi": "Koodi ei kelpaa. Tarkista se sähköpostista; koodi vanhenee ja yrityksiä on rajallisesti.",
         "en": "The code does not work. Check it in the email; codes expire and tries are limited.",
@@ -150,6 +149,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fi": "Linkki on vanhentunut, käytetty loppuun tai virheellinen. Pyydä tarvittaessa uusi linkki "
               "ottamalla yhteyttä: {contact}",
         "en": "The link has expired, been used up or is not valid. If you need a new one, contact us: {contact}",
+    },
+    "oidc_failed_title": {"fi": "Tunnistautuminen ei onnistunut", "en": "Identification did not succeed"},
+    "oidc_failed_body": {
+        "fi": "Palaa sähköpostin linkistä ja yritä uudelleen, tai anna sähköpostilla saamasi koodi.",
+        "en": "Go back through the link in your email and try again, or enter the code we emailed you.",
     },
     "limited_title": {"fi": "Liian monta yritystä", "en": "Too many attempts"},
     "limited_body": {

@@ -1,15 +1,25 @@
-"""A tiny OIDC identity provider for tests: its JWKS served over HTTP on 127.0.0.1, its ID tokens minted here."""
+"""A tiny OIDC identity provider for tests: its JWKS served over HTTP on 127.0.0.1, its ID tokens minted here.
+
+For the portal's browser login it also answers `/authorize` (at once, for the
+configured user: no login page) and `/token` (the authorization code grant with
+PKCE S256, each code once), as a bank-ID broker would.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -49,6 +59,15 @@ class Provider:
     published: list[str] | None = None  # kids in the JWKS; None publishes all
     hits: list[str] = field(default_factory=list)
     url: str = ""
+    base_url: str = ""
+    # The browser login: who logs in (claims as for `claims`), the error to answer instead, the client's secret.
+    login: dict[str, Any] = field(default_factory=dict)
+    deny: str | None = None
+    client_secret: str | None = None
+    token_requests: list[dict[str, str]] = field(default_factory=list)  # the forms /token got
+    issued: list[str] = field(default_factory=list)  # the ID tokens /token gave
+    _codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_key(self, alg: str, kid: str | None = None) -> str:
         kid = kid or f"{alg.lower()}-{len(self.keys) + 1}"
@@ -77,16 +96,64 @@ class Provider:
     def token(self, nonce: str, now: datetime, kid: str, **changes: Any) -> str:
         return self.mint(self.claims(nonce, now, **changes), kid)
 
+    def authorize(self, query: dict[str, str]) -> str:
+        """Where /authorize redirects: redirect_uri with a fresh code (or `deny` as the error) and the state."""
+        answer = {"error": self.deny} if self.deny else {"code": secrets.token_urlsafe(24)}
+        if self.deny is None:
+            with self._lock:
+                self._codes[answer["code"]] = {k: query.get(k, "") for k in (
+                    "client_id", "redirect_uri", "nonce", "code_challenge", "code_challenge_method")}
+        return f"{query['redirect_uri']}?{urlencode({**answer, 'state': query.get('state', '')})}"
+
+    def redeem(self, form: dict[str, str]) -> dict[str, Any] | None:
+        """The /token answer for `form`, or None (invalid_grant) unless every check of RFC 6749 and 7636 passes."""
+        self.token_requests.append(form)
+        with self._lock:
+            grant = self._codes.pop(form.get("code", ""), None)  # once, used or refused
+        if grant is None or form.get("grant_type") != "authorization_code":
+            return None
+        if (form.get("client_id"), form.get("redirect_uri")) != (grant["client_id"], grant["redirect_uri"]):
+            return None
+        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
+            return None
+        digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if grant["code_challenge_method"] != "S256" or not hmac.compare_digest(challenge, grant["code_challenge"]):
+            return None
+        id_token = self.token(grant["nonce"], datetime.now(UTC), next(iter(self.keys)), **self.login)
+        self.issued.append(id_token)
+        return {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 300,
+                "id_token": id_token}
+
 
 @contextmanager
 def serve_jwks(provider: Provider) -> Iterator[Provider]:
-    """Serve `provider.jwks()` at http://127.0.0.1:PORT/jwks.json (any other path is a 404, counted too)."""
+    """Serve `provider.jwks()` at http://127.0.0.1:PORT/jwks.json, with /authorize and /token beside it (any
+    other path is a 404); every request is counted in `hits`."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             provider.hits.append(self.path)
-            body = json.dumps(provider.jwks()).encode() if self.path == "/jwks.json" else b"{}"
-            self.send_response(200 if self.path == "/jwks.json" else 404)
+            path = urlsplit(self.path)
+            if path.path == "/authorize":
+                self.send_response(302)
+                self.send_header("Location", provider.authorize(dict(parse_qsl(path.query))))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            found = self.path == "/jwks.json"
+            self._json(200 if found else 404, provider.jwks() if found else {})
+
+        def do_POST(self) -> None:
+            provider.hits.append(self.path)
+            length = int(self.headers.get("Content-Length", "0"))
+            form = dict(parse_qsl(self.rfile.read(length).decode()))
+            answer = provider.redeem(form) if self.path == "/token" else None
+            self._json(200 if answer else 400, answer or {"error": "invalid_grant"})
+
+        def _json(self, status: int, document: dict[str, Any]) -> None:
+            body = json.dumps(document).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -98,7 +165,8 @@ def serve_jwks(provider: Provider) -> Iterator[Provider]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    provider.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    provider.url = f"{provider.base_url}/jwks.json"
     try:
         yield provider
     finally:
