@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from exports.errors import InvalidLink
 from exports.links import LinkClaims, verify_link
 from exports.storage import Storage
-from flows.portal.files import StoredObjectResponse, byte_range
+from flows.portal.files import WRITE_TIMEOUT, StoredObjectResponse, byte_range
 from flows.portal.hardening import MAX_STREAMS
 
 PRESIGNED_LIFETIME = timedelta(minutes=5)
@@ -54,8 +54,9 @@ class FileRoute:
     """The `/download/{token}/file` endpoint (`respond`): GET and HEAD; one per app, holding the stream slots."""
 
     def __init__(self, storage: Storage, secret: bytes, clock: Callable[[], datetime], policy: LinkPolicy,
-                 *, max_streams: int = MAX_STREAMS) -> None:
+                 *, max_streams: int = MAX_STREAMS, write_timeout: float = WRITE_TIMEOUT) -> None:
         self.storage, self.secret, self.clock, self.policy = storage, secret, clock, policy
+        self.write_timeout = write_timeout
         self.streams = anyio.Semaphore(max_streams)
 
     async def respond(self, request: Request) -> Response:
@@ -79,7 +80,8 @@ class FileRoute:
         if url is not None:  # S3: the download goes to its own short-lived URL
             return RedirectResponse(url, 302, headers=NO_STORE)
         return StoredObjectResponse(self.storage, claims.object_key, size, filename=basename(claims.object_key),
-                                    head=head, range_header=range_header, streams=self.streams)
+                                    head=head, range_header=range_header, streams=self.streams,
+                                    write_timeout=self.write_timeout)
 
     def _judge(self, claims: LinkClaims, head: bool, range_header: str | None, size: int) -> bool:
         if head:

@@ -47,7 +47,7 @@ class Policy:
     """A link policy that records what it was asked; `left` downloads, resumable once one was spent."""
 
     def __init__(self, left: int = 3) -> None:
-        self.left, self.spent, self.asked = left, 0, []
+        self.left, self.spent, self.asked = left, 0, list[str]()
 
     def spend(self, claims) -> bool:
         self.asked.append("spend")
@@ -219,22 +219,14 @@ def test_a_client_that_stops_reading_is_dropped(tmp_path):
     big.write_bytes(os.urandom(32 << 20))  # far more than the socket buffers on both sides hold
     storage = LocalStorage(tmp_path / "store")
     storage.put(big, KEY)
-    route = FileRoute(storage, SECRET, lambda: NOW, Policy().link_policy())
-    route_write_timeout = 1.0
-    original = route.respond
-
-    async def short_timeout(request):
-        response = await original(request)
-        response.write_timeout = route_write_timeout
-        return response
-
-    route.respond = short_timeout  # type: ignore[method-assign]
+    write_timeout = 1.0
+    route = FileRoute(storage, SECRET, lambda: NOW, Policy().link_policy(), write_timeout=write_timeout)
     with serving(file_app(route)) as base:
         url = issue_link("REQ-ABC", KEY, SECRET, NOW, timedelta(hours=1), base) + "/file"
         port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             sock.sendall(f"GET {url.removeprefix(base)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            time.sleep(route_write_timeout * 3)  # stop reading
+            time.sleep(write_timeout * 3)  # stop reading
             received = 0
             while chunk := sock.recv(1 << 20):  # the server closed: the rest comes, then EOF
                 received += len(chunk)
