@@ -108,3 +108,42 @@ def verify_link(token: str, secret: bytes, now: datetime) -> LinkClaims:
         )
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
         raise InvalidLink() from None
+
+
+# Page tokens: what the requester's mail links to besides the download. A token of one kind never passes as
+# another's (each has its own audience), and none passes as a download link (no `obj` claim).
+PAGE_KINDS = ("verify", "status")
+
+
+def issue_page_token(kind: str, request_id: str, secret: bytes, now: datetime, lifetime: timedelta) -> str:
+    """A token that opens the `kind` page ("verify": the code form, "status": the request's progress) of one
+    request from `now` for `lifetime`; the request id alone opens nothing."""
+    check_secret(secret)
+    _check_now(now)
+    check_request_id(request_id)
+    if kind not in PAGE_KINDS:
+        raise ValueError(f"unknown page kind {kind!r}")
+    if lifetime <= timedelta(0):
+        raise ValueError("page token lifetime must be positive")
+    claims = {"aud": f"dsar:{kind}", "sub": request_id, "exp": int((now + lifetime).timestamp())}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_page_token(kind: str, token: str, secret: bytes, now: datetime) -> str:
+    """The request id a valid, unexpired `kind` token names; `InvalidLink` otherwise."""
+    check_secret(secret)
+    _check_now(now)
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=f"dsar:{kind}",
+                            options={"require": ["aud", "sub", "exp"], "verify_exp": False})
+        exp = claims["exp"]
+        if not isinstance(exp, int) or isinstance(exp, bool) or now.timestamp() >= exp:
+            raise InvalidLink()
+        return check_request_id(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
+        raise InvalidLink() from None
+
+
+def page_url(base_url: str, kind: str, token: str) -> str:
+    """Where a page token opens its page on the portal at `base_url`."""
+    return f"{base_url.rstrip('/')}/{kind}/{token}"

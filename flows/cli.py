@@ -82,8 +82,10 @@ def demo(
     typer.echo(f"""
 Request     {result.request_id} (subject {result.subject_email})
 Package     {result.package_path}
+Portal      {result.portal_url}
+              (start it with: {dsar} serve --config {config}; ask for your own data there)
 Link        {result.download_url}
-              (serve it with: {dsar} serve --config {config})
+              (the download page on the portal; the status page: {result.status_url})
 Passphrase  {result.passphrase}
 
 Open it:    age -d -o {result.request_id}.zip {result.package_path}
@@ -144,6 +146,13 @@ def init(
                "then run dsar check.")
 
 
+class Right(StrEnum):
+    """The values of `flows.stages.RIGHTS`."""
+
+    access = "access"
+    portability = "portability"
+
+
 @request_app.command("new")
 def request_new(
     email: Annotated[str, typer.Option(help="The requester's email address (where the code is sent).")],
@@ -155,19 +164,23 @@ def request_new(
     also_phone: Annotated[list[str] | None, typer.Option(
         help="A further phone number of the requester's to search for; it gets its own code by text message "
         "([sms]). Repeatable.")] = None,
+    right: Annotated[Right, typer.Option(
+        help="What the request asks for: a copy (access, Art. 15), or also the data to take elsewhere "
+        "(portability, Art. 20).")] = Right.access,
     force: Annotated[bool, typer.Option(
         "--force", help="Register and send the code even though `dsar check` finds an error.")] = False,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
     """Register a request and send the requester a one-time code (and one to each further identifier), once
     `dsar check` finds no error."""
-    from flows import identifiers, stages
+    from flows import identifiers
     from flows.check import check_config, line
+    from flows.lifecycle import new_request
 
     rt = _runtime(config)
     further = [(identifiers.EMAIL, raw) for raw in also_email or ()] + \
               [(identifiers.PHONE, raw) for raw in also_phone or ()]
-    for kind, raw in further:  # every one checked before anything is recorded
+    for kind, raw in further:  # every one checked before the sources are
         identifiers.normalised(rt, kind, raw)
     # A broken source or secret shows now, not after a customer received a code and proved who they are.
     errors = [f for f in check_config(rt.config) if f.status == "error"]
@@ -179,16 +192,13 @@ def request_new(
         raise typer.Exit(1)
     if errors:
         typer.echo("dsar: warning: --force: registering despite the errors above", err=True)
-    request = stages.register(rt, email, language, name=name, phone=phone)
+    request = new_request(rt, email, language, name=name, phone=phone, right=right.value, further=further)
     if request.duplicate_of:
         # Neutral: whoever typed the address has proved nothing yet, so the other request's id stays
         # with the privacy team (`dsar request show`).
         typer.echo(f"{request.id} recorded as a duplicate: this requester already has a verified request "
                    "in progress; no code was sent.")
         return
-    stages.send_code(rt, request.id)
-    for kind, raw in further:
-        identifiers.add_identifier(rt, request.id, kind, raw)
     more = f" and one to each of {len(further)} further identifiers" if further else ""
     typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the "
                f"requester{more}.")
@@ -708,33 +718,29 @@ def worker(
 @app.command()
 def serve(
     config: ConfigOption = Path("dsar.toml"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on (behind a TLS proxy in production).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
-    """Serve download links until interrupted."""
-    import logging
+    """Serve the requesters' portal: ask, prove who you are, follow the request, download. Until interrupted."""
+    import threading
 
-    from exports.serve import make_server
-
-    # An access log of method and status only: tokens and paths stay out of it.
-    access = logging.StreamHandler()
-    access.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logging.getLogger("dsar.exports.serve").addHandler(access)
-    logging.getLogger("dsar.exports.serve").setLevel(logging.INFO)
-    from functools import partial
-
-    from flows.downloads import admit
+    from flows.check import check_config, line
+    from flows.portal.app import make_app
+    from flows.portal.server import run as run_portal
 
     rt = _runtime(config)
-    rt.store, rt.ledger  # noqa: B018 - opened once here, not by the first downloads at the same moment
-    server = make_server(host, port, rt.storage, rt.link_secret, admit=partial(admit, rt))
-    typer.echo(f"Serving downloads on http://{host}:{server.server_address[1]} (Ctrl-C stops)", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    app = make_app(rt)
+    def report() -> None:
+        # The portal serves even so (downloads of delivered requests need no source), but the privacy team
+        # hears at once what would stop the next request; in a thread, as a silent server takes a while.
+        for finding in check_config(rt.config):
+            if finding.status != "ok":
+                typer.echo(line(finding), err=True)
+
+    threading.Thread(target=report, daemon=True).start()
+    typer.echo(f"Portal on http://{host}:{port} (requesters reach it at {rt.config.delivery.public_url}; "
+               "Ctrl-C stops)", err=True)
+    run_portal(app, host, port, rt.config.portal.trusted_proxies)
 
 
 @link_app.command("revoke")

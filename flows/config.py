@@ -359,6 +359,20 @@ class Delivery(_Strict):
     """The environment variable holding the secret that signs download links."""
 
 
+class Portal(_Strict):
+    """`[portal]`: the requesters' web portal (`dsar serve`): how often one client or address may ask."""
+
+    asks_per_client_per_hour: int = Field(default=10, ge=1, le=100_000)
+    """Requests one client (IP address) may send from the ask form in an hour."""
+    asks_per_address_per_day: int = Field(default=3, ge=1, le=1000)
+    """Requests one email address may be named in from the ask form in a day: a flood of codes to one
+    mailbox stops here."""
+    codes_per_client_per_hour: int = Field(default=30, ge=1, le=100_000)
+    """Codes one client may try in an hour, over all requests (each code also has its own tries)."""
+    trusted_proxies: list[str] = Field(default=[], examples=[["127.0.0.1"]])
+    """Addresses of reverse proxies whose X-Forwarded-For header names the client; empty: none is believed."""
+
+
 class Package(_Strict):
     """`[package]`: the key that signs every package's manifest."""
 
@@ -530,6 +544,8 @@ class _File(_Strict):
     """See `[storage]`."""
     delivery: Delivery = Delivery()
     """See `[delivery]`."""
+    portal: Portal = Portal()
+    """See `[portal]`."""
     package: Package = Package()
     """See `[package]`."""
     notify: Notify = Notify()
@@ -569,6 +585,7 @@ class Config:
     redaction: Redaction
     storage: Storage
     delivery: Delivery
+    portal: Portal
     package: Package
     review: Review
     environ: Mapping[str, str]
@@ -723,6 +740,6 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
     return Config(
         path=path, base_dir=base_dir, controller=parsed.controller, activities=parsed.activities,
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
-        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, package=parsed.package,
-        review=parsed.review, environ=env, notify=parsed.notify, sms=parsed.sms,
+        redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, portal=parsed.portal,
+        package=parsed.package, review=parsed.review, environ=env, notify=parsed.notify, sms=parsed.sms,
     )

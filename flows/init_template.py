@@ -123,6 +123,15 @@ abandoned_staging_hours = 24  #| unclaimed working files are deleted after this 
 link_secret_env = "DSAR_LINK_SECRET"  #| env variable: the secret signing links (32+ bytes) \
 | ympäristömuuttuja: linkit allekirjoittava salaisuus (vähintään 32 tavua)
 
+[portal]
+asks_per_client_per_hour = 10  #| asks one client (IP address) may send in an hour \
+| pyyntöjä, jotka yksi asiakas (IP-osoite) voi lähettää tunnissa
+asks_per_address_per_day = 3  #| asks naming one email address in a day \
+| pyyntöjä samalle sähköpostiosoitteelle vuorokaudessa
+codes_per_client_per_hour = 30  #| codes one client may try in an hour | koodiyrityksiä asiakasta kohden tunnissa
+trusted_proxies = []  #| reverse proxies whose X-Forwarded-For names the client \
+| välityspalvelimet, joiden X-Forwarded-For-otsake nimeää asiakkaan
+
 [package]
 signing_key_env = "DSAR_PACKAGE_KEY"  #| env variable: base64 Ed25519 key signing packages (publish its public key) \
 | ympäristömuuttuja: paketit allekirjoittava base64-muotoinen Ed25519-avain (julkaise sen julkinen avain)

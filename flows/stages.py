@@ -46,6 +46,7 @@ from flows.downloads import link_ref, send_link
 from flows.errors import SAFE_ERRORS, InvalidRequest, RequestClosed, StageFailed, StagingLost
 from flows.labels import PackageLabels
 from flows.lapse import refuse_if_lapsed
+from flows.pages import page_link
 from flows.readme_info import readme_info, searched_identifiers, unverified_identifiers
 from flows.runtime import Runtime
 from flows.stage_record import StageRun
@@ -119,15 +120,22 @@ def open_request(rt: Runtime, request_id: str) -> Request:
 
 # Registration and identity ---------------------------------------------------
 
-def register(rt: Runtime, email: str, language: str, name: str | None = None, phone: str | None = None) -> Request:
+# What a request asks for: a copy (Art. 15), and the data in a machine-readable form too (Art. 20).
+RIGHTS = ("access", "portability")
+
+
+def register(rt: Runtime, email: str, language: str, name: str | None = None, phone: str | None = None,
+             right: str = "access") -> Request:
     """Record a new request under its canonical address; one for a subject with a verified open request is
     kept as a duplicate. InvalidAddress (nothing recorded) for anything but one plain address."""
+    if right not in RIGHTS:
+        raise InvalidRequest(f"a request is for one of {', '.join(RIGHTS)}, not {right!r}")
     address = canonical_address(email, allow_smtputf8=rt.config.identity.allow_smtputf8)
     request = rt.store.create(address, language, rt.clock(), name=name, phone=phone)
     if request.duplicate_of:
         rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
     else:
-        rt.ledger.append_event(request.id, "dsar", "received", {"language": language})
+        rt.ledger.append_event(request.id, "dsar", "received", {"language": language, "right": right})
     return request
 
 
@@ -168,7 +176,8 @@ def send_code(rt: Runtime, request_id: str) -> str:
     key = f"{request_id}-code-{challenge.issued_at:%Y%m%dT%H%M%S%f}"
     rt.mailer.send(
         key, to, text("code_subject", request.language),
-        text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes),
+        text("code_body", request.language, request_id=request_id, code=code, minutes=identity.code_ttl_minutes,
+             verify_url=f"{page_link(rt, request, 'verify')}?code={code}", status_url=page_link(rt, request, "status")),
     )
     faults.point("send_code:mailed")
     return key

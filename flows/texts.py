@@ -7,9 +7,13 @@ TEXTS = {
     },
     "code_body": {
         "fi": "Hei,\n\nvahvistuskoodisi tietopyyntöön {request_id} on {code}.\n"
-              "Koodi on voimassa {minutes} minuuttia. Jos et tehnyt pyyntöä, voit jättää viestin huomiotta.\n",
+              "Koodi on voimassa {minutes} minuuttia. Vahvista pyyntösi avaamalla linkki:\n{verify_url}\n\n"
+              "Pyyntösi etenemistä voit seurata osoitteessa\n{status_url}\n\n"
+              "Jos et tehnyt pyyntöä, voit jättää viestin huomiotta.\n",
         "en": "Hello,\n\nyour verification code for data request {request_id} is {code}.\n"
-              "It is valid for {minutes} minutes. If you did not make this request, ignore this message.\n",
+              "It is valid for {minutes} minutes. Confirm your request by opening the link:\n{verify_url}\n\n"
+              "You can follow your request at\n{status_url}\n\n"
+              "If you did not make this request, ignore this message.\n",
     },
     # A code to a further address or phone the requester named: it proves they hold that one too.
     "identifier_code_subject": {

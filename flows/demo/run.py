@@ -18,6 +18,7 @@ from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.settings import demo_config
 from flows.local_api import find_local_api
 from flows.notify import Outbox
+from flows.pages import page_link
 from flows.runtime import Runtime, open_runtime
 from flows.secrets_file import ensure_secrets, new_link_secret, new_signing_key
 
@@ -27,6 +28,8 @@ class DemoResult:
     request_id: str
     package_path: str
     download_url: str
+    portal_url: str
+    status_url: str
     passphrase: str
     subject_email: str
     workdir: str
@@ -126,6 +129,8 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
         request_id=request.id,
         package_path=str(_local(rt).path(stored["object_key"])),
         download_url=link.group(0),
+        portal_url=rt.config.delivery.public_url.rstrip("/") + "/",
+        status_url=page_link(rt, rt.store.get(request.id), "status"),
         passphrase=passphrase,
         subject_email=company.subject_email,
         workdir=str(workdir),

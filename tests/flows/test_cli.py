@@ -164,21 +164,23 @@ def serve_and_get(config: Path, url: str) -> bytes:
                               stderr=subprocess.PIPE, text=True)
     try:
         assert server.stderr is not None
-        assert "Serving downloads" in server.stderr.readline()
+        assert "Portal on" in server.stderr.readline()
         local = url.replace("127.0.0.1:8765", f"127.0.0.1:{port}")
         for _ in range(50):
             try:
-                response = httpx.get(local, timeout=10)
+                page = httpx.get(local, timeout=10)
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)
+        assert page.status_code == 200 and "/file" in page.text  # the download page, with its button
+        response = httpx.get(local + "/file", timeout=10)
         assert response.status_code == 200
         assert httpx.get(local + "x", timeout=10).status_code == 404
     finally:
         server.terminate()
         log = server.communicate(timeout=10)[1]
     token = url.rsplit("/", 1)[1]
-    assert "GET" in log and token not in log and token[-20:] not in log
+    assert token not in log and token[-20:] not in log
     return response.content
 
 
@@ -192,7 +194,8 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     result = dsar("demo", "--json", "--workdir", str(tmp_path / "demo"), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = json.loads(result.stdout)
-    assert set(printed) == {"request_id", "package_path", "download_url", "passphrase", "subject_email", "workdir"}
+    assert set(printed) == {"request_id", "package_path", "download_url", "portal_url", "status_url", "passphrase",
+                            "subject_email", "workdir"}
     assert printed["download_url"].startswith("http://127.0.0.1:8765/download/")
     assert age_decrypt(Path(printed["package_path"]), printed["passphrase"])[:2] == b"PK"
     for private in (tmp_path / "demo" / "dsar.db", Path(printed["package_path"]), tmp_path / "demo" / "outbox"):

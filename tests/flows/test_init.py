@@ -23,6 +23,7 @@ from flows.config import (
     Mail,
     Notify,
     Package,
+    Portal,
     Redaction,
     Review,
     Smtp,
@@ -117,12 +118,13 @@ def test_every_section_and_key_is_shown_with_a_comment(tmp_path: Path) -> None:
     text = (tmp_path / "dsar.toml").read_text(encoding="utf-8")
     parsed = tomllib.loads(text)
     assert set(parsed) >= {"env_file", "controller", "activities", "identity", "mail", "store", "storage", "delivery",
-                           "package", "notify", "review", "redaction"}
+                           "portal", "package", "notify", "review", "redaction"}
     for commented in ("# [mail.smtp]", "# [[sources]]", '# kind = "sql"', '# kind = "mail"', "# [identity.oidc]",
                       "# [identity.knowledge]"):
         assert commented in text
     shown = _shown_keys(text)
-    for model in (Controller, Identity, Mail, Smtp, Store, Storage, Delivery, Package, Notify, Review, Redaction):
+    for model in (Controller, Identity, Mail, Smtp, Store, Storage, Delivery, Portal, Package, Notify, Review,
+                  Redaction):
         missing = set(model.model_fields) - shown - {"knowledge", "oidc", "manual_levels", "smtp"}  # sub-sections
         assert not missing, f"{model.__name__}: {sorted(missing)} not in the generated dsar.toml"
     for line in text.splitlines():

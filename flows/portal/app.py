@@ -1,0 +1,392 @@
+"""The portal's pages: ask (`/`), the code (`/verify/T`), the status (`/status/T`), the download (`/download/T`).
+
+Every page a token opens answers a bad, expired or forged token with the same neutral page, so it tells a
+stranger nothing. Pages carry no script; forms post back here only (the Content-Security-Policy says so).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from posixpath import basename
+from typing import Any
+from urllib.parse import parse_qs
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as HttpRequest
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from exports.errors import InvalidLink
+from exports.links import LinkClaims, issue_link, verify_link, verify_page_token
+from exports.package.values import show_moment
+from flows import stages
+from flows.config import Portal as PortalSettings
+from flows.downloads import admit
+from flows.errors import SAFE_ERRORS
+from flows.lifecycle import new_request
+from flows.pages import page_token
+from flows.portal import guard
+from flows.portal.progress import STEPS, local_time, progress
+from flows.portal.runs import start_run
+from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
+from flows.runtime import Runtime
+from flows.store import Request
+from identity.errors import AlreadyVerified, IdentityError, InvalidAddress
+
+HERE = Path(__file__).parent
+LANGUAGE_COOKIE = "dsar_lang"
+MAX_FORM_BYTES = 8 * 1024
+CHUNK_SIZE = 64 * 1024
+PRESIGNED_LIFETIME = timedelta(minutes=5)
+
+# No script, frame, font or image from anywhere; styles from this site; forms post here only.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+log = logging.getLogger("dsar.portal")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How often one client may ask or try a code, and how often one address may be asked for."""
+
+    asks_per_client: guard.RateLimit
+    asks_per_address: guard.RateLimit
+    codes_per_client: guard.RateLimit
+
+    @classmethod
+    def of(cls, settings: PortalSettings) -> Limits:
+        return cls(guard.RateLimit(settings.asks_per_client_per_hour, 3600),
+                   guard.RateLimit(settings.asks_per_address_per_day, 24 * 3600),
+                   guard.RateLimit(settings.codes_per_client_per_hour, 3600))
+
+
+@dataclass
+class Portal:
+    rt: Runtime
+    start_run: Callable[[str], None]
+    limits: Limits
+    templates: Environment
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.rt.config.delivery.public_url.startswith("https://")
+
+    # Language ------------------------------------------------------------------------------------------------
+
+    def language(self, request: HttpRequest) -> str:
+        """`?lang=`, else the cookie the switch set, else the best of Accept-Language, else the first offered."""
+        offered = [code for code in self.rt.config.controller.languages if code in LANGUAGES]
+        for chosen in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+            if chosen in offered:
+                return chosen
+        return accepted_language(request.headers.get("accept-language", ""), offered) or offered[0]
+
+    # Rendering -----------------------------------------------------------------------------------------------
+
+    def page(self, request: HttpRequest, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        lang = self.language(request)
+        controller = self.rt.config.controller
+        html = self.templates.get_template(template).render(
+            lang=lang, controller=controller, t=lambda key, /, **v: page_text(key, lang, **v),
+            languages=[(code, LANGUAGE_NAMES[code]) for code in controller.languages], **values)
+        response = HTMLResponse(html, status_code=status)
+        if request.query_params.get("lang") == lang:
+            response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+                                secure=self.secure_cookies)
+        return response
+
+    def message(self, request: HttpRequest, title: str, body: str, status: int, **values: Any) -> HTMLResponse:
+        lang = self.language(request)
+        return self.page(request, "message.html", status, title=page_text(title, lang),
+                         body=page_text(body, lang, **values))
+
+    def gone(self, request: HttpRequest) -> HTMLResponse:
+        return self.message(request, "gone_title", "gone_body", 404, contact=self.rt.config.controller.contact_email)
+
+    def limited(self, request: HttpRequest) -> HTMLResponse:
+        response = self.message(request, "limited_title", "limited_body", 429)
+        response.headers["Retry-After"] = "600"
+        return response
+
+    def with_csrf(self, request: HttpRequest, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        """A page with a form: its CSRF field, and the cookie that goes with it when the browser has none."""
+        cookie = request.cookies.get(guard.CSRF_COOKIE)
+        fresh = cookie is None
+        if cookie is None:
+            cookie = guard.new_csrf_cookie()
+        response = self.page(request, template, status, csrf=guard.csrf_token(self.rt.link_secret, cookie), **values)
+        if fresh:
+            response.set_cookie(guard.CSRF_COOKIE, cookie, httponly=True, samesite="strict", path="/",
+                                secure=self.secure_cookies)
+        return response
+
+    def request_of(self, kind: str, token: str) -> Request | None:
+        """The request a `kind` page token opens, or None for any token that does not."""
+        try:
+            request_id = verify_page_token(kind, token, self.rt.link_secret, self.rt.clock())
+            return self.rt.store.get(request_id)
+        except (InvalidLink, *SAFE_ERRORS):
+            return None
+
+    # Pages ---------------------------------------------------------------------------------------------------
+
+    async def ask(self, request: HttpRequest) -> Response:
+        lang = self.language(request)
+        if request.method == "GET":
+            return self.ask_form(request, {"language": lang, "right": "access"})
+        form = await read_form(request)
+        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(guard.CSRF_COOKIE),
+                                             form.get("csrf")):
+            return self.message(request, "bad_form_title", "bad_form_body", 400)
+        if form.get("website"):  # the field people cannot see: a bot filled it in
+            log.info("ask refused: honeypot")
+            return self.message(request, "bad_form_title", "bad_form_body", 400)
+        if not self.limits.asks_per_client.allow(client_key(self.rt, request)):
+            return self.limited(request)
+        email = form.get("email", "").strip()
+        language = form["language"] if form.get("language") in self.rt.config.controller.languages else lang
+        right = form["right"] if form.get("right") in stages.RIGHTS else "access"
+        name = form.get("name", "").strip()[:200] or None
+        values = {"email": email, "name": name or "", "language": language, "right": right}
+        if not email or len(email) > 320:
+            return self.ask_form(request, values, page_text("invalid_email", lang))
+        if not self.limits.asks_per_address.allow(guard.keyed(self.rt.link_secret, "address", email.casefold())):
+            return self.limited(request)
+        try:
+            registered = await run_in_threadpool(new_request, self.rt, email, language, name=name, right=right)
+        except InvalidAddress:
+            return self.ask_form(request, values, page_text("invalid_email", lang))
+        log.info("request registered from the portal")
+        # The same answer for every address: a page asking for the code that was sent, if one was.
+        return RedirectResponse(f"/verify/{page_token(self.rt, registered, 'verify')}", status_code=303)
+
+    def ask_form(self, request: HttpRequest, values: Mapping[str, str], error: str | None = None) -> HTMLResponse:
+        controller = self.rt.config.controller
+        return self.with_csrf(request, "ask.html", 400 if error else 200, form=values, error=error,
+                              rights=stages.RIGHTS,
+                              reply_languages=[(code, LANGUAGE_NAMES[code]) for code in controller.languages])
+
+    async def verify(self, request: HttpRequest) -> Response:
+        token = request.path_params["token"]
+        held = self.request_of("verify", token)
+        if held is None:
+            return self.gone(request)
+        if request.method == "GET":
+            if held.evidence:
+                return RedirectResponse(f"/status/{page_token(self.rt, held, 'status')}", status_code=303)
+            code = "".join(ch for ch in request.query_params.get("code", "") if ch.isdigit())[:16]
+            return self.verify_form(request, token, code)
+        form = await read_form(request)
+        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(guard.CSRF_COOKIE),
+                                             form.get("csrf")):
+            return self.message(request, "bad_form_title", "bad_form_body", 400)
+        if not self.limits.codes_per_client.allow(client_key(self.rt, request)):
+            return self.limited(request)
+        code = form.get("code", "").strip()
+        try:
+            verified = await run_in_threadpool(stages.submit_code, self.rt, held.id, code)
+        except AlreadyVerified:
+            verified = self.rt.store.get(held.id)
+        except (IdentityError, *SAFE_ERRORS):
+            # One answer for a wrong, expired, used-up or replayed code: a guesser learns nothing.
+            return self.verify_form(request, token, "", page_text("code_wrong", self.language(request)))
+        else:
+            if not verified.duplicate_of:
+                await run_in_threadpool(self.start_run, verified.id)
+        return RedirectResponse(f"/status/{page_token(self.rt, verified, 'status')}?verified=1", status_code=303)
+
+    def verify_form(self, request: HttpRequest, token: str, code: str, error: str | None = None) -> HTMLResponse:
+        identity = self.rt.config.identity
+        oidc = None
+        if "oidc" in identity.methods:
+            oidc = page_text("oidc_button", self.language(request))
+        return self.with_csrf(request, "verify.html", 400 if error else 200, token=token, code=code, error=error,
+                              oidc=oidc)
+
+    async def status(self, request: HttpRequest) -> Response:
+        token = request.path_params["token"]
+        held = self.request_of("status", token)
+        if held is None:
+            return self.gone(request)
+        lang = self.language(request)
+        now = await run_in_threadpool(progress, self.rt, held)
+        extended = None
+        if now.extended_reason is not None:
+            extended = page_text("status_extended", lang, date=show_moment(now.due_on, False, lang),
+                                 reason=now.extended_reason)
+        step = now.step
+        download = self.live_link_path(held.id) if step in ("ready", "delivered") else None
+        return self.page(request, "status.html", token=token, request_id=held.id, step=step, steps=STEPS,
+                         download=download,
+                         current=STEPS.index(step) if step in STEPS else -1,
+                         received=show_moment(now.received_on, False, lang), due=show_moment(now.due_on, False, lang),
+                         extended=extended, verified=request.query_params.get("verified") == "1",
+                         verify_token=page_token(self.rt, held, "verify") if step == "verifying" else None)
+
+    def live_link_path(self, request_id: str) -> str | None:
+        """The download page of the request's newest live link: the very URL its mail carried, rebuilt from the
+        store (a link's token is fixed by its id and times), so the status page leads on to the download."""
+        now = self.rt.clock()
+        live = [link for link in self.rt.store.links_of(request_id) if link.is_live(now)]
+        if not live:
+            return None
+        link = live[-1]
+        return issue_link(request_id, link.object_key, self.rt.link_secret, link.issued_at,
+                          link.expires_at - link.issued_at, "", jti=link.jti)
+
+    def link_of(self, token: str) -> LinkClaims | None:
+        try:
+            return verify_link(token, self.rt.link_secret, self.rt.clock())
+        except InvalidLink:
+            return None
+
+    async def download_page(self, request: HttpRequest) -> Response:
+        token = request.path_params["token"]
+        claims = self.link_of(token)
+        link = None if claims is None else self.rt.store.link(claims.jti)
+        if claims is None or link is None or link.request_id != claims.request_id or not link.is_live(self.rt.clock()):
+            return self.gone(request)
+        lang = self.language(request)
+        filename = basename(link.object_key)
+        method = self.rt.store.sealing(link.request_id).method
+        plain = filename.removesuffix(".age")
+        key = "-i key.txt " if method == "age-recipient" else ""
+        return self.page(request, "download.html", token=token, filename=filename, method=method,
+                         downloads_left=link.downloads_left,
+                         expires=show_moment(local_time(self.rt, link.expires_at), False, lang),
+                         age_command=f"age -d {key}-o {plain} {filename}")
+
+    async def download_file(self, request: HttpRequest) -> Response:
+        claims = self.link_of(request.path_params["token"])
+        if claims is None:
+            return self.gone(request)
+        storage = self.rt.storage
+        try:
+            size = await run_in_threadpool(storage.size, claims.object_key)  # a missing object spends nothing
+        except (OSError, ValueError):
+            return self.gone(request)
+        if request.method == "HEAD":
+            return Response(headers=_file_headers(claims.object_key, size))
+        try:
+            admitted = await run_in_threadpool(admit, self.rt, claims)
+        except Exception as exc:
+            log.warning("download admit failed (%s)", type(exc).__name__)  # its text may quote the link id
+            return Response("try again later\n", status_code=503, media_type="text/plain")
+        if not admitted:
+            return self.gone(request)
+        presign = getattr(storage, "presigned_url", None)
+        url = presign(claims.object_key, PRESIGNED_LIFETIME) if presign else None
+        if url is not None:
+            return RedirectResponse(url, status_code=302)
+        return StreamingResponse(_chunks(storage, claims.object_key), headers=_file_headers(claims.object_key, size),
+                                 media_type="application/octet-stream")
+
+
+def _file_headers(key: str, size: int) -> dict[str, str]:
+    # Object keys are restricted to [A-Za-z0-9._-], so the name needs no escaping.
+    return {"Content-Disposition": f'attachment; filename="{basename(key)}"', "Content-Length": str(size),
+            "Content-Type": "application/octet-stream"}
+
+
+async def _chunks(storage: Any, key: str) -> Any:
+    body = await run_in_threadpool(storage.open, key)
+    try:
+        while chunk := await run_in_threadpool(body.read, CHUNK_SIZE):
+            yield chunk
+    finally:
+        body.close()
+
+
+def accepted_language(header: str, offered: Sequence[str]) -> str | None:
+    """The offered language the Accept-Language header weighs highest (`fi-FI` counts as `fi`)."""
+    best, best_q = None, 0.0
+    for part in header.split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        code = tag.strip().lower().split("-")[0]
+        if code in offered and q > best_q:
+            best, best_q = code, q
+    return best
+
+
+async def read_form(request: HttpRequest) -> dict[str, str] | None:
+    """An urlencoded form of at most MAX_FORM_BYTES, one value per field; None for anything else."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {name: values[0] for name, values in fields.items()}
+
+
+def client_key(rt: Runtime, request: HttpRequest) -> str:
+    """The client's address, keyed: rate limits count by it without keeping an IP address."""
+    host = request.client.host if request.client else "-"
+    return guard.keyed(rt.link_secret, "client", host)
+
+
+class SecurityHeaders:
+    """Adds the headers every answer carries: no caching (pages hold tokens), no referrer, the CSP."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+                    if name.lower().encode() not in names]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits: Limits | None = None) -> Starlette:
+    """The portal for the controller of `rt`. `start(request_id)` starts a verified request's run (default: a
+    `dsar run` process of its own, see flows/portal/runs.py)."""
+    rt.link_secret, rt.store, rt.ledger  # noqa: B018 - a bad secret fails now, not at the first requester
+    templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                            trim_blocks=True, lstrip_blocks=True)
+    config_path = rt.config.path
+    portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id)),
+                    limits or Limits.of(rt.config.portal), templates)
+    app = Starlette(routes=[
+        Route("/", portal.ask, methods=["GET", "POST"], name="ask"),
+        Route("/verify/{token}", portal.verify, methods=["GET", "POST"], name="verify"),
+        Route("/status/{token}", portal.status, methods=["GET"], name="status"),
+        Route("/download/{token}", portal.download_page, methods=["GET"], name="download"),
+        Route("/download/{token}/file", portal.download_file, methods=["GET", "HEAD"], name="file"),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ])
+    app.add_middleware(SecurityHeaders)
+    app.state.portal = portal
+    return app

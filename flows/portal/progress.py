@@ -1,0 +1,49 @@
+"""Where a request stands, in the steps a requester understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flows.runtime import Runtime
+from flows.store import Request
+
+STEPS = ("received", "verifying", "in_progress", "ready", "delivered")
+
+_STEP_OF_STATUS = {
+    "received": "received", "awaiting_identity": "verifying",
+    # A failed run waits for the privacy team to resume it: for the requester it is still in progress.
+    "verified": "in_progress", "running": "in_progress", "awaiting_review": "in_progress", "failed": "in_progress",
+    "delivered": "ready", "duplicate": "closed", "closed": "closed",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: str  # one of STEPS, or "closed"
+    received_on: date
+    due_on: date  # the Art. 12(3) deadline, extended or not, as a date where the controller is
+    extended_reason: str | None  # set when the deadline was extended
+
+
+def progress(rt: Runtime, request: Request) -> Progress:
+    """The request's step; "ready" becomes "delivered" once the package has been downloaded."""
+    step = _STEP_OF_STATUS.get(request.status, "in_progress")
+    reason = None
+    for event in rt.ledger.events(request.id):
+        if step == "ready" and event.action == "download":
+            step = "delivered"
+        elif event.action == "extended" and isinstance(event.detail.get("reason"), str):
+            reason = event.detail["reason"]
+    return Progress(step, local_date(rt, request.received_at), local_date(rt, request.deadline),
+                    reason if request.extended_to is not None else None)
+
+
+def local_date(rt: Runtime, moment: datetime) -> date:
+    """`moment`'s calendar date in the controller's time zone."""
+    return moment.astimezone(ZoneInfo(rt.config.controller.time_zone)).date()
+
+
+def local_time(rt: Runtime, moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo(rt.config.controller.time_zone)).replace(tzinfo=None)

@@ -1,0 +1,47 @@
+"""Running the portal under uvicorn: `run` for `dsar serve`, `serving` for tests and benches."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+def _config(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> uvicorn.Config:
+    # uvicorn's access log prints the path, and paths hold tokens: off. X-Forwarded-For is believed from the
+    # configured proxies only (uvicorn's default trusts loopback, where anyone on the host could claim any
+    # client address and so escape the rate limits).
+    return uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning", lifespan="off",
+                          server_header=False, proxy_headers=bool(trusted_proxies),
+                          forwarded_allow_ips=list(trusted_proxies) or None)
+
+
+def run(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> None:
+    """Serve until interrupted."""
+    uvicorn.Server(_config(app, host, port, trusted_proxies)).run()
+
+
+@contextmanager
+def serving(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """The app served by uvicorn in a thread while the block runs; its base URL (port 0 picks a free one)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    server = uvicorn.Server(_config(app, host, sock.getsockname()[1]))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the portal did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
