@@ -51,11 +51,16 @@ def not_found() -> Response:
 
 
 class FileRoute:
-    """The `/download/{token}/file` endpoint (`respond`): GET and HEAD; one per app, holding the stream slots."""
+    """The `/download/{token}/file` endpoint (`respond`): GET and HEAD; one per app, holding the stream slots.
+
+    `gone(request)` is the app's one answer to every refusal (a plain 404 by default).
+    """
 
     def __init__(self, storage: Storage, secret: bytes, clock: Callable[[], datetime], policy: LinkPolicy,
-                 *, max_streams: int = MAX_STREAMS, write_timeout: float = WRITE_TIMEOUT) -> None:
+                 *, gone: Callable[[Request], Response] | None = None, max_streams: int = MAX_STREAMS,
+                 write_timeout: float = WRITE_TIMEOUT) -> None:
         self.storage, self.secret, self.clock, self.policy = storage, secret, clock, policy
+        self.gone = gone or (lambda request: not_found())
         self.write_timeout = write_timeout
         self.streams = anyio.Semaphore(max_streams)
 
@@ -65,7 +70,7 @@ class FileRoute:
             claims = verify_link(request.path_params["token"], self.secret, self.clock())
             size = await anyio.to_thread.run_sync(self.storage.size, claims.object_key)  # a missing one spends none
         except (InvalidLink, OSError, ValueError):
-            return not_found()
+            return self.gone(request)
         # If-Range names a validator we never send, so it can never match: the whole file then (RFC 9110 13.1.5).
         range_header = None if "if-range" in request.headers else request.headers.get("range")
         try:
@@ -75,7 +80,7 @@ class FileRoute:
             log.warning("%s admit failed (%s)", request.method, type(exc).__name__)
             return PlainTextResponse("try again later\n", 503, headers=NO_STORE)
         if not admitted:
-            return not_found()
+            return self.gone(request)
         url = await anyio.to_thread.run_sync(self.storage.presigned_url, claims.object_key, PRESIGNED_LIFETIME)
         if url is not None:  # S3: the download goes to its own short-lived URL
             return RedirectResponse(url, 302, headers=NO_STORE)

@@ -13,7 +13,8 @@ from exports.links import issue_link
 from exports.storage import LocalStorage
 from flows.portal.download_file import FileRoute, LinkPolicy
 from flows.portal.files import RangeNotSatisfiable, attachment, byte_range
-from tests.portal.served import file_app, serving
+from flows.portal.server import serving
+from tests.portal.file_route import file_app
 
 SECRET = b"k" * 32
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -102,7 +103,7 @@ def test_whole_file_with_its_headers_and_no_token_in_the_log(served, data, caplo
     assert "content-range" not in response.headers
     assert policy.spent == 1
     server_log = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("dsar", "uvicorn")))
-    assert "GET download_file 200" in server_log
+    assert "GET file 200" in server_log
     token = url.removeprefix(f"{base}/download/").removesuffix("/file")
     for secret in (token, "the-link-id", "REQ-ABC", "/download", "127.0.0.1"):
         assert secret not in server_log

@@ -13,8 +13,9 @@ import httpx
 
 from exports.links import issue_link
 from exports.storage import LocalStorage
-from flows.portal.download_file import FileRoute, LinkPolicy
-from tests.portal.served import file_app, serving
+from flows.portal.download_file import FileRoute
+from flows.portal.server import serving
+from tests.portal.file_route import ALWAYS, file_app
 
 SECRET = b"k" * 32
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -68,8 +69,7 @@ def test_200_downloads_beside_500_stalled_connections(tmp_path):
     (tmp_path / "package").write_bytes(data)
     storage = LocalStorage(tmp_path / "store")
     storage.put(tmp_path / "package", KEY)
-    always = LinkPolicy(spend=lambda claims: True, usable=lambda claims: True, resumable=lambda claims: True)
-    route = FileRoute(storage, SECRET, lambda: NOW, always)
+    route = FileRoute(storage, SECRET, lambda: NOW, ALWAYS)
     with serving(file_app(route), head_timeout=HEAD_TIMEOUT) as base:
         url = issue_link("REQ-LOAD", KEY, SECRET, NOW, timedelta(hours=1), base) + "/file"
         asyncio.run(asyncio.wait_for(load(base, url), TEST_BOUND))  # warm up: threads, buffers, imports
@@ -86,7 +86,6 @@ def test_200_downloads_beside_500_stalled_connections(tmp_path):
 
 def test_a_head_trickled_a_byte_at_a_time_is_cut_off_even_on_a_kept_alive_connection(tmp_path):
     storage = LocalStorage(tmp_path / "store")
-    always = LinkPolicy(spend=lambda claims: True, usable=lambda claims: True, resumable=lambda claims: True)
 
     async def trickle(port: int, first: bytes) -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -107,7 +106,7 @@ def test_a_head_trickled_a_byte_at_a_time_is_cut_off_even_on_a_kept_alive_connec
         finally:
             writer.close()
 
-    with serving(file_app(FileRoute(storage, SECRET, lambda: NOW, always)), head_timeout=1.0) as base:
+    with serving(file_app(FileRoute(storage, SECRET, lambda: NOW, ALWAYS)), head_timeout=1.0) as base:
         port = int(base.rsplit(":", 1)[1])
         fresh = asyncio.run(asyncio.wait_for(trickle(port, b""), TEST_BOUND))
         kept = asyncio.run(asyncio.wait_for(
