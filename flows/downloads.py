@@ -1,7 +1,8 @@
 """Download links with a policy: recorded before they are sent, counted, expiring, revocable.
 
-`dsar serve` (exports/serve.py) checks a token's signature and expiry only; it
-asks `admit` before every download, and the request store answers. The ledger
+The portal's file route (flows/portal/download_file.py) checks a token's
+signature and expiry only; it asks `admit` before a download (`usable` for a
+HEAD, `resumable` for a ranged GET past byte 0), and the request store answers. The ledger
 names a link by a short hash of its id, never by its token, and records no
 address, name or IP.
 """

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from exports.errors import InvalidLink
-from exports.links import LinkClaims, verify_link
+from exports.links import LinkClaims, check_secret, verify_link
 from exports.storage import Storage
 from flows.portal.files import WRITE_TIMEOUT, StoredObjectResponse, byte_range
 from flows.portal.hardening import MAX_STREAMS
@@ -59,6 +59,7 @@ class FileRoute:
     def __init__(self, storage: Storage, secret: bytes, clock: Callable[[], datetime], policy: LinkPolicy,
                  *, gone: Callable[[Request], Response] | None = None, max_streams: int = MAX_STREAMS,
                  write_timeout: float = WRITE_TIMEOUT) -> None:
+        check_secret(secret)  # fail at start-up, not at the first download
         self.storage, self.secret, self.clock, self.policy = storage, secret, clock, policy
         self.gone = gone or (lambda request: not_found())
         self.write_timeout = write_timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from flows.portal.hardening import server_config
+from flows.portal.hardening import access_log, server_config
 
 
 def _config(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = (), **limits: Any) -> uvicorn.Config:
@@ -24,7 +25,11 @@ def _config(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] =
 
 
 def run(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted, printing the access log (method, route name, status) to stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    access_log.addHandler(handler)
+    access_log.setLevel(logging.INFO)
     uvicorn.Server(_config(app, host, port, trusted_proxies)).run()
 
 

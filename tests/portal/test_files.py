@@ -199,6 +199,11 @@ def test_a_failing_policy_is_503_naming_no_link(storage, caplog):
     assert "admit failed (RuntimeError)" in caplog.text and "the-link-id" not in caplog.text
 
 
+def test_a_short_secret_is_refused_at_start(storage):
+    with pytest.raises(ValueError):
+        FileRoute(storage, b"short", lambda: NOW, Policy().link_policy())
+
+
 class _PresigningStorage(LocalStorage):
     def presigned_url(self, key, lifetime):
         return f"https://bucket.example/{key}?expires={int(lifetime.total_seconds())}"
