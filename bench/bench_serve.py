@@ -3,12 +3,13 @@
     .venv/bin/python bench/bench_serve.py [--clients 50] [--requests 2000] [--downloads 200] [--size-mb 2] [--json]
 
 Baseline: `python -m http.server` serving the same package from the same
-directory (and, for the pages, a saved copy of each page as a static file):
-what a bare file server does on this machine. Both servers run in their own
+directory, and for the pages a saved copy of each page as a static file: what
+a bare file server does on this machine. Both servers run in their own
 process, one at a time; the load comes from this process over loopback, one
 connection per request (http.server speaks HTTP/1.0), so both pay the same
-connection set-up. Our downloads pass the link check and the stream cap; the
-policy behind the link always says yes, so the store is not what is measured.
+connection set-up. The pages are make_app on the demo company (the status page
+of a request just asked); the downloads pass the link check and the stream
+cap, with a policy that always says yes, so the request store is not measured.
 """
 
 from __future__ import annotations
@@ -91,12 +92,23 @@ def p99(latencies: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
-def measure(port: int, pages: list[str], download: str, args: argparse.Namespace) -> dict[str, Figures]:
+async def page(port: int, path: str) -> bytes:
+    """The body of one page."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:40]
+    return body
+
+
+def measure(port: int, pages: dict[str, str], download: str, args: argparse.Namespace) -> dict[str, Figures]:
     out = {}
-    for page in pages:
-        asyncio.run(hammer(port, page, args.clients, args.clients))  # warm up
-        seconds, latencies, _, errors = asyncio.run(hammer(port, page, args.clients, args.requests))
-        out[page] = Figures(len(latencies) / seconds, p99(latencies), 0.0, errors)
+    for name, path in pages.items():
+        asyncio.run(hammer(port, path, args.clients, args.clients))  # warm up
+        seconds, latencies, _, errors = asyncio.run(hammer(port, path, args.clients, args.requests))
+        out[name] = Figures(len(latencies) / seconds, p99(latencies), 0.0, errors)
     seconds, latencies, received, errors = asyncio.run(hammer(port, download, args.downloads, args.downloads))
     out["download"] = Figures(len(latencies) / seconds, p99(latencies), received / 1e6 / seconds, errors)
     return out
@@ -118,27 +130,36 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 
 def serve_portal(root: Path) -> None:
-    """Child mode: the portal's download route under the portal's uvicorn settings; prints the port and a link."""
+    """Child mode: the portal (make_app on the demo company) under `dsar serve`'s uvicorn settings, plus the file
+    route with a yes-policy at /bench/{token}/file; prints the port, the status page and the download paths."""
     import uvicorn
     from starlette.applications import Starlette
-    from starlette.routing import Route
+    from starlette.routing import Mount, Route
 
     from exports.links import issue_link
     from exports.storage import LocalStorage
+    from flows.demo.run import prepare_demo, write_demo_config
+    from flows.lifecycle import new_request
+    from flows.pages import page_token
+    from flows.portal.app import make_app
     from flows.portal.download_file import FileRoute, LinkPolicy
     from flows.portal.hardening import server_config
+    from flows.runtime import open_runtime
 
-    now = datetime.now(UTC)
+    company, _ = prepare_demo(root / "demo")
+    rt = open_runtime(write_demo_config(company, "http://127.0.0.1:9/3.0"))
+    status = f"/status/{page_token(rt, new_request(rt, 'bench@example.fi', 'en'), 'status')}"
     always = LinkPolicy(spend=lambda claims: True, usable=lambda claims: True, resumable=lambda claims: True)
-    route = FileRoute(LocalStorage(root), SECRET, lambda: datetime.now(UTC), always)
-    app = Starlette(routes=[Route("/download/{token}/file", route.respond, methods=["GET", "HEAD"])])
+    files = FileRoute(LocalStorage(root / "files"), SECRET, lambda: datetime.now(UTC), always)
+    app = Starlette(routes=[Route("/bench/{token}/file", files.respond, methods=["GET", "HEAD"]),
+                            Mount("/", make_app(rt, start=lambda request_id: None))])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(2048)  # before "ready": the first client must not find the port closed
     port = sock.getsockname()[1]
-    link = issue_link("REQ-BENCH", KEY, SECRET, now, timedelta(hours=1), f"http://127.0.0.1:{port}")
-    print(f"ready {port} {link.split(str(port), 1)[1]}/file", flush=True)
-    uvicorn.Server(server_config(app, "127.0.0.1", port)).run(sockets=[sock])
+    token = issue_link("REQ-BENCH", KEY, SECRET, datetime.now(UTC), timedelta(hours=1), "").rsplit("/", 1)[1]
+    print(f"ready {port} {status} /bench/{token}/file", flush=True)
+    uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="warning")).run(sockets=[sock])
 
 
 def main() -> None:
@@ -155,17 +176,24 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / KEY).parent.mkdir(parents=True)
-        (root / KEY).write_bytes(os.urandom(int(args.size_mb * 1e6)))
-        ours, ready = started([sys.executable, __file__, "--serve", str(root)], re.compile(r"^ready (\d+) (\S+)"))
+        package = root / "files" / KEY
+        package.parent.mkdir(parents=True)
+        package.write_bytes(os.urandom(int(args.size_mb * 1e6)))
+        ours, ready = started([sys.executable, __file__, "--serve", str(root)],
+                              re.compile(r"^ready (\d+) (\S+) (\S+)"))
         try:
-            portal = measure(int(ready.group(1)), [], ready.group(2), args)
+            port = int(ready.group(1))
+            pages = {"ask page": "/", "status page": ready.group(2)}
+            for name, path in pages.items():  # the baseline serves a copy of each page as a static file
+                (root / "files" / f"{name.split()[0]}.html").write_bytes(asyncio.run(page(port, path)))
+            portal = measure(port, pages, ready.group(3), args)
         finally:
             stop(ours)
         baseline, ready = started([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-                                   "--directory", str(root)], re.compile(r"port (\d+)"))
+                                   "--directory", str(root / "files")], re.compile(r"port (\d+)"))
         try:
-            bare = measure(int(ready.group(1)), [], f"/{KEY}", args)
+            static = {name: f"/{name.split()[0]}.html" for name in pages}
+            bare = measure(int(ready.group(1)), static, f"/{KEY}", args)
         finally:
             stop(baseline)
 
