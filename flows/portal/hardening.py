@@ -1,9 +1,10 @@
 """What keeps the portal up under load and its logs clean: uvicorn settings, a request-head timeout, an access log.
 
 uvicorn times out an idle kept-alive connection but not one that never
-finishes its request head: a slowloris holds it forever. `HeadTimeoutProtocol`
-closes a connection whose head is still incomplete `head_timeout` seconds after
-it began, however slowly the bytes trickle in. uvicorn's own access log writes
+finishes its request: a slowloris holds it forever. `HeadTimeoutProtocol`
+closes a connection whose request (head, and body if any: the portal's forms
+are at most 8 KiB) is still incomplete `head_timeout` seconds after it began,
+however slowly the bytes trickle in. uvicorn's own access log writes
 the path, which holds the download or status token, so it is off; `AccessLog`
 logs the method, the route's name and the status only.
 """
@@ -19,16 +20,17 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-HEAD_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its head
+HEAD_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its head and body
 KEEP_ALIVE = 5  # seconds an idle kept-alive connection stays open
 MAX_CONNECTIONS = 1024  # beyond this uvicorn answers 503 (each holds at most ~16 KiB of head and 64 KiB of output)
 MAX_STREAMS = 64  # concurrent file downloads; more wait for a slot
 
 access_log = logging.getLogger("dsar.portal.access")
+_INCOMPLETE = (h11.IDLE, h11.SEND_BODY)  # h11's states of a client still sending its request
 
 
 class HeadTimeoutProtocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request head is not complete after `head_timeout`."""
+    """uvicorn's h11 protocol, closing a connection whose request is not all in `head_timeout` after it began."""
 
     head_timeout = HEAD_TIMEOUT
 
@@ -47,7 +49,7 @@ class HeadTimeoutProtocol(H11Protocol):
         if self._head_timer is None and self.conn.their_state is h11.IDLE:
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:  # the head is in
+        if self.conn.their_state not in _INCOMPLETE:  # the request is in
             self._cancel_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -61,7 +63,7 @@ class HeadTimeoutProtocol(H11Protocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self.conn.their_state in _INCOMPLETE and not self.transport.is_closing():
             self.transport.close()
 
 

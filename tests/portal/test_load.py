@@ -84,7 +84,7 @@ def test_200_downloads_beside_500_stalled_connections(tmp_path):
     assert growth < DOWNLOADS * SIZE // 10, f"RSS grew by {growth / 1e6:.0f} MB under load"
 
 
-def test_a_head_trickled_a_byte_at_a_time_is_cut_off_even_on_a_kept_alive_connection(tmp_path):
+def test_a_request_trickled_a_byte_at_a_time_is_cut_off_fresh_kept_alive_or_in_its_body(tmp_path):
     storage = LocalStorage(tmp_path / "store")
 
     async def trickle(port: int, first: bytes) -> bytes:
@@ -111,5 +111,9 @@ def test_a_head_trickled_a_byte_at_a_time_is_cut_off_even_on_a_kept_alive_connec
         fresh = asyncio.run(asyncio.wait_for(trickle(port, b""), TEST_BOUND))
         kept = asyncio.run(asyncio.wait_for(
             trickle(port, b"GET /download/abc/file HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), TEST_BOUND))
+        slow_body = asyncio.run(asyncio.wait_for(
+            trickle(port, b"POST /download/abc/file HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n"),
+            TEST_BOUND))
     assert fresh == b""
+    assert slow_body.startswith(b"HTTP/1.1 405 "), "a body trickled a byte at a time held its connection"
     assert kept.startswith(b"HTTP/1.1 404 ") and kept.endswith(b"not found\n"), "the first request was not answered"
