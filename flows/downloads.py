@@ -1,7 +1,8 @@
 """Download links with a policy: recorded before they are sent, counted, expiring, revocable.
 
-`dsar serve` (exports/serve.py) checks a token's signature and expiry only; it
-asks `admit` before every download, and the request store answers. The ledger
+The portal's file route (flows/portal/download_file.py) checks a token's
+signature and expiry only; it asks `admit` before a download (`usable` for a
+HEAD, `resumable` for a ranged GET past byte 0), and the request store answers. The ledger
 names a link by a short hash of its id, never by its token, and records no
 address, name or IP.
 """
@@ -63,40 +64,72 @@ def admit(rt: Runtime, claims: LinkClaims) -> bool:
     know or knows for another object, a closed request, and a link that is
     revoked, expired or used up. The caller answers every refusal alike.
     """
-    if not claims.object_key.startswith(f"{claims.request_id}/"):
-        return False
-    link = rt.store.link(claims.jti)
-    if link is None or (link.request_id, link.object_key) != (claims.request_id, claims.object_key):
-        return False
-    try:
-        request = rt.store.get(claims.request_id)
-    except RequestNotFound:
-        return False
-    if request.status == "closed":  # closing (and erasure, which closes) ends every link at once
-        return False
-    if not _ledger_allows(rt, request.id, claims.jti):
+    link = _open_link(rt, claims)
+    if link is None or not _ledger_allows(rt, claims.request_id, claims.jti):
         return False
     taken = rt.store.take_download(claims.jti, rt.clock())
     if taken is None:
         return False
-    rt.ledger.append_event(request.id, "requester", "download",
+    rt.ledger.append_event(claims.request_id, "requester", "download",
                            {"link": link_ref(taken.jti), "downloads_left": taken.downloads_left})
     return True
+
+
+def usable(rt: Runtime, claims: LinkClaims) -> bool:
+    """Whether `admit` would let this link download now, spending nothing (a HEAD request)."""
+    link = _open_link(rt, claims)
+    return link is not None and link.is_live(rt.clock()) and _ledger_allows(rt, claims.request_id, claims.jti)
+
+
+def resumable(rt: Runtime, claims: LinkClaims) -> bool:
+    """Whether a ranged GET may continue a download this link already counted, spending nothing.
+
+    The link must be unexpired and unrevoked, its request open, and the ledger
+    must hold at least one download by it; its last download may be resumed
+    even when none is left.
+    """
+    link = _open_link(rt, claims)
+    if link is None or link.revoked_at is not None or rt.clock() >= link.expires_at:
+        return False
+    issued, _, downloads = _ledger_state(rt, claims.request_id, claims.jti)
+    return issued and downloads > 0
+
+
+def _open_link(rt: Runtime, claims: LinkClaims) -> Link | None:
+    """The store's link for these claims, if it grants this object and its request is not closed."""
+    if not claims.object_key.startswith(f"{claims.request_id}/"):
+        return None
+    link = rt.store.link(claims.jti)
+    if link is None or (link.request_id, link.object_key) != (claims.request_id, claims.object_key):
+        return None
+    try:
+        request = rt.store.get(claims.request_id)
+    except RequestNotFound:
+        return None
+    if request.status == "closed":  # closing (and erasure, which closes) ends every link at once
+        return None
+    return link
 
 
 def _ledger_allows(rt: Runtime, request_id: str, jti: str) -> bool:
     """What the ledger (hash-chained, signed) says of a link, which an edit of the links table cannot change:
     issued, not revoked since (a revocation, a reissue, the request closed), and downloads left."""
+    issued, allowed, downloads = _ledger_state(rt, request_id, jti)
+    return issued and isinstance(allowed, int) and downloads < allowed
+
+
+def _ledger_state(rt: Runtime, request_id: str, jti: str) -> tuple[bool, object, int]:
+    """(issued and not revoked since, downloads allowed, downloads recorded) of a link, by the ledger."""
     ref, issued, allowed, downloads = link_ref(jti), False, 0, 0
     for event in rt.ledger.events(request_id):
         detail = event.detail
         if event.action in ("deliver_done", "link_reissued") and detail.get("link") == ref:
             issued, allowed, downloads = True, detail.get("downloads_left", 0), 0
         elif issued and event.action in ("links_revoked", "link_reissued", "closed"):
-            return False
+            return False, allowed, downloads
         elif issued and event.action == "download" and detail.get("link") == ref:
             downloads += 1
-    return issued and isinstance(allowed, int) and downloads < allowed
+    return issued, allowed, downloads
 
 
 def revoke(rt: Runtime, request_id: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from posixpath import basename
 from typing import Any
@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,13 +27,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from exports.errors import InvalidLink
 from exports.links import LinkClaims, issue_link, verify_link, verify_page_token
 from exports.package.values import show_moment
-from flows import stages
+from flows import downloads, stages
 from flows.config import Portal as PortalSettings
-from flows.downloads import admit
 from flows.errors import SAFE_ERRORS
 from flows.lifecycle import new_request
 from flows.pages import page_token
 from flows.portal import guard
+from flows.portal.download_file import FileRoute, LinkPolicy
 from flows.portal.oidc_routes import button_label, oidc_routes
 from flows.portal.progress import STEPS, local_time, progress
 from flows.portal.runs import start_run
@@ -45,8 +45,6 @@ from identity.errors import AlreadyVerified, IdentityError, InvalidAddress
 HERE = Path(__file__).parent
 LANGUAGE_COOKIE = "dsar_lang"
 MAX_FORM_BYTES = 8 * 1024
-CHUNK_SIZE = 64 * 1024
-PRESIGNED_LIFETIME = timedelta(minutes=5)
 
 # No script, frame, font or image from anywhere; styles from this site; forms post here only.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -267,46 +265,6 @@ class Portal:
                          expires=show_moment(local_time(self.rt, link.expires_at), False, lang),
                          age_command=f"age -d {key}-o {plain} {filename}")
 
-    async def download_file(self, request: HttpRequest) -> Response:
-        claims = self.link_of(request.path_params["token"])
-        if claims is None:
-            return self.gone(request)
-        storage = self.rt.storage
-        try:
-            size = await run_in_threadpool(storage.size, claims.object_key)  # a missing object spends nothing
-        except (OSError, ValueError):
-            return self.gone(request)
-        if request.method == "HEAD":
-            return Response(headers=_file_headers(claims.object_key, size))
-        try:
-            admitted = await run_in_threadpool(admit, self.rt, claims)
-        except Exception as exc:
-            log.warning("download admit failed (%s)", type(exc).__name__)  # its text may quote the link id
-            return Response("try again later\n", status_code=503, media_type="text/plain")
-        if not admitted:
-            return self.gone(request)
-        presign = getattr(storage, "presigned_url", None)
-        url = presign(claims.object_key, PRESIGNED_LIFETIME) if presign else None
-        if url is not None:
-            return RedirectResponse(url, status_code=302)
-        return StreamingResponse(_chunks(storage, claims.object_key), headers=_file_headers(claims.object_key, size),
-                                 media_type="application/octet-stream")
-
-
-def _file_headers(key: str, size: int) -> dict[str, str]:
-    # Object keys are restricted to [A-Za-z0-9._-], so the name needs no escaping.
-    return {"Content-Disposition": f'attachment; filename="{basename(key)}"', "Content-Length": str(size),
-            "Content-Type": "application/octet-stream"}
-
-
-async def _chunks(storage: Any, key: str) -> Any:
-    body = await run_in_threadpool(storage.open, key)
-    try:
-        while chunk := await run_in_threadpool(body.read, CHUNK_SIZE):
-            yield chunk
-    finally:
-        body.close()
-
 
 def accepted_language(header: str, offered: Sequence[str]) -> str | None:
     """The offered language the Accept-Language header weighs highest (`fi-FI` counts as `fi`)."""
@@ -377,12 +335,15 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
     config_path = rt.config.path
     portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id)),
                     limits or Limits.of(rt.config.portal), templates)
+    files = FileRoute(rt.storage, rt.link_secret, lambda: rt.clock(), LinkPolicy(
+        spend=partial(downloads.admit, rt), usable=partial(downloads.usable, rt),
+        resumable=partial(downloads.resumable, rt)), gone=portal.gone)
     app = Starlette(routes=[
         Route("/", portal.ask, methods=["GET", "POST"], name="ask"),
         Route("/verify/{token}", portal.verify, methods=["GET", "POST"], name="verify"),
         Route("/status/{token}", portal.status, methods=["GET"], name="status"),
         Route("/download/{token}", portal.download_page, methods=["GET"], name="download"),
-        Route("/download/{token}/file", portal.download_file, methods=["GET", "HEAD"], name="file"),
+        Route("/download/{token}/file", files.respond, methods=["GET", "HEAD"], name="file"),
         *oidc_routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ])

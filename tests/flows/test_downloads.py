@@ -1,4 +1,4 @@
-"""Links with a policy, downloaded over HTTP from `dsar serve`'s server, with the real request store and ledger."""
+"""Links with a policy, downloaded over HTTP from the portal's file route, with the real request store and ledger."""
 
 import dataclasses
 import hashlib
@@ -6,18 +6,18 @@ import json
 import logging
 import threading
 from datetime import timedelta
-from functools import partial
 
 import httpx
 import pytest
 
 from audit.verify import verify_ledger
 from exports.links import issue_link
-from exports.serve import DEFAULT_HOST, make_server
 from exports.storage import LocalStorage
 from flows import downloads, stages
 from flows.demo.run import prepare_demo, write_demo_config
 from flows.errors import NoPackage, RequestClosed
+from flows.portal.app import make_app
+from flows.portal.server import serving
 from tests.flows.delivered import clocked_runtime, deliver, mailed_link
 
 
@@ -34,32 +34,31 @@ def rt(config):
 
 @pytest.fixture
 def base(rt):
-    server = make_server(DEFAULT_HOST, 0, rt.storage, rt.link_secret, admit=partial(downloads.admit, rt),
-                         clock=lambda: rt.clock())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{DEFAULT_HOST}:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(make_app(rt, start=lambda request_id: None)) as url:
+        yield url
 
 
 def downloads_of(rt, request_id: str) -> list[dict]:
     return [e.detail for e in rt.ledger.events(request_id) if e.action == "download"]
 
 
-NOT_FOUND = (404, b"not found\n")
+NOT_FOUND = (404, "the portal's one page for every refusal")
 
 
-def get(url: str) -> tuple[int, bytes]:
-    response = httpx.get(url, timeout=30)
+def get(url: str, **headers: str) -> tuple[int, bytes | str]:
+    """GET the file behind the download page `url`; a 404 is checked to be the neutral page and named NOT_FOUND."""
+    response = httpx.get(f"{url}/file", headers=headers, timeout=30)
+    if response.status_code == 404:
+        neutral = httpx.get(f"{url.rsplit('/download/', 1)[0]}/download/nothing/file", timeout=30)
+        assert response.text == neutral.text, "a refusal told more than an unknown token"
+        return NOT_FOUND
     return response.status_code, response.content
 
 
 def test_three_downloads_then_404_each_one_in_the_ledger(rt, base, caplog):
     request_id, data = deliver(rt)
     url = mailed_link(rt, f"{request_id}-link", base)
-    with caplog.at_level(logging.DEBUG, logger="dsar.exports.serve"):
+    with caplog.at_level(logging.DEBUG):
         assert [get(url) for _ in range(3)] == [(200, data)] * 3
         assert get(url) == NOT_FOUND
     [link] = rt.store.links_of(request_id)
@@ -71,9 +70,11 @@ def test_three_downloads_then_404_each_one_in_the_ledger(rt, base, caplog):
     # Neither the log nor the ledger holds the token, the link id, an address or the requester.
     token = url.rsplit("/", 1)[1]
     ledger = json.dumps([[e.actor, e.action, e.detail] for e in rt.ledger.events(request_id)])
-    for secret in (token, link.jti, rt.store.get(request_id).email, "127.0.0.1", "Aino"):
-        assert secret not in ledger and secret not in caplog.text
-    assert caplog.text.count("GET 200") == 3
+    # The server's side: dsar's, uvicorn's and Starlette's loggers (the test's own httpx logs its URLs).
+    served = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+    for secret in (token, link.jti, rt.store.get(request_id).email, "127.0.0.1", "Aino", "/download"):
+        assert secret not in ledger and secret not in served
+    assert served.count("GET file 200") == 3 and served.count("GET file 404") == 2
 
 
 def test_an_expired_link_is_404(rt, base):
@@ -207,19 +208,14 @@ class PresigningStorage(LocalStorage):
 def test_a_presigning_storage_gets_a_redirect_that_lives_five_minutes(rt):
     request_id, _ = deliver(rt)
     storage = PresigningStorage(rt.storage.root)
-    server = make_server(DEFAULT_HOST, 0, storage, rt.link_secret, admit=partial(downloads.admit, rt),
-                         clock=lambda: rt.clock())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = mailed_link(rt, f"{request_id}-link", f"http://{DEFAULT_HOST}:{server.server_address[1]}")
-        response = httpx.get(url, timeout=30)
-        assert response.status_code == 302
-        assert response.headers["location"] == f"https://bucket.example/{request_id}/{request_id}.zip.age?expires=300"
-        assert storage.presigned == [(f"{request_id}/{request_id}.zip.age", timedelta(minutes=5))]
-        assert [d["downloads_left"] for d in downloads_of(rt, request_id)] == [2]
-    finally:
-        server.shutdown()
-        server.server_close()
+    rt.storage = storage  # the runtime's storage is a cached property: this replaces it for the app
+    with serving(make_app(rt, start=lambda request_id: None)) as base:
+        url = mailed_link(rt, f"{request_id}-link", base)
+        response = httpx.get(f"{url}/file", timeout=30)
+    assert response.status_code == 302 and response.headers["cache-control"] == "no-store"
+    assert response.headers["location"] == f"https://bucket.example/{request_id}/{request_id}.zip.age?expires=300"
+    assert storage.presigned == [(f"{request_id}/{request_id}.zip.age", timedelta(minutes=5))]
+    assert [d["downloads_left"] for d in downloads_of(rt, request_id)] == [2]
 
 
 def test_reissue_needs_a_delivered_request_with_its_package(rt):
@@ -231,3 +227,35 @@ def test_reissue_needs_a_delivered_request_with_its_package(rt):
     with pytest.raises(NoPackage, match=f"{waiting.id}: no package to link to \\(it is received, not delivered\\)"):
         downloads.reissue(rt, waiting.id)
     stages.close(rt, waiting.id, "withdrawn")
+
+
+def test_a_resume_spends_nothing_even_the_last_download_but_needs_a_live_link(rt, base):
+    request_id, data = deliver(rt, size=300_000)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    assert get(url, Range="bytes=100000-") == (206, data[100_000:]), "a first ranged GET is a download too"
+    assert [get(url, Range="bytes=1000-1999") for _ in range(5)] == [(206, data[1000:2000])] * 5
+    assert [get(url) for _ in range(2)] == [(200, data)] * 2  # from byte 0: spends the two left
+    assert get(url) == NOT_FOUND
+    assert get(url, Range="bytes=0-") == NOT_FOUND, "a range from byte 0 is a fresh download"
+    assert get(url, Range="bytes=250000-") == (206, data[250_000:]), "the last download could not resume"
+    assert [d["downloads_left"] for d in downloads_of(rt, request_id)] == [2, 1, 0]
+    downloads.revoke(rt, request_id)
+    assert get(url, Range="bytes=250000-") == NOT_FOUND
+
+
+def test_head_never_spends_a_download_and_answers_as_get_would(rt, base):
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    heads = [httpx.head(f"{url}/file", timeout=30) for _ in range(5)]
+    assert {(h.status_code, h.headers["content-length"], h.content) for h in heads} == {(200, str(len(data)), b"")}
+    assert downloads_of(rt, request_id) == []
+    assert [get(url) for _ in range(3)] == [(200, data)] * 3
+    assert httpx.head(f"{url}/file", timeout=30).status_code == 404
+
+
+def test_a_range_past_the_end_is_416_and_spends_nothing(rt, base):
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", base)
+    response = httpx.get(f"{url}/file", headers={"Range": f"bytes={len(data)}-"}, timeout=30)
+    assert response.status_code == 416 and response.headers["content-range"] == f"bytes */{len(data)}"
+    assert downloads_of(rt, request_id) == [], "a 416 sends no byte and spends nothing"

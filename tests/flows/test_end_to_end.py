@@ -208,27 +208,19 @@ def test_the_package_holds_no_third_party_identifier_of_the_ground_truth(demo, p
 
 
 def test_the_download_link_serves_the_package(demo):
-    import threading
-    from functools import partial
-
     import httpx
 
-    from exports.serve import make_server
-    from flows.downloads import admit
+    from flows.portal.app import make_app
+    from flows.portal.server import serving
     from flows.runtime import open_runtime
 
     result, _ = demo
     rt = open_runtime(Path(result.workdir) / "dsar.toml")
-    server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret, admit=partial(admit, rt))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(make_app(rt, start=lambda request_id: None)) as base:
         path = result.download_url.split("/download/", 1)[1]
-        response = httpx.get(f"http://127.0.0.1:{server.server_address[1]}/download/{path}")
-        assert response.status_code == 200
-        assert response.content == Path(result.package_path).read_bytes()
-    finally:
-        server.shutdown()
-        server.server_close()
+        response = httpx.get(f"{base}/download/{path}/file")
+    assert response.status_code == 200
+    assert response.content == Path(result.package_path).read_bytes()
 
 
 def test_the_ledger_records_every_stage_and_verifies(demo):

@@ -9,9 +9,7 @@ import hashlib
 import io
 import json
 import re
-import threading
 import zipfile
-from functools import partial
 
 import httpx
 import pytest
@@ -22,13 +20,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, s3_bucket, tmp_path, monkeypatch):
-    from exports.serve import make_server
     from flows import stages
     from flows.demo.mailchimp_server import serve_mailchimp
     from flows.demo.run import prepare_demo, verify_by_outbox, write_demo_config
-    from flows.downloads import admit
     from flows.fulfil import run_request
     from flows.notify import Outbox
+    from flows.portal.app import make_app
+    from flows.portal.server import serving
     from flows.runtime import open_runtime
 
     demo, secrets = prepare_demo(tmp_path / "demo")
@@ -61,21 +59,14 @@ def test_a_request_with_s3_storage_stores_a_package_that_age_opens(prefect_api, 
     assert not list(demo.workdir.rglob("*.age"))
     assert not s3_bucket.client.list_multipart_uploads(Bucket=s3_bucket.name).get("Uploads")
 
-    # The requester's side: the mailed link, through `dsar serve`, redirects to a short-lived presigned URL.
+    # The requester's side: the mailed link, through the portal's file route, redirects to a short-lived presigned URL.
     assert isinstance(rt.mailer, Outbox)
     link = re.search(r"http://\S+/download/\S+", rt.mailer.read(f"{request.id}-link"))
     assert link is not None
-    server = make_server("127.0.0.1", 0, rt.storage, rt.link_secret, admit=partial(admit, rt))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        port = server.server_address[1]
+    with serving(make_app(rt, start=lambda request_id: None)) as base:
         token = link.group(0).split("/download/", 1)[1]
-        answer = httpx.get(f"http://127.0.0.1:{port}/download/{token}")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert answer.status_code == 302
+        answer = httpx.get(f"{base}/download/{token}/file")
+    assert answer.status_code == 302 and answer.headers["cache-control"] == "no-store"
     assert answer.headers["location"].startswith(f"{s3_bucket.endpoint_url}/{s3_bucket.name}/{key}")
     assert [e.action for e in rt.ledger.events(request.id)].count("download") == 1
     sealed = httpx.get(answer.headers["location"])
