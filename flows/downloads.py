@@ -81,18 +81,24 @@ def usable(rt: Runtime, claims: LinkClaims) -> bool:
     return link is not None and link.is_live(rt.clock()) and _ledger_allows(rt, claims.request_id, claims.jti)
 
 
+# How long after a counted download a ranged GET may go on with it for free: long enough for a dropped
+# connection on a slow line to resume, short enough that a used-up link is not a download without limit.
+RESUME_WINDOW = timedelta(hours=2)
+
+
 def resumable(rt: Runtime, claims: LinkClaims) -> bool:
     """Whether a ranged GET may continue a download this link already counted, spending nothing.
 
     The link must be unexpired and unrevoked, its request open, and the ledger
-    must hold at least one download by it; its last download may be resumed
-    even when none is left.
+    must hold a download by it within RESUME_WINDOW; its last download may be
+    resumed even when none is left.
     """
     link = _open_link(rt, claims)
-    if link is None or link.revoked_at is not None or rt.clock() >= link.expires_at:
+    now = rt.clock()
+    if link is None or link.revoked_at is not None or now >= link.expires_at:
         return False
-    issued, _, downloads = _ledger_state(rt, claims.request_id, claims.jti)
-    return issued and downloads > 0
+    issued, _, _, last = _ledger_state(rt, claims.request_id, claims.jti)
+    return issued and last is not None and now - last <= RESUME_WINDOW
 
 
 def _open_link(rt: Runtime, claims: LinkClaims) -> Link | None:
@@ -114,22 +120,23 @@ def _open_link(rt: Runtime, claims: LinkClaims) -> Link | None:
 def _ledger_allows(rt: Runtime, request_id: str, jti: str) -> bool:
     """What the ledger (hash-chained, signed) says of a link, which an edit of the links table cannot change:
     issued, not revoked since (a revocation, a reissue, the request closed), and downloads left."""
-    issued, allowed, downloads = _ledger_state(rt, request_id, jti)
+    issued, allowed, downloads, _ = _ledger_state(rt, request_id, jti)
     return issued and isinstance(allowed, int) and downloads < allowed
 
 
-def _ledger_state(rt: Runtime, request_id: str, jti: str) -> tuple[bool, object, int]:
-    """(issued and not revoked since, downloads allowed, downloads recorded) of a link, by the ledger."""
-    ref, issued, allowed, downloads = link_ref(jti), False, 0, 0
+def _ledger_state(rt: Runtime, request_id: str, jti: str) -> tuple[bool, object, int, datetime | None]:
+    """(issued and not revoked since, downloads allowed, downloads recorded, when the last was) of a link, by the
+    ledger."""
+    ref, issued, allowed, downloads, last = link_ref(jti), False, 0, 0, None
     for event in rt.ledger.events(request_id):
         detail = event.detail
         if event.action in ("deliver_done", "link_reissued") and detail.get("link") == ref:
-            issued, allowed, downloads = True, detail.get("downloads_left", 0), 0
+            issued, allowed, downloads, last = True, detail.get("downloads_left", 0), 0, None
         elif issued and event.action in ("links_revoked", "link_reissued", "closed"):
-            return False, allowed, downloads
+            return False, allowed, downloads, last
         elif issued and event.action == "download" and detail.get("link") == ref:
-            downloads += 1
-    return issued, allowed, downloads
+            downloads, last = downloads + 1, event.at
+    return issued, allowed, downloads, last
 
 
 def revoke(rt: Runtime, request_id: str) -> int:

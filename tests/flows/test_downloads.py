@@ -239,6 +239,9 @@ def test_a_resume_spends_nothing_even_the_last_download_but_needs_a_live_link(rt
     assert get(url, Range="bytes=0-") == NOT_FOUND, "a range from byte 0 is a fresh download"
     assert get(url, Range="bytes=250000-") == (206, data[250_000:]), "the last download could not resume"
     assert [d["downloads_left"] for d in downloads_of(rt, request_id)] == [2, 1, 0]
+    rt.clock.now += downloads.RESUME_WINDOW + timedelta(minutes=1)  # the link itself lives on for days
+    assert get(url, Range="bytes=250000-") == NOT_FOUND, "a used-up link resumed long after its last download"
+    rt.clock.now -= downloads.RESUME_WINDOW
     downloads.revoke(rt, request_id)
     assert get(url, Range="bytes=250000-") == NOT_FOUND
 
