@@ -259,10 +259,12 @@ class Portal:
         filename = basename(link.object_key)
         method = self.rt.store.sealing(link.request_id).method
         plain = filename.removesuffix(".age")
-        key = "-i key.txt " if method == "age-recipient" else ""
+        key_file = page_text("key_file", lang)
+        key = f"-i {key_file} " if method == "age-recipient" else ""
         return self.page(request, "download.html", token=token, filename=filename, method=method,
                          downloads_left=link.downloads_left,
                          expires=show_moment(local_time(self.rt, link.expires_at), False, lang),
+                         zone=self.rt.config.controller.time_zone, key_file=key_file,
                          age_command=f"age -d {key}-o {plain} {filename}")
 
 

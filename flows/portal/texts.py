@@ -89,7 +89,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "a spreadsheet (XLSX), and machine-readable JSON and CSV files.",
     },
     "download_left": {"fi": "Latauksia jäljellä: {count}", "en": "Downloads left: {count}"},
-    "download_expires": {"fi": "Linkki vanhenee {date}.", "en": "The link expires on {date}."},
+    "download_expires": {"fi": "Linkki vanhenee {date} ({zone}).", "en": "The link expires on {date} ({zone})."},
     "download_button": {"fi": "Lataa tiedosto", "en": "Download the file"},
     "open_title": {"fi": "Näin avaat tiedoston", "en": "How to open the file"},
     "open_passphrase": {
@@ -105,17 +105,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The file is encrypted with age (age-encryption.org). Install age and open the file:",
     },
     "age_windows": {
-        "fi": "Windows: asenna age komennolla winget install FiloSottile.age ja avaa komentokehote:",
-        "en": "Windows: install age with winget install FiloSottile.age and open a command prompt:",
+        "fi": "Windows: asenna age komennolla winget install FiloSottile.age ja avaa komentokehote.",
+        "en": "Windows: install age with winget install FiloSottile.age and open a command prompt.",
     },
     "age_macos": {
-        "fi": "macOS: asenna age komennolla brew install age ja avaa Pääte:",
-        "en": "macOS: install age with brew install age and open Terminal:",
+        "fi": "macOS: asenna age komennolla brew install age ja avaa Pääte.",
+        "en": "macOS: install age with brew install age and open Terminal.",
     },
     "age_linux": {
-        "fi": "Linux: asenna paketti age (esim. apt install age):",
-        "en": "Linux: install the age package (for example apt install age):",
+        "fi": "Linux: asenna paketti age (esim. apt install age) ja avaa pääte.",
+        "en": "Linux: install the age package (for example apt install age) and open a terminal.",
     },
+    "age_command": {
+        "fi": "Siirry kansioon, johon tiedosto latautui, ja anna komento (age kysyy salasanan):",
+        "en": "Go to the folder the file was downloaded to and run (age asks for the passphrase):",
+    },
+    "age_command_key": {
+        "fi": "Siirry kansioon, johon tiedosto latautui, ja anna komento ({key_file} on age-avaimesi):",
+        "en": "Go to the folder the file was downloaded to and run ({key_file} is your age key):",
+    },
+    "key_file": {"fi": "avain.txt", "en": "key.txt"},
     "age_phone": {
         "fi": "Puhelin: age-tiedostoja ei voi avata tavallisilla puhelinsovelluksilla. Lataa tiedosto "
               "tietokoneelle, tai pyydä meiltä zip-tiedosto, jonka puhelimen tiedostosovellus avaa salasanalla.",
