@@ -205,3 +205,24 @@ def test_the_download_page_explains_the_file_and_only_the_file_spends_a_download
         token = issue_page_token("status", request_id, rt.link_secret, rt.clock(), timedelta(days=1))
         status = browser.get(f"/status/{token}")
         assert f'href="{urlsplit(url).path}"' in status.text and 'aria-current="step">\n    Downloaded' in status.text
+
+
+def test_the_status_page_shows_the_due_date_where_the_controller_is_and_an_extension_with_its_reason(portal):
+    from datetime import UTC, datetime
+
+    from flows import stages
+
+    rt = portal.rt
+    # Received at 23:30 UTC on 31 December: 1 January in Helsinki, so due on 1 February there.
+    rt.clock.now = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    request = stages.register(rt, "vuodenvaihde@example.fi", "fi")
+    token = issue_page_token("status", request.id, rt.link_secret, rt.clock(), timedelta(days=60))
+    with client(portal, **{"Accept-Language": "fi"}) as browser:
+        page = browser.get(f"/status/{token}").text
+        assert "1.1.2027" in page and "1.2.2027" in page and "Määräaikaa on jatkettu" not in page
+        # An extension (Art. 12(3)): the new date and the reason the requester was given.
+        extended = datetime(2027, 3, 31, 22, 0, tzinfo=UTC)
+        rt.store.set_status(request.id, "verified", rt.clock(), extended_to=extended)
+        rt.ledger.append_event(request.id, "privacy_team", "extended", {"months": 2, "reason": "laaja aineisto"})
+        page = browser.get(f"/status/{token}").text
+    assert "Määräaikaa on jatkettu 1.4.2027 asti. Syy: laaja aineisto" in page
