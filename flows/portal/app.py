@@ -262,7 +262,9 @@ class Portal:
         key = "-i key.txt " if method == "age-recipient" else ""
         return self.page(request, "download.html", token=token, filename=filename, method=method,
                          downloads_left=link.downloads_left,
-                         expires=show_moment(local_time(self.rt, link.expires_at), False, lang),
+                         # The zone said: the mail gives the same moment in UTC.
+                         expires=f"{show_moment(local_time(self.rt, link.expires_at), False, lang)} "
+                                 f"({self.rt.config.controller.time_zone})",
                          age_command=f"age -d {key}-o {plain} {filename}")
 
 
