@@ -158,7 +158,8 @@ class Portal:
         email = form.get("email", "").strip()
         language = form["language"] if form.get("language") in self.rt.config.controller.languages else lang
         right = form["right"] if form.get("right") in stages.RIGHTS else "access"
-        name = form.get("name", "").strip()[:200] or None
+        # Printable only: staff read it in a terminal (`dsar request show`), and PostgreSQL refuses a NUL.
+        name = "".join(ch for ch in form.get("name", "") if ch.isprintable()).strip()[:200] or None
         values = {"email": email, "name": name or "", "language": language, "right": right}
         if not email or len(email) > 320:
             return self.ask_form(request, values, page_text("invalid_email", lang))
