@@ -62,3 +62,34 @@ def test_a_name_with_control_characters_is_kept_without_them(portal):
     name = rt.store.get(request_id_of(rt, asked.headers["location"])).name
     # `dsar request show` prints it to a terminal: no escape sequence, NUL (PostgreSQL refuses it) or line break.
     assert name is not None and name.isprintable() and "Ääkkönen" in name
+
+
+def test_a_run_that_fails_at_once_is_mailed_to_the_privacy_team(portal_config, monkeypatch):
+    """`dsar run` stops before its flow (here: the Prefect API it is pointed at is down). Nothing records a
+    failure then, so the requester's page says "in progress" for ever unless the portal tells the team."""
+    import time
+
+    from flows.portal.app import make_app
+    from flows.portal.server import serving
+    from tests.flows.delivered import clocked_runtime
+    from tests.portal.conftest import Portal
+    from tests.portal.test_portal import csrf_of, mailed_code
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    rt = clocked_runtime(portal_config)
+    with serving(make_app(rt)) as url:
+        portal = Portal(rt, url)
+        with client(portal) as browser:
+            asked = ask(browser, "ei.kaynnisty@example.fi")
+            request_id = request_id_of(rt, asked.headers["location"])
+            code, verify_path, _ = mailed_code(rt, request_id)
+            form = browser.get(verify_path)
+            assert browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": code}).status_code == 303
+        outbox = rt.mailer.directory
+        for _ in range(600):  # the failing `dsar run` imports Prefect first: seconds, not a fixed time
+            if list(outbox.glob(f"{request_id}-failed-*.eml")):
+                break
+            time.sleep(0.1)
+    [mail] = outbox.glob(f"{request_id}-failed-*.eml")
+    body = rt.mailer.read(mail.stem)
+    assert f"dsar run {request_id}" in body and "ei.kaynnisty" not in body
