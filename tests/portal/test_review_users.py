@@ -93,3 +93,19 @@ def test_a_run_that_fails_at_once_is_mailed_to_the_privacy_team(portal_config, m
     [mail] = outbox.glob(f"{request_id}-failed-*.eml")
     body = rt.mailer.read(mail.stem)
     assert f"dsar run {request_id}" in body and "ei.kaynnisty" not in body
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_never_claims_to_be_up(portal_config):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-c", "from flows.cli import main; main()", "serve", "--config",
+                               str(portal_config), "--port", str(port)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Portal on" not in done.stderr
+    assert f"dsar: error: cannot listen on 127.0.0.1:{port}" in done.stderr
