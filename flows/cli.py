@@ -726,10 +726,17 @@ def serve(
 
     from flows.check import check_config, line
     from flows.portal.app import make_app
+    from flows.portal.server import listening
     from flows.portal.server import run as run_portal
 
     rt = _runtime(config)
     app = make_app(rt)
+    try:
+        sock = listening(host, port)
+    except OSError as exc:
+        typer.echo(f"dsar: error: cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port",
+                   err=True)
+        raise typer.Exit(2) from None
     def report() -> None:
         # The portal serves even so (downloads of delivered requests need no source), but the privacy team
         # hears at once what would stop the next request; in a thread, as a silent server takes a while.
@@ -740,7 +747,7 @@ def serve(
     threading.Thread(target=report, daemon=True).start()
     typer.echo(f"Portal on http://{host}:{port} (requesters reach it at {rt.config.delivery.public_url}; "
                "Ctrl-C stops)", err=True)
-    run_portal(app, host, port, rt.config.portal.trusted_proxies)
+    run_portal(app, sock, rt.config.portal.trusted_proxies)
 
 
 @link_app.command("revoke")

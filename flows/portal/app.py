@@ -36,7 +36,7 @@ from flows.portal import guard
 from flows.portal.download_file import FileRoute, LinkPolicy
 from flows.portal.oidc_routes import button_label, oidc_routes
 from flows.portal.progress import STEPS, local_time, progress
-from flows.portal.runs import start_run
+from flows.portal.runs import start_run, tell_if_not_started
 from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
 from flows.runtime import Runtime
 from flows.store import Request
@@ -158,7 +158,8 @@ class Portal:
         email = form.get("email", "").strip()
         language = form["language"] if form.get("language") in self.rt.config.controller.languages else lang
         right = form["right"] if form.get("right") in stages.RIGHTS else "access"
-        name = form.get("name", "").strip()[:200] or None
+        # Printable only: staff read it in a terminal (`dsar request show`), and PostgreSQL refuses a NUL.
+        name = "".join(ch for ch in form.get("name", "") if ch.isprintable()).strip()[:200] or None
         values = {"email": email, "name": name or "", "language": language, "right": right}
         if not email or len(email) > 320:
             return self.ask_form(request, values, page_text("invalid_email", lang))
@@ -335,7 +336,8 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                             trim_blocks=True, lstrip_blocks=True)
     config_path = rt.config.path
-    portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id)),
+    portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id,
+                                                               partial(tell_if_not_started, rt, request_id))),
                     limits or Limits.of(rt.config.portal), templates)
     files = FileRoute(rt.storage, rt.link_secret, lambda: rt.clock(), LinkPolicy(
         spend=partial(downloads.admit, rt), usable=partial(downloads.usable, rt),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flows.lapse import lapse_cutoff
 from flows.runtime import Runtime
 from flows.store import Request
 
@@ -30,6 +31,8 @@ class Progress:
 def progress(rt: Runtime, request: Request) -> Progress:
     """The request's step; "ready" becomes "delivered" once the package has been downloaded."""
     step = _STEP_OF_STATUS.get(request.status, "in_progress")
+    if step in ("received", "verifying") and request.evidence is None and request.received_at < lapse_cutoff(rt):
+        step = "closed"  # lapsed: a code can no longer verify it, even before the sweeper closes it
     reason = None
     for event in rt.ledger.events(request.id):
         if step == "ready" and event.action == "download":
