@@ -35,7 +35,7 @@ from flows.pages import page_token
 from flows.portal import guard
 from flows.portal.download_file import FileRoute, LinkPolicy
 from flows.portal.oidc_routes import button_label, oidc_routes
-from flows.portal.progress import STEPS, local_time, progress
+from flows.portal.progress import STEPS, local_time, progress, stronger_needed
 from flows.portal.runs import start_run, tell_if_not_started
 from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
 from flows.runtime import Runtime
@@ -185,6 +185,10 @@ class Portal:
         if held is None:
             return self.gone(request)
         if request.method == "GET":
+            if stronger_needed(held):
+                # A code cannot raise the level: the page offers the login only (or says whom to contact).
+                return self.page(request, "verify.html", token=token, stronger=True,
+                                 oidc=button_label(self, self.language(request)))
             if held.evidence:
                 return RedirectResponse(f"/status/{page_token(self.rt, held, 'status')}", status_code=303)
             code = "".join(ch for ch in request.query_params.get("code", "") if ch.isdigit())[:16]
@@ -231,7 +235,8 @@ class Portal:
                          current=STEPS.index(step) if step in STEPS else -1,
                          received=show_moment(now.received_on, False, lang), due=show_moment(now.due_on, False, lang),
                          extended=extended, verified=request.query_params.get("verified") == "1",
-                         verify_token=page_token(self.rt, held, "verify") if step == "verifying" else None)
+                         verify_token=page_token(self.rt, held, "verify") if step == "verifying" else None,
+                         stronger=stronger_needed(held))
 
     def live_link_path(self, request_id: str) -> str | None:
         """The download page of the request's newest live link: the very URL its mail carried, rebuilt from the

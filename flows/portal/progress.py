@@ -16,16 +16,21 @@ _STEP_OF_STATUS = {
     "received": "received", "awaiting_identity": "verifying",
     # A failed run waits for the privacy team to resume it: for the requester it is still in progress.
     "verified": "in_progress", "running": "in_progress", "awaiting_review": "in_progress", "failed": "in_progress",
-    "delivered": "ready", "duplicate": "closed", "closed": "closed",
+    "delivered": "ready", "duplicate": "duplicate", "closed": "closed",
 }
 
 
 @dataclass(frozen=True)
 class Progress:
-    step: str  # one of STEPS, or "closed"
+    step: str  # one of STEPS, "closed", or "duplicate" (the subject's earlier request is the one answered)
     received_on: date
     due_on: date  # the Art. 12(3) deadline, extended or not, as a date where the controller is
     extended_reason: str | None  # set when the deadline was extended
+
+
+def stronger_needed(request: Request) -> bool:
+    """Verified, but below the policy's minimum level: the request waits for a stronger method (an OIDC login)."""
+    return request.status == "awaiting_identity" and request.evidence is not None
 
 
 def progress(rt: Runtime, request: Request) -> Progress:

@@ -80,6 +80,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "fi": "Pyyntö on päättynyt. Kysyttävää? Ota yhteyttä alla oleviin yhteystietoihin.",
         "en": "The request has ended. Questions? Contact us using the details below.",
     },
+    "status_duplicate_hint": {
+        "fi": "Sinulla on jo aiempi vahvistettu pyyntö käsittelyssä. Saat vastauksen siihen; tätä pyyntöä ei "
+              "käsitellä erikseen.",
+        "en": "You already have an earlier verified request in progress. You will get its reply; this request is "
+              "not handled separately.",
+    },
+    "status_stronger_hint": {
+        "fi": "Tietojen luovuttaminen vaatii vahvemman tunnistautumisen:",
+        "en": "Handing over the data needs stronger identification:",
+    },
+    "status_stronger_link": {"fi": "Tunnistaudu", "en": "Identify yourself"},
+    "stronger_title": {"fi": "Vahvempi tunnistautuminen tarvitaan", "en": "Stronger identification needed"},
+    "stronger_intro": {
+        "fi": "Sähköpostiosoitteesi on vahvistettu, mutta tietojen luovuttaminen vaatii vahvan tunnistautumisen.",
+        "en": "Your email address is confirmed, but handing over the data needs strong identification.",
+    },
+    "stronger_contact": {
+        "fi": "Sähköpostiosoitteesi on vahvistettu, mutta tietojen luovuttaminen vaatii vahvemman "
+              "tunnistautumisen. Ota yhteyttä: {contact}",
+        "en": "Your email address is confirmed, but handing over the data needs stronger identification. "
+              "Please contact us: {contact}",
+    },
     "refresh": {"fi": "Päivitä tilanne", "en": "Refresh"},
     "download_title": {"fi": "Lataa tietosi", "en": "Download your data"},
     "download_what": {

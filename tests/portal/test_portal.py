@@ -226,3 +226,41 @@ def test_the_status_page_shows_the_due_date_where_the_controller_is_and_an_exten
         rt.ledger.append_event(request.id, "privacy_team", "extended", {"months": 2, "reason": "laaja aineisto"})
         page = browser.get(f"/status/{token}").text
     assert "Määräaikaa on jatkettu 1.4.2027 asti. Syy: laaja aineisto" in page
+
+
+def test_a_request_below_the_minimum_level_is_sent_to_stronger_identification_not_round_in_a_loop(portal):
+    from identity.evidence import IdentityEvidence
+
+    rt = portal.rt
+    with client(portal) as browser:
+        asked = ask(browser, "vahvempi@example.fi")
+        request_id = request_id_of(rt, asked.headers["location"])
+        verify_path = asked.headers["location"]
+        # A code gave "low"; the run found the policy asks for more and left the request waiting.
+        evidence = IdentityEvidence("email_code", ("email",), "low", rt.clock())
+        rt.store.save_evidence(request_id, evidence.to_dict(), rt.clock())
+        rt.store.set_status(request_id, "awaiting_identity", rt.clock(), reason="stronger identification needed")
+        token = issue_page_token("status", request_id, rt.link_secret, rt.clock(), timedelta(days=1))
+        status = browser.get(f"/status/{token}")
+        assert "Handing over the data needs stronger identification" in status.text
+        assert f'href="{verify_path}"' in status.text
+        page = browser.get(verify_path)
+    assert page.status_code == 200 and "Stronger identification needed" in page.text
+    assert 'name="code"' not in page.text  # no code form that could not help
+    assert rt.config.controller.contact_email in page.text  # without OIDC configured: whom to contact
+
+
+def test_a_duplicate_says_the_earlier_request_is_the_one_answered(portal):
+    rt = portal.rt
+    with client(portal) as browser:
+        first = ask(browser, "kahdesti.kysytty@example.fi")
+        first_id = request_id_of(rt, first.headers["location"])
+        code, verify_path, _ = mailed_code(rt, first_id)
+        form = browser.get(verify_path)
+        browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": code})
+        again = ask(browser, "kahdesti.kysytty@example.fi")
+        second_id = request_id_of(rt, again.headers["location"])
+        token = issue_page_token("status", second_id, rt.link_secret, rt.clock(), timedelta(days=1))
+        status = browser.get(f"/status/{token}").text
+    assert rt.store.get(second_id).status == "duplicate"
+    assert "earlier verified request in progress" in status and "We reply by" not in status
