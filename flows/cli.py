@@ -17,6 +17,7 @@ from flows.errors import SAFE_ERRORS
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from flows.demo.run import DemoResult
     from flows.runtime import Runtime
     from flows.store import RunClaim
 
@@ -66,24 +67,42 @@ def demo(
     workdir: Annotated[Path, typer.Option(help="Where the demo company and its packages go.")] = Path("demo"),
     seed: Annotated[int, typer.Option(help="Seed of the generated company.")] = 2026,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="Then serve the portal on 127.0.0.1:8765 until Ctrl-C, with the demo's Mailchimp stand-in "
+        "running, so a request asked there runs end to end.")] = False,
 ) -> None:
     """Generate a demo company and fulfil one request end to end."""
     from flows.demo.run import as_dict, run_demo
 
     if not as_json:
         typer.echo(f"Generating the demo company in {workdir} and running a request (about 15 s)...", err=True)
-    result = run_demo(workdir, seed)
-    if as_json:
-        typer.echo(json.dumps(as_dict(result), indent=2))
-        return
+
+    def then(result: DemoResult, rt: Runtime) -> None:
+        if as_json:
+            typer.echo(json.dumps(as_dict(result), indent=2))
+        else:
+            _say_demo(result, serve)
+        if serve:
+            from urllib.parse import urlsplit
+
+            public = urlsplit(rt.config.delivery.public_url)
+            _serve_portal(rt, public.hostname or "127.0.0.1", public.port or 8765)
+
+    run_demo(workdir, seed, then)
+
+
+def _say_demo(result: DemoResult, serving: bool) -> None:
     config = Path(result.workdir) / "dsar.toml"
     # `make demo` runs .venv/bin/dsar, which is usually not on PATH: show the path that works.
     dsar = sys.argv[0] if Path(sys.argv[0]).name == "dsar" else "dsar"
+    portal = "(serving now; Ctrl-C stops)" if serving else \
+        f"(start it with: {dsar} demo --serve --workdir {result.workdir})"
     typer.echo(f"""
 Request     {result.request_id} (subject {result.subject_email})
 Package     {result.package_path}
 Portal      {result.portal_url}
-              (start it with: {dsar} serve --config {config}; ask for your own data there)
+              {portal}
+              ask for data there; the code mails land in {Path(result.workdir) / 'outbox'}
 Link        {result.download_url}
               (the download page on the portal; the status page: {result.status_url})
 Passphrase  {result.passphrase}
@@ -722,6 +741,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
     """Serve the requesters' portal: ask, prove who you are, follow the request, download. Until interrupted."""
+    _serve_portal(_runtime(config), host, port)
+
+
+def _serve_portal(rt: Runtime, host: str, port: int) -> None:
     import threading
 
     from flows.check import check_config, line
@@ -729,7 +752,6 @@ def serve(
     from flows.portal.server import listening
     from flows.portal.server import run as run_portal
 
-    rt = _runtime(config)
     app = make_app(rt)
     try:
         sock = listening(host, port)
@@ -737,6 +759,7 @@ def serve(
         typer.echo(f"dsar: error: cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port",
                    err=True)
         raise typer.Exit(2) from None
+
     def report() -> None:
         # The portal serves even so (downloads of delivered requests need no source), but the privacy team
         # hears at once what would stop the next request; in a thread, as a silent server takes a while.

@@ -6,7 +6,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,7 +102,10 @@ def verified_requests(rt: Runtime, emails: Iterable[str], language: str = "fi") 
     return ids
 
 
-def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
+def run_demo(workdir: Path, seed: int = 2026,
+             then: Callable[[DemoResult, Runtime], None] | None = None) -> DemoResult:
+    """Generate the company, register and verify a request for its subject and run it; `then(result, rt)` runs
+    while the company's Mailchimp stand-in still serves (`dsar demo --serve` serves the portal there)."""
     workdir = workdir.resolve()
     with demo_company(workdir, seed) as (company, config_path):
         rt = open_runtime(config_path)
@@ -116,23 +119,29 @@ def run_demo(workdir: Path, seed: int = 2026) -> DemoResult:
 
         os.environ["DSAR_CONFIG"] = str(config_path)
         run_flow(workdir, request.id)
+        result = _result(rt, request.id, company.subject_email, workdir)
+        if then is not None:
+            then(result, rt)
+    return result
 
+
+def _result(rt: Runtime, request_id: str, subject_email: str, workdir: Path) -> DemoResult:
     outbox = _outbox(rt)
-    link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request.id}-link"))
+    link = re.search(r"https?://\S+/download/\S+", outbox.read(f"{request_id}-link"))
     if link is None:
-        raise RuntimeError(f"the mail {request.id}-link in the outbox holds no download link")
-    passphrase = outbox.read(f"{request.id}-passphrase").strip().splitlines()[-1].strip()
-    stored = rt.store.stage_done(request.id, "store")
+        raise RuntimeError(f"the mail {request_id}-link in the outbox holds no download link")
+    passphrase = outbox.read(f"{request_id}-passphrase").strip().splitlines()[-1].strip()
+    stored = rt.store.stage_done(request_id, "store")
     if stored is None:
-        raise RuntimeError(f"request {request.id} ran without completing its store stage")
+        raise RuntimeError(f"request {request_id} ran without completing its store stage")
     return DemoResult(
-        request_id=request.id,
+        request_id=request_id,
         package_path=str(_local(rt).path(stored["object_key"])),
         download_url=link.group(0),
         portal_url=rt.config.delivery.public_url.rstrip("/") + "/",
-        status_url=page_link(rt, rt.store.get(request.id), "status"),
+        status_url=page_link(rt, rt.store.get(request_id), "status"),
         passphrase=passphrase,
-        subject_email=company.subject_email,
+        subject_email=subject_email,
         workdir=str(workdir),
     )
 
