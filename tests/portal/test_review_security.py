@@ -1,0 +1,103 @@
+"""A hostile review of the portal: what an attacker on the internet tried, each against the real app."""
+
+import re
+
+import anyio
+import httpx
+import pytest
+
+from flows.portal import guard
+from flows.portal.app import Limits, make_app
+from flows.portal.server import serving
+from tests.portal.test_portal import ask, client, csrf_of, mailed_code, request_id_of
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def limits(asks_per_client: int = 100, asks_per_address: int = 100, codes_per_client: int = 100) -> Limits:
+    return Limits(guard.RateLimit(asks_per_client, 3600), guard.RateLimit(asks_per_address, 24 * 3600),
+                  guard.RateLimit(codes_per_client, 3600))
+
+
+def test_whoever_asked_for_an_address_cannot_follow_the_request_once_its_owner_verifies(portal):
+    """Anyone may ask in someone else's name and is shown the code page; when the address's owner then enters
+    the mailed code, that page must not become a way in to the owner's status and download pages."""
+    rt = portal.rt
+    with client(portal) as attacker:
+        asked = ask(attacker, "uhri.omistaja@example.fi")
+        held = asked.headers["location"]
+        request_id = request_id_of(rt, held)
+        code, verify_path, _ = mailed_code(rt, request_id)
+        with client(portal) as owner:
+            form = owner.get(verify_path)
+            verified = owner.post(verify_path, data={"csrf": csrf_of(form.text), "code": code})
+            assert verified.status_code == 303 and verified.headers["location"].startswith("/status/")
+        form = attacker.get("/")
+        answers = [attacker.get(held), attacker.post(held, data={"csrf": csrf_of(form.text), "code": "12345678"}),
+                   attacker.get(f"{held}?code=00000000")]
+    for answer in answers:
+        assert "/status/" not in answer.headers.get("location", "") and "/status/" not in answer.text
+
+
+def test_the_per_address_limit_counts_one_mailbox_however_its_address_is_written(portal_config):
+    """A flood of codes to one mailbox: the same address with its domain in Unicode or punycode, in capitals,
+    or with a +tag that the mail system drops, is one address for the limit."""
+    from tests.flows.delivered import clocked_runtime
+
+    rt = clocked_runtime(portal_config)
+    with serving(make_app(rt, start=lambda _: None, limits=limits(asks_per_address=3))) as url, \
+            httpx.Client(base_url=url, headers={"Accept-Language": "en"}) as browser:
+        spellings = ["tulva@exämple.fi", "tulva@xn--exmple-cua.fi", "Tulva+1@EXÄMPLE.fi", "tulva+2@exämple.fi"]
+        answers = [ask(browser, email).status_code for email in spellings]
+    assert answers == [303, 303, 303, 429]
+
+
+def test_the_per_client_limit_counts_one_ipv6_network_as_one_client(portal_config):
+    """An IPv6 client holds a /64 at least: a new address from it each time is the same client."""
+    from tests.flows.delivered import clocked_runtime
+
+    rt = clocked_runtime(portal_config)
+    app = make_app(rt, start=lambda _: None, limits=limits(asks_per_client=3))
+
+    async def ask_from(host: str, email: str) -> int:
+        # The only way to ask from many IPv6 addresses on one machine: the app called with the client's address.
+        transport = httpx.ASGITransport(app, client=(host, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test",
+                                     headers={"Accept-Language": "en"}) as browser:
+            form = await browser.get("/")
+            asked = await browser.post("/", data={"csrf": csrf_of(form.text), "email": email, "language": "en",
+                                                  "right": "access", "website": ""})
+            return asked.status_code
+
+    answers = [anyio.run(ask_from, f"2001:db8:1:2::{host:x}", f"verkko{host}@example.fi") for host in range(1, 5)]
+    assert answers == [303, 303, 303, 429]
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_named(portal):
+    """Starlette redirects `/status/T/` to `/status/T` on whatever Host the request carried: a cache or proxy
+    that forwards Host would hand the token to that host."""
+    with client(portal, Host="evil.example") as browser:
+        answer = browser.get("/status/some-token/")
+    assert "evil.example" not in answer.headers.get("location", "")
+    assert answer.status_code == 404
+
+
+def test_the_headers_of_every_answer_forbid_caching_framing_and_sniffing(portal):
+    """Starlette's own 404 and 405, the static files and the neutral pages all carry the same strict headers."""
+    with client(portal) as browser:
+        answers = [browser.get("/nope"), browser.put("/"), browser.post("/download/x"),
+                   browser.get("/static/portal.css"), browser.get("/static/../flows/portal/app.py"),
+                   browser.get("/download/x/file", headers={"Range": "bytes=0-"}), browser.get("/oidc/callback")]
+    for answer in answers:
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert [a.status_code for a in answers] == [404, 405, 405, 200, 404, 404, 404]
+
+
+def test_markup_in_the_language_switch_or_the_accept_language_header_goes_nowhere(portal):
+    with client(portal, **{"Accept-Language": '"><b>x</b>'}) as browser:
+        page = browser.get("/", params={"lang": '"><b>x</b>'})
+    assert page.status_code == 200 and "<b>x</b>" not in page.text and "dsar_lang" not in page.headers.get(
+        "set-cookie", "")
+    assert re.search(r'<html lang="(fi|en)">', page.text)
