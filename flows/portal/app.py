@@ -115,6 +115,11 @@ class Portal:
     def gone(self, request: HttpRequest) -> HTMLResponse:
         return self.message(request, "gone_title", "gone_body", 404, contact=self.rt.config.controller.contact_email)
 
+    def already_verified(self, request: HttpRequest) -> HTMLResponse:
+        """What the code page of a verified request says: not its status, since the code page is also shown to
+        whoever typed the address in, and only the owner of the mailbox (who has the status link) proved it."""
+        return self.message(request, "already_verified_title", "already_verified_body", 200)
+
     def limited(self, request: HttpRequest) -> HTMLResponse:
         response = self.message(request, "limited_title", "limited_body", 429)
         response.headers["Retry-After"] = "600"
@@ -185,7 +190,7 @@ class Portal:
             return self.gone(request)
         if request.method == "GET":
             if held.evidence:
-                return RedirectResponse(f"/status/{page_token(self.rt, held, 'status')}", status_code=303)
+                return self.already_verified(request)
             code = "".join(ch for ch in request.query_params.get("code", "") if ch.isdigit())[:16]
             return self.verify_form(request, token, code)
         form = await read_form(request)
@@ -198,13 +203,12 @@ class Portal:
         try:
             verified = await run_in_threadpool(stages.submit_code, self.rt, held.id, code)
         except AlreadyVerified:
-            verified = self.rt.store.get(held.id)
+            return self.already_verified(request)
         except (IdentityError, *SAFE_ERRORS):
             # One answer for a wrong, expired, used-up or replayed code: a guesser learns nothing.
             return self.verify_form(request, token, "", page_text("code_wrong", self.language(request)))
-        else:
-            if not verified.duplicate_of:
-                await run_in_threadpool(self.start_run, verified.id)
+        if not verified.duplicate_of:
+            await run_in_threadpool(self.start_run, verified.id)
         return RedirectResponse(f"/status/{page_token(self.rt, verified, 'status')}?verified=1", status_code=303)
 
     def verify_form(self, request: HttpRequest, token: str, code: str, error: str | None = None) -> HTMLResponse:
