@@ -40,6 +40,7 @@ from flows.portal.runs import start_run
 from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
 from flows.runtime import Runtime
 from flows.store import Request
+from identity.address import canonical_address
 from identity.errors import AlreadyVerified, IdentityError, InvalidAddress
 
 HERE = Path(__file__).parent
@@ -167,12 +168,13 @@ class Portal:
         values = {"email": email, "name": name or "", "language": language, "right": right}
         if not email or len(email) > 320:
             return self.ask_form(request, values, page_text("invalid_email", lang))
-        if not self.limits.asks_per_address.allow(guard.keyed(self.rt.link_secret, "address", email.casefold())):
-            return self.limited(request)
         try:
-            registered = await run_in_threadpool(new_request, self.rt, email, language, name=name, right=right)
+            address = canonical_address(email, allow_smtputf8=self.rt.config.identity.allow_smtputf8)
         except InvalidAddress:
             return self.ask_form(request, values, page_text("invalid_email", lang))
+        if not self.limits.asks_per_address.allow(guard.keyed(self.rt.link_secret, "address", guard.mailbox(address))):
+            return self.limited(request)
+        registered = await run_in_threadpool(new_request, self.rt, address, language, name=name, right=right)
         log.info("request registered from the portal")
         # The same answer for every address: a page asking for the code that was sent, if one was.
         return RedirectResponse(f"/verify/{page_token(self.rt, registered, 'verify')}", status_code=303)

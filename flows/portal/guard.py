@@ -52,6 +52,14 @@ def keyed(secret: bytes, label: str, value: str) -> str:
     return hmac.new(secret, f"{label}\0{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def mailbox(address: str) -> str:
+    """The mailbox a canonical address (identity/address.py) reaches, as far as a flood of mail to it goes: its
+    local part case-folded and without a `+tag`, which most mail systems drop. For rate limits only: it may
+    join two mailboxes, never split one."""
+    local, _, domain = address.rpartition("@")
+    return f"{local.partition('+')[0].casefold()}@{domain}"
+
+
 def new_csrf_cookie() -> str:
     return secrets.token_urlsafe(24)
 
