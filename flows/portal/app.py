@@ -6,6 +6,7 @@ stranger nothing. Pages carry no script; forms post back here only (the Content-
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -306,8 +307,17 @@ async def read_form(request: HttpRequest) -> dict[str, str] | None:
 
 
 def client_key(rt: Runtime, request: HttpRequest) -> str:
-    """The client's address, keyed: rate limits count by it without keeping an IP address."""
+    """The client's address, keyed: rate limits count by it without keeping an IP address. An IPv6 client
+    counts by its /64, the least a network hands one subscriber: else each of its 2**64 addresses would be a
+    new client."""
     host = request.client.host if request.client else "-"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if address.version == 6 and address.ipv4_mapped is None:
+            host = str(ipaddress.ip_network(f"{address}/64", strict=False))
     return guard.keyed(rt.link_secret, "client", host)
 
 
