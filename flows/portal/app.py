@@ -363,6 +363,8 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
         *oidc_routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ])
+    # Starlette would redirect `/status/T/` to an absolute URL on whatever Host the request named, token and all.
+    app.router.redirect_slashes = False
     app.add_middleware(SecurityHeaders)
     app.state.portal = portal
     return app
