@@ -101,3 +101,14 @@ def test_markup_in_the_language_switch_or_the_accept_language_header_goes_nowher
     assert page.status_code == 200 and "<b>x</b>" not in page.text and "dsar_lang" not in page.headers.get(
         "set-cookie", "")
     assert re.search(r'<html lang="(fi|en)">', page.text)
+
+
+def test_a_name_from_the_form_reaches_the_store_without_control_characters(portal):
+    """The operator reads the name in `dsar request show`: a terminal escape, a NUL (which PostgreSQL refuses)
+    or a bidi override that reorders what they see is dropped; the name's letters are kept."""
+    rt = portal.rt
+    with client(portal) as browser:
+        asked = ask(browser, "nimi.puhdas@example.fi", name="Aino\x1b[2J\x00 \u202eExample\r\nstatus: verified")
+    assert asked.status_code == 303
+    name = rt.store.get(request_id_of(rt, asked.headers["location"])).name
+    assert name == "Aino [2J Example status: verified"
