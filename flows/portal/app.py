@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -165,7 +166,7 @@ class Portal:
         email = form.get("email", "").strip()
         language = form["language"] if form.get("language") in self.rt.config.controller.languages else lang
         right = form["right"] if form.get("right") in stages.RIGHTS else "access"
-        name = form.get("name", "").strip()[:200] or None
+        name = one_line(form.get("name", ""))[:200] or None
         values = {"email": email, "name": name or "", "language": language, "right": right}
         if not email or len(email) > 320:
             return self.ask_form(request, values, page_text("invalid_email", lang))
@@ -288,6 +289,17 @@ def accepted_language(header: str, offered: Sequence[str]) -> str | None:
         if code in offered and q > best_q:
             best, best_q = code, q
     return best
+
+
+# Bidi marks, embeddings, overrides and isolates: text that reorders how the rest of a line is shown.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(value: str) -> str:
+    """`value` as one line of plain text: control characters (terminal escapes, NUL, line breaks) and bidi
+    controls become spaces, runs of spaces one. What a requester types is later printed to an operator."""
+    return " ".join("".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS else ch
+                            for ch in value).split())
 
 
 async def read_form(request: HttpRequest) -> dict[str, str] | None:
