@@ -112,3 +112,38 @@ def test_a_name_from_the_form_reaches_the_store_without_control_characters(porta
     assert asked.status_code == 303
     name = rt.store.get(request_id_of(rt, asked.headers["location"])).name
     assert name == "Aino [2J Example status: verified"
+
+
+def test_a_csrf_field_that_is_not_ascii_is_refused_like_any_wrong_one(portal):
+    with client(portal) as browser:
+        browser.get("/")
+        answers = [browser.post("/", data={"csrf": "ä" * 64, "email": "x@example.fi"}),
+                   browser.post("/", content=b"csrf=%ff%fe&email=x%40example.fi",
+                                headers={"content-type": "application/x-www-form-urlencoded"})]
+    assert [a.status_code for a in answers] == [400, 400]
+
+
+def test_a_server_error_keeps_the_strict_headers_and_logs_no_token(portal_config, caplog):
+    """A run that cannot be started (no process to spare) is a 500: Starlette's own error answer must carry
+    the same headers as every page, and the log no token or address."""
+    import logging
+
+    from tests.flows.delivered import clocked_runtime
+
+    def cannot_start(request_id: str) -> None:
+        raise OSError("fork failed")
+
+    rt = clocked_runtime(portal_config)
+    with caplog.at_level(logging.DEBUG), serving(make_app(rt, start=cannot_start)) as url, \
+            httpx.Client(base_url=url, headers={"Accept-Language": "en"}) as browser:
+        asked = ask(browser, "virhe.sivu@example.fi")
+        code, verify_path, _ = mailed_code(rt, request_id_of(rt, asked.headers["location"]))
+        form = browser.get(verify_path)
+        failed = browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": code})
+    assert failed.status_code == 500
+    assert "default-src 'none'" in failed.headers["content-security-policy"]
+    assert failed.headers["cache-control"] == "no-store"
+    served = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records
+                       if not r.name.startswith(("httpx", "httpcore")))
+    for secret in ("virhe.sivu", code, verify_path.rsplit("/", 1)[1]):
+        assert secret not in served
