@@ -72,4 +72,5 @@ def csrf_token(secret: bytes, cookie: str) -> str:
 def csrf_ok(secret: bytes, cookie: str | None, token: str | None) -> bool:
     if not cookie or not token:
         return False
-    return hmac.compare_digest(csrf_token(secret, cookie), token)
+    # compare_digest refuses str with non-ASCII characters: compare the bytes, which any str has.
+    return hmac.compare_digest(csrf_token(secret, cookie).encode(), token.encode())
