@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -354,6 +354,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+async def server_error(request: HttpRequest, exc: Exception) -> Response:
+    """The answer to an unexpected error. Starlette sends it from outside every middleware, SecurityHeaders
+    too, so it carries the headers itself (uvicorn still logs the traceback)."""
+    return PlainTextResponse("Internal Server Error", 500, headers=SECURITY_HEADERS)
+
+
 def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits: Limits | None = None) -> Starlette:
     """The portal for the controller of `rt`. `start(request_id)` starts a verified request's run (default: a
     `dsar run` process of its own, see flows/portal/runs.py)."""
@@ -374,7 +380,7 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
         Route("/download/{token}/file", files.respond, methods=["GET", "HEAD"], name="file"),
         *oidc_routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-    ])
+    ], exception_handlers={Exception: server_error})
     # Starlette would redirect `/status/T/` to an absolute URL on whatever Host the request named, token and all.
     app.router.redirect_slashes = False
     app.add_middleware(SecurityHeaders)
