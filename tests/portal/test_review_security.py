@@ -147,3 +147,33 @@ def test_a_server_error_keeps_the_strict_headers_and_logs_no_token(portal_config
                        if not r.name.startswith(("httpx", "httpcore")))
     for secret in ("virhe.sivu", code, verify_path.rsplit("/", 1)[1]):
         assert secret not in served
+
+
+def test_x_forwarded_for_from_a_client_that_is_no_configured_proxy_escapes_no_limit(portal_config):
+    from tests.flows.delivered import clocked_runtime
+
+    rt = clocked_runtime(portal_config)
+    with serving(make_app(rt, start=lambda _: None, limits=limits(asks_per_client=2))) as url, \
+            httpx.Client(base_url=url, headers={"Accept-Language": "en"}) as browser:
+        answers = []
+        for n in range(3):
+            browser.headers.update({"X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": f"198.51.100.{n}",
+                                    "Forwarded": f"for=198.51.100.{n}"})
+            answers.append(ask(browser, f"valeosoite{n}@example.fi").status_code)
+    assert answers == [303, 303, 429]
+
+
+def test_a_token_of_one_kind_opens_no_page_of_another(portal):
+    from tests.flows.delivered import deliver, mailed_link
+
+    rt = portal.rt
+    request_id, _ = deliver(rt)
+    link = mailed_link(rt, f"{request_id}-link", portal.url).rsplit("/", 1)[1]
+    with client(portal) as browser:
+        asked = ask(browser, "tyypit@example.fi")
+        verify = asked.headers["location"].rsplit("/", 1)[1]
+        status = browser.get(f"/verify/{verify}")  # unverified: the code form, which names no status token
+        answers = [browser.get(f"/status/{link}"), browser.get(f"/verify/{link}"),
+                   browser.get(f"/download/{verify}/file"), browser.get(f"/oidc/start/{link}")]
+    assert status.status_code == 200 and "/status/" not in status.text
+    assert [a.status_code for a in answers] == [404, 404, 404, 404]
