@@ -177,3 +177,19 @@ def test_a_token_of_one_kind_opens_no_page_of_another(portal):
                    browser.get(f"/download/{verify}/file"), browser.get(f"/oidc/start/{link}")]
     assert status.status_code == 200 and "/status/" not in status.text
     assert [a.status_code for a in answers] == [404, 404, 404, 404]
+
+
+def test_ranged_gets_do_not_make_a_counted_download_into_unlimited_copies(portal):
+    """A resume is free, but not without end: one counted download (even of byte 0 alone) followed by
+    `Range: bytes=1-` again and again would hand out whole copies of the file while the link lives."""
+    from tests.flows.delivered import deliver, mailed_link
+
+    rt = portal.rt
+    request_id, data = deliver(rt)
+    url = mailed_link(rt, f"{request_id}-link", portal.url)
+    with client(portal) as browser:
+        first = browser.get(url + "/file", headers={"Range": "bytes=0-0"})
+        assert first.status_code == 206 and "Downloads left: 2" in browser.get(url).text
+        copies = [browser.get(url + "/file", headers={"Range": "bytes=1-"}) for _ in range(40)]
+    whole = [c for c in copies if c.status_code == 206 and c.content == data[1:]]
+    assert len(whole) < 40 and {c.status_code for c in copies} == {206, 404}
