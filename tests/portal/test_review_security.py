@@ -193,3 +193,38 @@ def test_ranged_gets_do_not_make_a_counted_download_into_unlimited_copies(portal
         copies = [browser.get(url + "/file", headers={"Range": "bytes=1-"}) for _ in range(40)]
     whole = [c for c in copies if c.status_code == 206 and c.content == data[1:]]
     assert len(whole) < 40 and {c.status_code for c in copies} == {206, 404}
+
+
+def test_markup_typed_into_the_form_comes_back_escaped(portal):
+    with client(portal) as browser:
+        answer = ask(browser, '"><b>x</b>@example.fi', name='"><b>y</b>')
+    assert answer.status_code == 400 and "<b>" not in answer.text and "&lt;b&gt;y" in answer.text
+
+
+def test_parallel_guesses_at_one_code_get_no_more_tries_than_the_code_has(portal_config):
+    """Guesses sent all at once race for the code's tries: the store's compare-and-swap lets through no more
+    checks than code_attempts, and after them the right code does not work either."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.flows.delivered import clocked_runtime
+
+    rt = clocked_runtime(portal_config)
+    with serving(make_app(rt, start=lambda _: None, limits=limits(codes_per_client=1000))) as url, \
+            httpx.Client(base_url=url, headers={"Accept-Language": "en"}) as browser:
+        asked = ask(browser, "rinnakkain@example.fi")
+        request_id = request_id_of(rt, asked.headers["location"])
+        code, verify_path, _ = mailed_code(rt, request_id)
+        csrf = csrf_of(browser.get(verify_path).text)
+
+        def guess(n: int) -> int:
+            with httpx.Client(base_url=url, cookies=browser.cookies, timeout=60) as guesser:
+                wrong = f"{n:08d}" if f"{n:08d}" != code else "99999999"
+                return guesser.post(verify_path, data={"csrf": csrf, "code": wrong}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(guess, range(40)))
+        right = browser.post(verify_path, data={"csrf": csrf, "code": code})
+    checked = [e for e in rt.ledger.events(request_id) if e.action == "identity_failed" and not e.detail["exhausted"]]
+    assert set(answers) == {400} and right.status_code == 400
+    assert len(checked) <= rt.config.identity.code_attempts
+    assert rt.store.get(request_id).evidence is None
