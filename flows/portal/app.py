@@ -6,7 +6,9 @@ stranger nothing. Pages carry no script; forms post back here only (the Content-
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,6 +42,7 @@ from flows.portal.runs import start_run, tell_if_not_started
 from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
 from flows.runtime import Runtime
 from flows.store import Request
+from identity.address import canonical_address
 from identity.errors import AlreadyVerified, IdentityError, InvalidAddress
 
 HERE = Path(__file__).parent
@@ -115,6 +118,11 @@ class Portal:
     def gone(self, request: HttpRequest) -> HTMLResponse:
         return self.message(request, "gone_title", "gone_body", 404, contact=self.rt.config.controller.contact_email)
 
+    def already_verified(self, request: HttpRequest) -> HTMLResponse:
+        """What the code page of a verified request says: not its status, since the code page is also shown to
+        whoever typed the address in, and only the owner of the mailbox (who has the status link) proved it."""
+        return self.message(request, "already_verified_title", "already_verified_body", 200)
+
     def limited(self, request: HttpRequest) -> HTMLResponse:
         response = self.message(request, "limited_title", "limited_body", 429)
         response.headers["Retry-After"] = "600"
@@ -158,17 +166,18 @@ class Portal:
         email = form.get("email", "").strip()
         language = form["language"] if form.get("language") in self.rt.config.controller.languages else lang
         right = form["right"] if form.get("right") in stages.RIGHTS else "access"
-        # Printable only: staff read it in a terminal (`dsar request show`), and PostgreSQL refuses a NUL.
-        name = "".join(ch for ch in form.get("name", "") if ch.isprintable()).strip()[:200] or None
+        # One line of printable text: staff read it in a terminal (`dsar request show`), PostgreSQL refuses a NUL.
+        name = one_line(form.get("name", ""))[:200] or None
         values = {"email": email, "name": name or "", "language": language, "right": right}
         if not email or len(email) > 320:
             return self.ask_form(request, values, page_text("invalid_email", lang))
-        if not self.limits.asks_per_address.allow(guard.keyed(self.rt.link_secret, "address", email.casefold())):
-            return self.limited(request)
         try:
-            registered = await run_in_threadpool(new_request, self.rt, email, language, name=name, right=right)
+            address = canonical_address(email, allow_smtputf8=self.rt.config.identity.allow_smtputf8)
         except InvalidAddress:
             return self.ask_form(request, values, page_text("invalid_email", lang))
+        if not self.limits.asks_per_address.allow(guard.keyed(self.rt.link_secret, "address", guard.mailbox(address))):
+            return self.limited(request)
+        registered = await run_in_threadpool(new_request, self.rt, address, language, name=name, right=right)
         log.info("request registered from the portal")
         # The same answer for every address: a page asking for the code that was sent, if one was.
         return RedirectResponse(f"/verify/{page_token(self.rt, registered, 'verify')}", status_code=303)
@@ -190,7 +199,7 @@ class Portal:
                 return self.page(request, "verify.html", token=token, stronger=True,
                                  oidc=button_label(self, self.language(request)))
             if held.evidence:
-                return RedirectResponse(f"/status/{page_token(self.rt, held, 'status')}", status_code=303)
+                return self.already_verified(request)
             code = "".join(ch for ch in request.query_params.get("code", "") if ch.isdigit())[:16]
             return self.verify_form(request, token, code)
         form = await read_form(request)
@@ -203,13 +212,12 @@ class Portal:
         try:
             verified = await run_in_threadpool(stages.submit_code, self.rt, held.id, code)
         except AlreadyVerified:
-            verified = self.rt.store.get(held.id)
+            return self.already_verified(request)
         except (IdentityError, *SAFE_ERRORS):
             # One answer for a wrong, expired, used-up or replayed code: a guesser learns nothing.
             return self.verify_form(request, token, "", page_text("code_wrong", self.language(request)))
-        else:
-            if not verified.duplicate_of:
-                await run_in_threadpool(self.start_run, verified.id)
+        if not verified.duplicate_of:
+            await run_in_threadpool(self.start_run, verified.id)
         return RedirectResponse(f"/status/{page_token(self.rt, verified, 'status')}?verified=1", status_code=303)
 
     def verify_form(self, request: HttpRequest, token: str, code: str, error: str | None = None) -> HTMLResponse:
@@ -291,6 +299,17 @@ def accepted_language(header: str, offered: Sequence[str]) -> str | None:
     return best
 
 
+# Bidi marks, embeddings, overrides and isolates: text that reorders how the rest of a line is shown.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(value: str) -> str:
+    """`value` as one line of plain text: control characters (terminal escapes, NUL, line breaks) and bidi
+    controls become spaces, runs of spaces one. What a requester types is later printed to an operator."""
+    return " ".join("".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS else ch
+                            for ch in value).split())
+
+
 async def read_form(request: HttpRequest) -> dict[str, str] | None:
     """An urlencoded form of at most MAX_FORM_BYTES, one value per field; None for anything else."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
@@ -308,8 +327,17 @@ async def read_form(request: HttpRequest) -> dict[str, str] | None:
 
 
 def client_key(rt: Runtime, request: HttpRequest) -> str:
-    """The client's address, keyed: rate limits count by it without keeping an IP address."""
+    """The client's address, keyed: rate limits count by it without keeping an IP address. An IPv6 client
+    counts by its /64, the least a network hands one subscriber: else each of its 2**64 addresses would be a
+    new client."""
     host = request.client.host if request.client else "-"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if address.version == 6 and address.ipv4_mapped is None:
+            host = str(ipaddress.ip_network(f"{address}/64", strict=False))
     return guard.keyed(rt.link_secret, "client", host)
 
 
@@ -334,6 +362,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+async def server_error(request: HttpRequest, exc: Exception) -> Response:
+    """The answer to an unexpected error. Starlette sends it from outside every middleware, SecurityHeaders
+    too, so it carries the headers itself (uvicorn still logs the traceback)."""
+    return PlainTextResponse("Internal Server Error", 500, headers=SECURITY_HEADERS)
+
+
 def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits: Limits | None = None) -> Starlette:
     """The portal for the controller of `rt`. `start(request_id)` starts a verified request's run (default: a
     `dsar run` process of its own, see flows/portal/runs.py)."""
@@ -355,7 +389,9 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
         Route("/download/{token}/file", files.respond, methods=["GET", "HEAD"], name="file"),
         *oidc_routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-    ])
+    ], exception_handlers={Exception: server_error})
+    # Starlette would redirect `/status/T/` to an absolute URL on whatever Host the request named, token and all.
+    app.router.redirect_slashes = False
     app.add_middleware(SecurityHeaders)
     app.state.portal = portal
     return app

@@ -4,7 +4,7 @@ Every failure - a bad, expired or forged token, a refusal, a missing object -
 gets the same neutral 404, so the server tells a stranger nothing. What counts
 a download: a GET that starts at byte 0 spends one; a GET for a range starting
 later resumes a download the link already counted, without spending another
-(the link must still be live: unexpired, unrevoked, its request open); HEAD
+(the link must still be live: unexpired, unrevoked, its request open), up to FREE_RESUMES_PER_HOUR; HEAD
 never spends one.
 """
 
@@ -25,9 +25,13 @@ from exports.errors import InvalidLink
 from exports.links import LinkClaims, check_secret, verify_link
 from exports.storage import Storage
 from flows.portal.files import WRITE_TIMEOUT, StoredObjectResponse, byte_range
+from flows.portal.guard import RateLimit, keyed
 from flows.portal.hardening import MAX_STREAMS
 
 PRESIGNED_LIFETIME = timedelta(minutes=5)
+# Free resumes of one link in an hour: plenty for a dropped connection on a bad line; past them a ranged GET
+# counts a download like any other, so ranges are not copies without limit (a 1-byte GET, then `bytes=1-`).
+FREE_RESUMES_PER_HOUR = 20
 NO_STORE = {"cache-control": "no-store", "referrer-policy": "no-referrer", "x-content-type-options": "nosniff"}
 
 log = logging.getLogger("dsar.portal.download")
@@ -64,6 +68,7 @@ class FileRoute:
         self.gone = gone or (lambda request: not_found())
         self.write_timeout = write_timeout
         self.streams = anyio.Semaphore(max_streams)
+        self.resumes = RateLimit(FREE_RESUMES_PER_HOUR, 3600)  # in memory: a restart forgives a few
 
     async def respond(self, request: Request) -> Response:
         head = request.method == "HEAD"
@@ -96,6 +101,7 @@ class FileRoute:
             span = byte_range(range_header, size)
         except ValueError:  # past the end: the 416 sends no byte, so it spends nothing, but only for a live link
             return self.policy.usable(claims) or self.policy.resumable(claims)
-        if span is not None and span[0] > 0 and self.policy.resumable(claims):
+        if span is not None and span[0] > 0 and self.policy.resumable(claims) \
+                and self.resumes.allow(keyed(self.secret, "resume", claims.jti)):
             return True
         return self.policy.spend(claims)

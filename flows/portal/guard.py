@@ -52,6 +52,14 @@ def keyed(secret: bytes, label: str, value: str) -> str:
     return hmac.new(secret, f"{label}\0{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def mailbox(address: str) -> str:
+    """The mailbox a canonical address (identity/address.py) reaches, as far as a flood of mail to it goes: its
+    local part case-folded and without a `+tag`, which most mail systems drop. For rate limits only: it may
+    join two mailboxes, never split one."""
+    local, _, domain = address.rpartition("@")
+    return f"{local.partition('+')[0].casefold()}@{domain}"
+
+
 def new_csrf_cookie() -> str:
     return secrets.token_urlsafe(24)
 
@@ -64,4 +72,5 @@ def csrf_token(secret: bytes, cookie: str) -> str:
 def csrf_ok(secret: bytes, cookie: str | None, token: str | None) -> bool:
     if not cookie or not token:
         return False
-    return hmac.compare_digest(csrf_token(secret, cookie), token)
+    # compare_digest refuses str with non-ASCII characters: compare the bytes, which any str has.
+    return hmac.compare_digest(csrf_token(secret, cookie).encode(), token.encode())

@@ -63,7 +63,7 @@ def oidc_routes(portal: Portal) -> list[Route]:
         try:
             url, cookie = await run_in_threadpool(begin, portal.rt, held.id, redirect_uri)
         except AlreadyVerified:
-            return to_status(held.id)
+            return portal.already_verified(request)
         except SAFE_ERRORS as exc:
             log.info("oidc login not started (%s)", type(exc).__name__)
             return portal.gone(request)
@@ -80,8 +80,9 @@ def oidc_routes(portal: Portal) -> list[Route]:
         cookie = request.cookies.get(COOKIE_NAME, "")
         try:
             request_id, _ = await run_in_threadpool(finish, portal.rt, query, cookie, redirect_uri)
-        except AlreadyVerified as exc:
-            response: Response = to_status(exc.request_id)  # verified meanwhile (a code, another tab)
+        except AlreadyVerified:
+            # Verified meanwhile (a code, another tab): the status link is in the owner's mail, not for this login.
+            response: Response = portal.already_verified(request)
         except SAFE_ERRORS as exc:
             # One page for a cancelled login, a forged callback, a refused code or token: nothing to learn.
             log.info("oidc login failed (%s)", type(exc).__name__)

@@ -46,6 +46,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fi": "Koodi ei kelpaa. Tarkista se sähköpostista; koodi vanhenee ja yrityksiä on rajallisesti.",
         "en": "The code does not work. Check it in the email; codes expire and tries are limited.",
     },
+    "already_verified_title": {"fi": "Osoite on jo vahvistettu", "en": "Your address is already confirmed"},
+    "already_verified_body": {
+        "fi": "Tämä pyyntö on jo vahvistettu. Seuraa sen tilaa sähköpostiisi lähetetyn linkin kautta.",
+        "en": "This request is already confirmed. Follow it with the status link in the email we sent you.",
+    },
     "verified": {"fi": "Henkilöllisyytesi on vahvistettu.", "en": "Your identity is confirmed."},
     "status_title": {"fi": "Pyyntösi tila", "en": "Your request"},
     "status_request": {"fi": "Pyyntö", "en": "Request"},

@@ -99,6 +99,9 @@ def test_the_button_logs_in_and_the_run_starts(portal, provider, request_id):
 
         status = browser.get(done.headers["location"])
         assert status.status_code == 200
+        # The login button of a verified request does not open its status: that page needs the mail's link.
+        again = browser.get(f"/oidc/start/{start}")
+        assert again.status_code == 200 and "/status/" not in again.headers.get("location", "") + again.text
     assert portal.started == [request_id]
     assert portal.rt.store.get(request_id).status == "verified"
     callback = dict(parse_qsl(urlsplit(back.headers["location"]).query))

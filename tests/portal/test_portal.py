@@ -96,8 +96,9 @@ def test_asking_sends_a_code_whose_page_verifies_and_starts_the_run(portal):
         status = browser.get(status_path)
         assert status.status_code == 200 and request_id in status.text
         assert re.search(r'aria-current="step">\s*In progress', status.text)
-        # The verified request's code page now leads to its status.
-        assert browser.get(verify_path).status_code == 303
+        # The verified request's code page says so, and sends to the mail's status link rather than opening it.
+        again = browser.get(verify_path)
+        assert again.status_code == 200 and "already confirmed" in again.text and "/status/" not in again.text
 
 
 def test_the_answer_is_the_same_for_an_address_with_a_request_under_way(portal):
