@@ -86,6 +86,12 @@ class Portal:
     def secure_cookies(self) -> bool:
         return self.rt.config.delivery.public_url.startswith("https://")
 
+    @property
+    def csrf_cookie(self) -> str:
+        # Behind https the `__Host-` prefix makes browsers refuse the cookie from a sibling subdomain, which
+        # could otherwise plant a cookie and token pair of its own (cookie tossing).
+        return f"__Host-{guard.CSRF_COOKIE}" if self.secure_cookies else guard.CSRF_COOKIE
+
     # Language ------------------------------------------------------------------------------------------------
 
     def language(self, request: HttpRequest) -> str:
@@ -130,13 +136,13 @@ class Portal:
 
     def with_csrf(self, request: HttpRequest, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         """A page with a form: its CSRF field, and the cookie that goes with it when the browser has none."""
-        cookie = request.cookies.get(guard.CSRF_COOKIE)
+        cookie = request.cookies.get(self.csrf_cookie)
         fresh = cookie is None
         if cookie is None:
             cookie = guard.new_csrf_cookie()
         response = self.page(request, template, status, csrf=guard.csrf_token(self.rt.link_secret, cookie), **values)
         if fresh:
-            response.set_cookie(guard.CSRF_COOKIE, cookie, httponly=True, samesite="strict", path="/",
+            response.set_cookie(self.csrf_cookie, cookie, httponly=True, samesite="strict", path="/",
                                 secure=self.secure_cookies)
         return response
 
@@ -155,7 +161,7 @@ class Portal:
         if request.method == "GET":
             return self.ask_form(request, {"language": lang, "right": "access"})
         form = await read_form(request)
-        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(guard.CSRF_COOKIE),
+        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(self.csrf_cookie),
                                              form.get("csrf")):
             return self.message(request, "bad_form_title", "bad_form_body", 400)
         if form.get("website"):  # the field people cannot see: a bot filled it in
@@ -203,7 +209,7 @@ class Portal:
             code = "".join(ch for ch in request.query_params.get("code", "") if ch.isdigit())[:16]
             return self.verify_form(request, token, code)
         form = await read_form(request)
-        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(guard.CSRF_COOKIE),
+        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(self.csrf_cookie),
                                              form.get("csrf")):
             return self.message(request, "bad_form_title", "bad_form_body", 400)
         if not self.limits.codes_per_client.allow(client_key(self.rt, request)):
@@ -341,11 +347,17 @@ def client_key(rt: Runtime, request: HttpRequest) -> str:
     return guard.keyed(rt.link_secret, "client", host)
 
 
+def security_headers(https: bool) -> dict[str, str]:
+    """What every answer carries; behind https also HSTS, so a browser never asks over plain http again."""
+    return SECURITY_HEADERS | ({"Strict-Transport-Security": "max-age=31536000"} if https else {})
+
+
 class SecurityHeaders:
     """Adds the headers every answer carries: no caching (pages hold tokens), no referrer, the CSP."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -355,17 +367,11 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+                    (name.lower().encode(), value.encode()) for name, value in self.headers.items()
                     if name.lower().encode() not in names]
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
-
-async def server_error(request: HttpRequest, exc: Exception) -> Response:
-    """The answer to an unexpected error. Starlette sends it from outside every middleware, SecurityHeaders
-    too, so it carries the headers itself (uvicorn still logs the traceback)."""
-    return PlainTextResponse("Internal Server Error", 500, headers=SECURITY_HEADERS)
 
 
 def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits: Limits | None = None) -> Starlette:
@@ -378,6 +384,13 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
     portal = Portal(rt, start or (lambda request_id: start_run(config_path, request_id,
                                                                partial(tell_if_not_started, rt, request_id))),
                     limits or Limits.of(rt.config.portal), templates)
+    headers = security_headers(portal.secure_cookies)
+
+    async def server_error(request: HttpRequest, exc: Exception) -> Response:
+        # Starlette sends it from outside every middleware, SecurityHeaders too, so it carries the headers
+        # itself (uvicorn still logs the traceback).
+        return PlainTextResponse("Internal Server Error", 500, headers=headers)
+
     files = FileRoute(rt.storage, rt.link_secret, lambda: rt.clock(), LinkPolicy(
         spend=partial(downloads.admit, rt), usable=partial(downloads.usable, rt),
         resumable=partial(downloads.resumable, rt)), gone=portal.gone)
@@ -390,8 +403,8 @@ def make_app(rt: Runtime, *, start: Callable[[str], None] | None = None, limits:
         *oidc_routes(portal),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ], exception_handlers={Exception: server_error})
+    app.add_middleware(SecurityHeaders, headers=headers)
     # Starlette would redirect `/status/T/` to an absolute URL on whatever Host the request named, token and all.
     app.router.redirect_slashes = False
-    app.add_middleware(SecurityHeaders)
     app.state.portal = portal
     return app

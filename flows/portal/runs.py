@@ -22,10 +22,15 @@ def start_run(config: Path, request_id: str, on_exit: Callable[[int], None] | No
     Prefect's start-up and any crash out of the web server. Its one-line messages (ids only) go to the
     portal's stderr. `on_exit(returncode)` is called from a thread once the process ends.
     """
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from flows.cli import main; main()", "run", request_id, "--config", str(config)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
-    )
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from flows.cli import main; main()", "run", request_id, "--config", str(config)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+        )
+    except OSError:  # no process (out of memory, no pids): heard as a run that failed at once
+        if on_exit is not None:
+            on_exit(-1)
+        return
     if on_exit is not None:
         threading.Thread(target=lambda: on_exit(process.wait()), daemon=True).start()
 

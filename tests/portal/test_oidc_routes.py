@@ -136,6 +136,12 @@ def test_the_cookie_is_secure_behind_https(demo, provider, request_id):
         answer = httpx.get(url + verify_path(rt, request_id).replace("/verify/", "/oidc/start/"))
     morsel = SimpleCookie(answer.headers["set-cookie"])[COOKIE_NAME]
     assert morsel["secure"] is True
+    assert answer.headers["strict-transport-security"] == "max-age=31536000"
+    with serving(make_app(rt, start=lambda _: None), port=port) as url:
+        form = httpx.get(url + "/")
+    # A sibling subdomain cannot plant a `__Host-` cookie: no cookie tossing past the CSRF check.
+    csrf = SimpleCookie(form.headers["set-cookie"])["__Host-dsar_csrf"]
+    assert csrf["secure"] is True and csrf["path"] == "/" and not csrf["domain"]
     assert dict(parse_qsl(urlsplit(answer.headers["location"]).query))["redirect_uri"] \
         == "https://portal.example.fi/oidc/callback"
 

@@ -56,6 +56,7 @@ def test_the_front_page_is_a_form_with_strict_headers_and_no_outside_resources(p
     csp = page.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "form-action 'self'" in csp and "script" not in csp
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert "strict-transport-security" not in page.headers  # plain http on loopback: HSTS only behind https
     assert "<script" not in page.text
     # Every URL the page loads is on this site.
     assert not re.search(r'(src|href)="(https?:)?//', page.text)
