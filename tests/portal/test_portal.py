@@ -42,6 +42,15 @@ def mailed_code(rt, request_id: str) -> tuple[str, str, str]:
     return code.group(0), urlsplit(verify.group(0)).path, urlsplit(status.group(0)).path
 
 
+def asked_and_verified(rt, browser: httpx.Client, email: str) -> str:
+    """A request asked on the form and verified with its mailed code; its id."""
+    request_id = request_id_of(rt, ask(browser, email).headers["location"])
+    code, verify_path, _ = mailed_code(rt, request_id)
+    form = browser.get(verify_path)
+    assert browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": code}).status_code == 303
+    return request_id
+
+
 def request_id_of(rt, location: str) -> str:
     from exports.links import verify_page_token
 
@@ -105,11 +114,7 @@ def test_asking_sends_a_code_whose_page_verifies_and_starts_the_run(portal):
 def test_the_answer_is_the_same_for_an_address_with_a_request_under_way(portal):
     rt = portal.rt
     with client(portal) as browser:
-        first = ask(browser, "kaisa.kahdesti@example.fi")
-        request_id = request_id_of(rt, first.headers["location"])
-        code, verify_path, _ = mailed_code(rt, request_id)
-        form = browser.get(verify_path)
-        browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": code})
+        asked_and_verified(rt, browser, "kaisa.kahdesti@example.fi")
         again = ask(browser, "kaisa.kahdesti@example.fi")
         fresh = ask(browser, "someone.else@example.fi")
     assert again.status_code == fresh.status_code == 303
@@ -255,11 +260,7 @@ def test_a_request_below_the_minimum_level_is_sent_to_stronger_identification_no
 def test_a_duplicate_says_the_earlier_request_is_the_one_answered(portal):
     rt = portal.rt
     with client(portal) as browser:
-        first = ask(browser, "kahdesti.kysytty@example.fi")
-        first_id = request_id_of(rt, first.headers["location"])
-        code, verify_path, _ = mailed_code(rt, first_id)
-        form = browser.get(verify_path)
-        browser.post(verify_path, data={"csrf": csrf_of(form.text), "code": code})
+        asked_and_verified(rt, browser, "kahdesti.kysytty@example.fi")
         again = ask(browser, "kahdesti.kysytty@example.fi")
         second_id = request_id_of(rt, again.headers["location"])
         token = issue_page_token("status", second_id, rt.link_secret, rt.clock(), timedelta(days=1))
