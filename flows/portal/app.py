@@ -41,7 +41,7 @@ from flows.portal.progress import STEPS, local_time, progress, stronger_needed
 from flows.portal.runs import start_run, tell_if_not_started
 from flows.portal.texts import LANGUAGE_NAMES, LANGUAGES, page_text
 from flows.runtime import Runtime
-from flows.store import Request
+from flows.store import Link, Request
 from identity.address import canonical_address
 from identity.errors import AlreadyVerified, IdentityError, InvalidAddress
 
@@ -146,8 +146,12 @@ class Portal:
                                 secure=self.secure_cookies)
         return response
 
-    def request_of(self, kind: str, token: str) -> Request | None:
+    async def request_of(self, kind: str, token: str) -> Request | None:
         """The request a `kind` page token opens, or None for any token that does not."""
+        # The store may be a PostgreSQL server away: its reads run in the thread pool, never on the event loop.
+        return await run_in_threadpool(self._request_of, kind, token)
+
+    def _request_of(self, kind: str, token: str) -> Request | None:
         try:
             request_id = verify_page_token(kind, token, self.rt.link_secret, self.rt.clock())
             return self.rt.store.get(request_id)
@@ -196,7 +200,7 @@ class Portal:
 
     async def verify(self, request: HttpRequest) -> Response:
         token = request.path_params["token"]
-        held = self.request_of("verify", token)
+        held = await self.request_of("verify", token)
         if held is None:
             return self.gone(request)
         if request.method == "GET":
@@ -233,7 +237,7 @@ class Portal:
 
     async def status(self, request: HttpRequest) -> Response:
         token = request.path_params["token"]
-        held = self.request_of("status", token)
+        held = await self.request_of("status", token)
         if held is None:
             return self.gone(request)
         lang = self.language(request)
@@ -243,7 +247,7 @@ class Portal:
             extended = page_text("status_extended", lang, date=show_moment(now.due_on, False, lang),
                                  reason=now.extended_reason)
         step = now.step
-        download = self.live_link_path(held.id) if step in ("ready", "delivered") else None
+        download = await run_in_threadpool(self.live_link_path, held.id) if step in ("ready", "delivered") else None
         return self.page(request, "status.html", token=token, request_id=held.id, step=step, steps=STEPS,
                          download=download,
                          current=STEPS.index(step) if step in STEPS else -1,
@@ -269,15 +273,22 @@ class Portal:
         except InvalidLink:
             return None
 
+    def live_link(self, claims: LinkClaims) -> tuple[Link, str] | None:
+        """The store's live link for verified claims, with how its package was sealed; None if it is not live."""
+        link = self.rt.store.link(claims.jti)
+        if link is None or link.request_id != claims.request_id or not link.is_live(self.rt.clock()):
+            return None
+        return link, self.rt.store.sealing(link.request_id).method
+
     async def download_page(self, request: HttpRequest) -> Response:
         token = request.path_params["token"]
         claims = self.link_of(token)
-        link = None if claims is None else self.rt.store.link(claims.jti)
-        if claims is None or link is None or link.request_id != claims.request_id or not link.is_live(self.rt.clock()):
+        live = None if claims is None else await run_in_threadpool(self.live_link, claims)
+        if live is None:
             return self.gone(request)
+        link, method = live
         lang = self.language(request)
         filename = basename(link.object_key)
-        method = self.rt.store.sealing(link.request_id).method
         plain = filename.removesuffix(".age")
         key_file = page_text("key_file", lang)
         key = f"-i {key_file} " if method == "age-recipient" else ""

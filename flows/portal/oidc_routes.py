@@ -53,7 +53,7 @@ def oidc_routes(portal: Portal) -> list[Route]:
         return RedirectResponse(f"/status/{page_token(portal.rt, held, 'status')}?verified=1", status_code=303)
 
     async def start(request: HttpRequest) -> Response:
-        held = portal.request_of("verify", request.path_params["token"])
+        held = await portal.request_of("verify", request.path_params["token"])
         if held is None or not offered:
             return portal.gone(request)
         from flows.portal.app import client_key  # app imports this module to build its routes
