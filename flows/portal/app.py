@@ -146,6 +146,35 @@ class Portal:
                                 secure=self.secure_cookies)
         return response
 
+    def client_key(self, request: HttpRequest) -> str:
+        """The client's address, keyed: rate limits count by it without keeping an IP address. An IPv6 client
+        counts by its /64, the least a network hands one subscriber: else each of its 2**64 addresses would be a
+        new client."""
+        host = request.client.host if request.client else "-"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            if address.version == 6 and address.ipv4_mapped is None:
+                host = str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return guard.keyed(self.rt.link_secret, "client", host)
+
+    async def posted_form(self, request: HttpRequest) -> dict[str, str] | None:
+        """The posted form, if it is one and carries the CSRF field of this browser's cookie; None otherwise."""
+        form = await read_form(request)
+        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(self.csrf_cookie),
+                                             form.get("csrf")):
+            return None
+        return form
+
+    async def verified(self, held: Request) -> Response:
+        """Where a verification that succeeded leads: the run starts (unless the request is a duplicate of one
+        already under way) and the requester goes to the status page."""
+        if not held.duplicate_of:
+            await run_in_threadpool(self.start_run, held.id)
+        return RedirectResponse(f"/status/{page_token(self.rt, held, 'status')}?verified=1", status_code=303)
+
     async def request_of(self, kind: str, token: str) -> Request | None:
         """The request a `kind` page token opens, or None for any token that does not."""
         # The store may be a PostgreSQL server away: its reads run in the thread pool, never on the event loop.
@@ -164,14 +193,13 @@ class Portal:
         lang = self.language(request)
         if request.method == "GET":
             return self.ask_form(request, {"language": lang, "right": "access"})
-        form = await read_form(request)
-        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(self.csrf_cookie),
-                                             form.get("csrf")):
+        form = await self.posted_form(request)
+        if form is None:
             return self.message(request, "bad_form_title", "bad_form_body", 400)
         if form.get("website"):  # the field people cannot see: a bot filled it in
             log.info("ask refused: honeypot")
             return self.message(request, "bad_form_title", "bad_form_body", 400)
-        if not self.limits.asks_per_client.allow(client_key(self.rt, request)):
+        if not self.limits.asks_per_client.allow(self.client_key(request)):
             return self.limited(request)
         email = form.get("email", "").strip()
         language = form["language"] if form.get("language") in self.rt.config.controller.languages else lang
@@ -212,11 +240,10 @@ class Portal:
                 return self.already_verified(request)
             code = "".join(ch for ch in request.query_params.get("code", "") if ch.isdigit())[:16]
             return self.verify_form(request, token, code)
-        form = await read_form(request)
-        if form is None or not guard.csrf_ok(self.rt.link_secret, request.cookies.get(self.csrf_cookie),
-                                             form.get("csrf")):
+        form = await self.posted_form(request)
+        if form is None:
             return self.message(request, "bad_form_title", "bad_form_body", 400)
-        if not self.limits.codes_per_client.allow(client_key(self.rt, request)):
+        if not self.limits.codes_per_client.allow(self.client_key(request)):
             return self.limited(request)
         code = form.get("code", "").strip()
         try:
@@ -226,9 +253,7 @@ class Portal:
         except (IdentityError, *SAFE_ERRORS):
             # One answer for a wrong, expired, used-up or replayed code: a guesser learns nothing.
             return self.verify_form(request, token, "", page_text("code_wrong", self.language(request)))
-        if not verified.duplicate_of:
-            await run_in_threadpool(self.start_run, verified.id)
-        return RedirectResponse(f"/status/{page_token(self.rt, verified, 'status')}?verified=1", status_code=303)
+        return await self.verified(verified)
 
     def verify_form(self, request: HttpRequest, token: str, code: str, error: str | None = None) -> HTMLResponse:
         oidc = button_label(self, self.language(request))
@@ -341,21 +366,6 @@ async def read_form(request: HttpRequest) -> dict[str, str] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return {name: values[0] for name, values in fields.items()}
-
-
-def client_key(rt: Runtime, request: HttpRequest) -> str:
-    """The client's address, keyed: rate limits count by it without keeping an IP address. An IPv6 client
-    counts by its /64, the least a network hands one subscriber: else each of its 2**64 addresses would be a
-    new client."""
-    host = request.client.host if request.client else "-"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        if address.version == 6 and address.ipv4_mapped is None:
-            host = str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return guard.keyed(rt.link_secret, "client", host)
 
 
 def security_headers(https: bool) -> dict[str, str]:

@@ -16,7 +16,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from flows.errors import SAFE_ERRORS
-from flows.pages import page_token
 from flows.portal.oidc_login import COOKIE_NAME, begin, finish, login_offered
 from identity.errors import AlreadyVerified
 
@@ -48,17 +47,11 @@ def oidc_routes(portal: Portal) -> list[Route]:
     offered = oidc_offered(portal)
     redirect_uri = portal.rt.config.delivery.public_url.rstrip("/") + "/oidc/callback"
 
-    def to_status(request_id: str) -> RedirectResponse:
-        held = portal.rt.store.get(request_id)
-        return RedirectResponse(f"/status/{page_token(portal.rt, held, 'status')}?verified=1", status_code=303)
-
     async def start(request: HttpRequest) -> Response:
         held = await portal.request_of("verify", request.path_params["token"])
         if held is None or not offered:
             return portal.gone(request)
-        from flows.portal.app import client_key  # app imports this module to build its routes
-
-        if not portal.limits.codes_per_client.allow(client_key(portal.rt, request)):
+        if not portal.limits.codes_per_client.allow(portal.client_key(request)):
             return portal.limited(request)
         try:
             url, cookie = await run_in_threadpool(begin, portal.rt, held.id, redirect_uri)
@@ -89,10 +82,7 @@ def oidc_routes(portal: Portal) -> list[Route]:
             response = portal.message(request, "oidc_failed_title", "oidc_failed_body", 400)
         else:
             log.info("request verified by oidc from the portal")
-            held = portal.rt.store.get(request_id)
-            if not held.duplicate_of:
-                await run_in_threadpool(portal.start_run, held.id)
-            response = to_status(request_id)
+            response = await portal.verified(await run_in_threadpool(portal.rt.store.get, request_id))
         response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="lax",
                                secure=portal.secure_cookies)
         return response
