@@ -843,13 +843,25 @@ def audit_public_key(config: ConfigOption = Path("dsar.toml")) -> None:
 
 
 @audit_app.command("replay")
-def audit_replay(request_id: str, config: ConfigOption = Path("dsar.toml")) -> None:
-    """Print one request's timeline from the ledger."""
+def audit_replay(
+    request_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object for tools (format dsar-replay/1; its keys "
+                                          "are listed in flows/replay.py and the README's For auditors).")] = False,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Print one request's timeline: each ledger event, in UTC and the controller's time zone, with the state of
+    the Prefect flow run and task that did it, and whether the stored package still has the ledger's sha256.
+
+    Prefect is read at PREFECT_API_URL, this config's `dsar worker`, or Prefect's local (ephemeral) API; when it
+    cannot be reached or has pruned the runs, the replay says so and shows the ledger alone."""
+    from flows.replay import replay
+
     rt = _runtime(config)
-    rt.store.get(request_id)
-    for e in rt.ledger.events(request_id):
-        detail = json.dumps(e.detail, sort_keys=True, ensure_ascii=False)
-        typer.echo(f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<26} {detail}")
+    result = replay(rt, request_id, _prefect_api(rt))
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        typer.echo("\n".join(result.lines()))
 
 
 @app.command("verify")
