@@ -73,7 +73,7 @@ def read_history(request_id: str, api_url: str | None = None) -> PrefectHistory:
             views = tuple(_flow_run(run, client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
                 sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=_MAX_TASKS)) for run in runs)
-    except Exception as exc:  # noqa: BLE001 - any failure of the history is reported, the ledger still replays
+    except Exception as exc:  # any failure of the history is reported, the ledger still replays
         return PrefectHistory("unreachable", f"Prefect API not reachable ({type(exc).__name__}): ledger only")
     if not views:
         return PrefectHistory("no_runs", "Prefect has no flow run tagged for this request (pruned, or run "
