@@ -807,20 +807,32 @@ def packages_expire(config: ConfigOption = Path("dsar.toml")) -> None:
 def audit_verify(
     config: ConfigOption = Path("dsar.toml"),
     public_key: Annotated[str | None, typer.Option(
-        help="The controller's published public key (base64); by default derived from DSAR_LEDGER_KEY.")] = None,
+        help="The controller's published public key (base64); by default derived from DSAR_LEDGER_KEY "
+        "(with --bundle: the bundle's own key, whose fingerprint you then compare with the published one).")] = None,
+    bundle: Annotated[Path | None, typer.Option(
+        help="Verify an evidence bundle (dsar audit export) instead, offline: no database or dsar.toml needed.",
+        file_okay=False)] = None,
 ) -> None:
     """Recompute the ledger's hash chain and signatures, then check that the request store agrees with it;
-    exit 2 naming the first altered event, or each request and stage where the two disagree."""
-    from audit.ledger import Ledger
+    exit 2 naming the first altered event, or each request and stage where the two disagree.
+
+    With --bundle DIR: check the bundle's manifest signature and every file's sha256, each event's hash,
+    the chain's links and signatures, and that it reaches the signed head; exit 2 naming the first problem."""
     from audit.signing import load_public_key
+
+    try:
+        key = load_public_key(public_key) if public_key else None
+    except ValueError:
+        raise typer.BadParameter("not a base64 Ed25519 public key", param_hint="--public-key") from None
+    if bundle is not None:
+        _verify_bundle(bundle, key)
+        return
+    from audit.ledger import Ledger
     from audit.verify import verify_ledger
     from flows.ledger_check import cross_check
 
     rt = _runtime(config)
-    try:
-        key = load_public_key(public_key) if public_key else rt.ledger_public_key
-    except ValueError:
-        raise typer.BadParameter("not a base64 Ed25519 public key", param_hint="--public-key") from None
+    key = key or rt.ledger_public_key
     ledger = Ledger(rt.engine)  # read-only: no signing key needed
     count = verify_ledger(ledger.events(), key)
     typer.echo(f"ledger intact: {count} events verified")
@@ -832,6 +844,53 @@ def audit_verify(
         typer.echo(f"dsar: error: {mismatches} disagreement(s) between the request store and the ledger", err=True)
         raise typer.Exit(2)
     typer.echo("store and ledger agree")
+
+
+def _verify_bundle(folder: Path, key: bytes | None) -> None:
+    from audit.bundle import fingerprint, verify_bundle
+    from audit.errors import BundleInvalid
+
+    try:
+        report = verify_bundle(folder, key)
+    except BundleInvalid as exc:
+        typer.echo(f"dsar: bundle invalid: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"bundle intact: {report.events} event(s) of {report.request_id}, chain seq {report.first_seq}.."
+               f"{report.last_seq} verified, reaching the signed head at seq {report.head_seq}")
+    if key is None:
+        typer.echo(f"checked with the bundle's own public key, fingerprint {fingerprint(report.public_key)}: "
+                   "compare it with the key the controller publishes (or pass that key with --public-key)")
+
+
+@audit_app.command("export")
+def audit_export(
+    request_id: str,
+    out: Annotated[Path, typer.Option("--out", help="A new (or empty) directory for the bundle.", file_okay=False)],
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Write a request's evidence bundle for a regulator: its ledger events with the chain segment and signatures
+    that verify them (other requests' events reduced to hashes), the public key, the signed ledger head, the
+    replay as JSON and HTML, and a signed manifest. Check it anywhere with `dsar audit verify --bundle DIR`."""
+    from collections import deque
+
+    from audit.anchor import sign_head
+    from exports.request_ids import check_request_id
+    from flows.audit_export import export_bundle
+    from flows.secrets import ledger_key
+
+    try:
+        check_request_id(request_id)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="REQUEST_ID") from None
+    rt = _runtime(config)
+    # Until the anchor lands: the head signed now from the ledger's last event (the lead wires rt.ledger_head()).
+    last = deque(rt.ledger.events(), maxlen=1)
+    if not last:
+        raise typer.BadParameter("the ledger is empty", param_hint="--config")
+    head = sign_head(ledger_key(rt.config), last[0], rt.clock())
+    written = export_bundle(rt, request_id, out, head, _prefect_api(rt))
+    typer.echo(f"{request_id}: evidence bundle written to {written}; check it with: "
+               f"dsar audit verify --bundle {written}")
 
 
 @audit_app.command("public-key")
