@@ -1,0 +1,107 @@
+"""Evidence bundles: written from a real ledger, each tampering named by file, seq and reason."""
+
+import json
+import shutil
+
+import pytest
+
+from audit.anchor import sign_head
+from audit.bundle import CHAIN, HEAD, SIGNATURE, verify_bundle, write_bundle
+from audit.errors import BundleInvalid
+from audit.signing import generate_key, public_key
+
+from .conftest import T0
+
+
+@pytest.fixture
+def bundle(filled, key, tmp_path):
+    """REQ-2's bundle: its events (seq 2, 4, 6) in full, REQ-1's (3, 5) as links only, head at seq 6."""
+    events = [e for e in filled.events() if e.seq >= 2]
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    write_bundle(folder, "REQ-2", iter(events), sign_head(key, events[-1], at=T0), key,
+                 {"replay.json": b'{"request_id": "REQ-2"}\n'}, T0)
+    return folder
+
+
+def _chain(folder):
+    return [json.loads(line) for line in (folder / CHAIN).read_text().splitlines()]
+
+
+def _write_chain(folder, entries):
+    (folder / CHAIN).write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+def _problem(folder, key=None):
+    with pytest.raises(BundleInvalid) as caught:
+        verify_bundle(folder, key)
+    return caught.value.file, caught.value.seq, caught.value.reason
+
+
+def test_a_bundle_verifies_with_its_key_and_holds_only_its_requests_contents(bundle, key):
+    report = verify_bundle(bundle, public_key(key))
+    assert (report.request_id, report.events, report.first_seq, report.last_seq, report.head_seq) == \
+        ("REQ-2", 3, 2, 6, 6)
+    assert verify_bundle(bundle).public_key == public_key(key)  # the bundle's own key
+    entries = _chain(bundle)
+    assert [e["seq"] for e in entries] == [2, 3, 4, 5, 6]
+    assert {e["request_id"] for e in entries if "request_id" in e} == {"REQ-2"}
+    assert set(entries[1]) == {"seq", "prev_hash", "hash", "sig"}  # REQ-1's: no contents
+    assert "REQ-1" not in "".join(p.read_text() for p in bundle.iterdir())
+
+
+def test_an_edited_event_is_named(bundle, key):
+    entries = _chain(bundle)
+    entries[2]["detail"]["records"] = 999
+    _write_chain(bundle, entries)
+    assert _problem(bundle, public_key(key)) == (CHAIN, 4, "hash mismatch (the event was edited)")
+
+
+def test_a_removed_event_is_named(bundle, key):
+    entries = _chain(bundle)
+    del entries[2]
+    _write_chain(bundle, entries)
+    assert _problem(bundle, public_key(key)) == (CHAIN, 4, "gap in sequence (an event was removed)")
+
+
+def test_an_event_of_the_request_hidden_as_links_only_is_named(bundle, key):
+    entries = _chain(bundle)
+    entries[2] = {k: entries[2][k] for k in ("seq", "prev_hash", "hash", "sig")}
+    _write_chain(bundle, entries)
+    assert _problem(bundle, public_key(key)) == (CHAIN, None, "2 event(s) of REQ-2, the manifest lists 3")
+
+
+def test_a_swapped_file_is_named(bundle, key, tmp_path):
+    (bundle / "replay.json").write_text('{"request_id": "REQ-1"}\n')
+    assert _problem(bundle, public_key(key)) == ("replay.json", None,
+                                                 "sha256 differs from the manifest's (altered or swapped)")
+
+
+def test_an_added_or_missing_file_is_named(bundle, key):
+    shutil.copy(bundle / "replay.json", bundle / "extra.json")
+    assert _problem(bundle, public_key(key))[:2] == ("extra.json", None)
+    (bundle / "extra.json").unlink()
+    (bundle / "replay.json").unlink()
+    assert _problem(bundle, public_key(key)) == ("replay.json", None, "missing")
+
+
+def test_a_wrong_key_is_named(bundle):
+    assert _problem(bundle, public_key(generate_key())) == (
+        SIGNATURE, None, "the manifest's signature does not verify with this public key")
+
+
+def test_a_forged_head_is_named(bundle, filled, key):
+    stolen_free = generate_key()  # forged without the ledger key
+    forged = sign_head(stolen_free, list(filled.events())[-1], at=T0).to_json()
+    (bundle / HEAD).write_text(json.dumps(forged))
+    assert _problem(bundle, public_key(key)) == (HEAD, None, "the head's signature does not verify with this public key")
+
+
+def test_a_head_beyond_the_segment_is_named(filled, key, tmp_path):
+    """A bundle cut short of the head: events after the request's last were left out."""
+    events = [e for e in filled.events() if 2 <= e.seq <= 4]
+    folder = tmp_path / "short"
+    folder.mkdir()
+    write_bundle(folder, "REQ-2", events, sign_head(key, list(filled.events())[-1], at=T0), key, {}, T0)
+    assert _problem(folder, public_key(key)) == (CHAIN, None,
+                                                 "the chain ends at seq 4 and does not reach the head (seq 6)")
