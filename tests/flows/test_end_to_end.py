@@ -22,15 +22,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def demo(prefect_api, tmp_path_factory):
-    from flows.demo.run import run_demo
-
-    workdir = tmp_path_factory.mktemp("e2e") / "demo"
-    result = run_demo(workdir)
-    return result, Path(prefect_api)
-
-
-@pytest.fixture(scope="module")
 def package(demo):
     result, _ = demo
     plain = age_decrypt(Path(result.package_path), result.passphrase)
