@@ -91,10 +91,10 @@ def test_a_wrong_key_is_named(bundle):
 
 
 def test_a_forged_head_is_named(bundle, filled, key):
-    stolen_free = generate_key()  # forged without the ledger key
-    forged = sign_head(stolen_free, list(filled.events())[-1], at=T0).to_json()
+    forged = sign_head(generate_key(), list(filled.events())[-1], at=T0).to_json()
     (bundle / HEAD).write_text(json.dumps(forged))
-    assert _problem(bundle, public_key(key)) == (HEAD, None, "the head's signature does not verify with this public key")
+    assert _problem(bundle, public_key(key)) == (
+        HEAD, None, "the head's signature does not verify with this public key")
 
 
 def test_a_head_beyond_the_segment_is_named(filled, key, tmp_path):
