@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from flows.demo.run import demo_company, verified_requests
-from flows.deployments import DEPLOYMENTS, TIMEZONE, deployment_name
+from flows.deployments import DEPLOYMENTS, deployment_name
 from flows.local_api import find_local_api, healthy
 from flows.runtime import open_runtime
 from tests.flows.privacy import find_in_database
@@ -31,8 +31,15 @@ def test_prefect_yaml_declares_the_deployments_the_worker_applies():
         schedules = entry.get("schedules", [])
         assert [s.get("interval") for s in schedules if "interval" in s] == (
             [deployment.interval_seconds] if deployment.interval_seconds else [])
+        # The file's time zone is the config's default; `dsar worker` applies the config's own (below).
         assert [(s["cron"], s["timezone"]) for s in schedules if "cron" in s] == (
-            [(deployment.cron, TIMEZONE)] if deployment.cron else [])
+            [(deployment.cron, "Europe/Helsinki")] if deployment.cron else [])
+
+
+def test_the_daily_digest_runs_by_the_controllers_clock():
+    [watch] = [d for d in DEPLOYMENTS if d.name == "deadline_watch"]
+    [schedule] = watch.schedules("Europe/Stockholm")
+    assert (schedule.cron, schedule.timezone) == ("0 7 * * *", "Europe/Stockholm")
 
 
 @pytest.fixture
