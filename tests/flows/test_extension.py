@@ -112,7 +112,7 @@ def test_one_extension_only_before_the_original_due_date_only_while_open(config_
     fresh = stages.register(at(rt, RECEIVED), "uusi@example.fi", "fi").id
     with pytest.raises(InvalidRequest, match=r"^an extension is by 1 or 2 months \(GDPR Art. 12\(3\)\), not 3$"):
         extend_deadline(before, fresh, 3, "syy")
-    with pytest.raises(InvalidRequest, match="^give the reason for the extension"):
+    with pytest.raises(InvalidRequest, match=r"^give the reason for the extension"):
         extend_deadline(before, fresh, 1, "  ")
     for refused in (too_late, closed, fresh):
         assert rt.store.get(refused).extended_to is None and rt.store.extension(refused) is None
@@ -128,7 +128,8 @@ def test_extend_list_and_digest_from_the_command_line(config_path, tmp_path):
            for what, days_ago in (("overdue", 45), ("soon", 29), ("later", 3), ("closed", 50))}
     stages.close(rt, ids["closed"], "withdrawn")
 
-    extended = dsar("request", "extend", ids["later"], "--months", "2", "--reason", REASON, "--config", str(config_path))
+    extended = dsar("request", "extend", ids["later"], "--months", "2", "--reason", REASON,
+                    "--config", str(config_path))
     assert extended.exit_code == 0, extended.output
     new_due = calendar.local_date(rt.store.get(ids["later"]).deadline)
     assert extended.output == (f"{ids['later']}: due {new_due} (extended); the requester was told the new date and "
