@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from flows.demo.run import DemoResult
     from flows.runtime import Runtime
-    from flows.store import RunClaim
+    from flows.store import Request, RunClaim
 
 # Prefect's telemetry fails noisily offline; set before Prefect is imported.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -219,8 +219,8 @@ def request_new(
                    "in progress; no code was sent.")
         return
     more = f" and one to each of {len(further)} further identifiers" if further else ""
-    typer.echo(f"{request.id} registered, due {request.due_at:%Y-%m-%d}; a one-time code was sent to the "
-               f"requester{more}.")
+    typer.echo(f"{request.id} registered, due {rt.store.calendar.local_date(request.due_at)}; a one-time code was "
+               f"sent to the requester{more}.")
 
 
 @request_app.command("add-identifier")
@@ -469,7 +469,7 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
     typer.echo(f"""{r.id}
   status      {r.status}{f' ({r.reason})' if r.reason else ''}
   received    {r.received_at:%Y-%m-%d %H:%M} UTC
-  due         {r.deadline:%Y-%m-%d}
+  due         {_due(rt, r)}
   language    {r.language}
   requester   {r.name or '-'} <{r.email}>{f', {r.phone}' if r.phone else ''}
   identity    {r.evidence['method'] + ' (' + r.evidence['level'] + ')' if r.evidence else 'not verified'}
@@ -563,15 +563,77 @@ def config_reference(
     write(render(load_source_kinds()), output)
 
 
+def _due(rt: Runtime, r: Request) -> str:
+    """The due date where the controller is, and whether it was extended (Art. 12(3))."""
+    due = rt.store.calendar.local_date(r.deadline)
+    return f"{due} (extended)" if r.extended_to is not None else f"{due}"
+
+
+def _days(value: str) -> int:
+    if not (value.endswith("d") and value[:-1].isdigit()):
+        raise typer.BadParameter(f"give a number of days such as 7d, not {value!r}")
+    return int(value[:-1])
+
+
 @requests_app.command("list")
-def requests_list(config: ConfigOption = Path("dsar.toml")) -> None:
-    """List requests with status and due date, oldest first."""
+def requests_list(
+    due_within: Annotated[str | None, typer.Option(
+        "--due-within", help="Only open requests due within this many days (7d), overdue ones included.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open requests past their due date.")] = False,
+    status: Annotated[str | None, typer.Option(help="Only requests in this status.")] = None,
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """List requests with status and due date (the controller's calendar date), oldest first; the filters
+    combine, and with --due-within or --overdue the earliest deadline comes first."""
+    from datetime import timedelta
+
+    from flows.store import STATUSES
+
+    days = None if due_within is None else _days(due_within)
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
     rt = _runtime(config)
-    claims, now = rt.store.run_claims(), rt.clock()
-    for r in rt.store.list():
+    claims, now, calendar = rt.store.run_claims(), rt.clock(), rt.store.calendar
+    if overdue:
+        chosen = rt.store.open_due_by(now)
+    elif days is not None:
+        chosen = rt.store.open_due_by(calendar.end_of(calendar.local_date(now) + timedelta(days=days)))
+    else:
+        chosen = rt.store.list()
+    for r in chosen:
+        if status is not None and r.status != status:
+            continue
         claim = claims.get(r.id)
         run = "" if claim is None else f"  run {_holder(claim, now)}"
-        typer.echo(f"{r.id}  {r.status:<18} due {r.deadline:%Y-%m-%d}  {r.language}{run}")
+        late = "  OVERDUE" if r.is_open and r.deadline < now else ""
+        typer.echo(f"{r.id}  {r.status:<18} due {_due(rt, r)}{late}  {r.language}{run}")
+
+
+@requests_app.command("digest")
+def requests_digest(config: ConfigOption = Path("dsar.toml")) -> None:
+    """Mail the privacy team the deadline digest now (what the daily deadline_watch flow sends): open requests
+    overdue or due within `[notify] deadline_warning_days`. At most one a day: today's, if sent, is not resent."""
+    from flows.deadline_watch import watch_deadlines
+
+    counts = watch_deadlines(_runtime(config))
+    said = "mailed to the privacy team" if counts.mailed else "not mailed (nothing due, or today's digest went already)"
+    typer.echo(f"{counts.overdue} overdue, {counts.due_soon} due soon: {said}.")
+
+
+@request_app.command("extend")
+def request_extend(
+    request_id: str,
+    months: Annotated[int, typer.Option(help="By how many months: 1 or 2 (GDPR Art. 12(3)).")],
+    reason: Annotated[str, typer.Option(help="Why, as the requester reads it in the mail they are sent.")],
+    config: ConfigOption = Path("dsar.toml"),
+) -> None:
+    """Extend an open request's deadline once, before its original due date, and mail the requester the new date
+    and the reason (GDPR Art. 12(3)). Recorded in the ledger (the reason as its sha256)."""
+    from flows.lifecycle import extend_deadline
+
+    rt = _runtime(config)
+    request = extend_deadline(rt, request_id, months, reason)
+    typer.echo(f"{request_id}: due {_due(rt, request)}; the requester was told the new date and the reason.")
 
 
 @app.command()

@@ -31,6 +31,7 @@ from exports.storage import StorageSettingError, storage_from_url
 from extractors.records import CUSTOMER_ID, EMAIL, NAME, PHONE
 from extractors.settings import first_problem
 from flows.business_id import check_business_id
+from flows.deadlines import DeadlineCalendar, check_holiday_country
 from flows.errors import ConfigError
 from flows.labels import LABEL_KEYS, Label, LabelTables, SourceLabels, source_labels
 from flows.translations import Text, missing_translation
@@ -100,7 +101,16 @@ class Controller(_Strict):
     languages: list[Literal["fi", "en"]] = Field(default=["fi", "en"], min_length=1)
     """The languages requests are answered in; every text of the config must be given in each."""
     time_zone: Annotated[str, AfterValidator(check_time_zone)] = "Europe/Helsinki"
-    """The controller's IANA time zone: the dates in README.html (received, due) are its calendar dates."""
+    """The controller's IANA time zone: deadlines run by its calendar dates, and every date shown (README.html, the
+    CLI, the deadline digest, the portal) is one."""
+    holiday_country: Annotated[str, AfterValidator(check_holiday_country)] = Field(default="FI", examples=["FI"])
+    """Whose public holidays are not working days: a deadline falling on one, or on a weekend, moves to the next
+    working day (Regulation 1182/71). An ISO 3166-1 country code the `holidays` library knows."""
+
+    @property
+    def calendar(self) -> DeadlineCalendar:
+        """The calendar deadlines are counted in."""
+        return DeadlineCalendar(self.time_zone, self.holiday_country)
 
 
 class Activity(_Strict):

@@ -20,24 +20,23 @@ from prefect.deployments.runner import EntrypointType
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron, Interval, Schedule
 
+from flows.config import load_config
 from flows.fulfil import deadline_watch, expire_packages, fulfil_request
 
 POOL = "dsar"
-
-# The daily runs follow the controller's clock (our first users are Finnish).
-TIMEZONE = "Europe/Helsinki"
 
 
 @dataclass(frozen=True)
 class Deployment:
     flow: Flow[..., Any]
     interval_seconds: int | None = None
-    cron: str | None = None  # in TIMEZONE
+    cron: str | None = None  # in the controller's time zone
 
-    def schedules(self) -> list[Schedule]:
+    def schedules(self, time_zone: str) -> list[Schedule]:
+        """The deployment's schedules; a cron runs by the clock of `time_zone` (`[controller] time_zone`)."""
         if self.interval_seconds:
             return [Interval(self.interval_seconds)]
-        return [Cron(self.cron, timezone=TIMEZONE)] if self.cron else []
+        return [Cron(self.cron, timezone=time_zone)] if self.cron else []
 
     @property
     def name(self) -> str:
@@ -77,12 +76,14 @@ async def apply_deployments(config_path: Path, pool: str = POOL) -> dict[str, UU
     `env_file`, named by the config, so no key is ever stored in Prefect's database.
     """
     job_variables = {"env": {"DSAR_CONFIG": str(config_path)}}
+    # The daily runs follow the controller's clock: the digest is waiting at 07:00 where the team is.
+    time_zone = load_config(config_path).controller.time_zone
     applied = {}
     for deployment in DEPLOYMENTS:
         runner = await deployment.flow.ato_deployment(
             name=deployment.name, work_pool_name=pool, job_variables=job_variables,
             entrypoint_type=EntrypointType.MODULE_PATH,
-            schedules=deployment.schedules(),
+            schedules=deployment.schedules(time_zone),
             tags=["dsar"], description=deployment.flow.description,
         )
         applied[deployment.name] = await runner.aapply()

@@ -26,6 +26,8 @@ ${postal_line}  #| postal address (also kept unredacted in mail) | postiosoite (
 ${dpo_name_line}  #| data protection officer, if you have one | tietosuojavastaava, jos sellainen on
 ${dpo_email_line}  #| the DPO's address | tietosuojavastaavan osoite
 ${time_zone_line}  #| time zone of the times README.html shows | aikavyöhyke, jonka kellonaikoja README.html näyttää
+holiday_country = "FI"  #| a deadline on a weekend or this country's public holiday moves to the next working day \
+| määräaika, joka osuu viikonloppuun tai tämän maan yleiseen vapaapäivään, siirtyy seuraavaan arkipäivään
 languages = ${languages}  #| languages of messages and packages; every text below needs each of them \
 | viestien ja pakettien kielet; jokainen alla oleva teksti tarvitaan jokaisella niistä
 supervisory_authority = ${authority}  #| where a requester may complain | minne rekisteröity voi valittaa

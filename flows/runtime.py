@@ -72,7 +72,8 @@ class Runtime:
     def store(self) -> RequestStore:
         engine = self.engine  # a store that cannot open says so before a missing key does
         try:
-            return RequestStore(engine, self.identity_record_key, self._record_rejected)
+            return RequestStore(engine, self.identity_record_key, self._record_rejected,
+                                self.config.controller.calendar)
         except SQLAlchemyError as exc:
             raise ConfigError(self.config.path, "store.url",
                               f"cannot open the request store ({type(exc).__name__})") from None

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from flows.deadlines import add_months
+from flows.deadlines import DeadlineCalendar
 from flows.errors import InvalidRequest, RequestClosed, RequestNotFound
 from identity.address import ascii_lower
 from identity.errors import RecordRejected
@@ -47,6 +47,7 @@ from identity.sealing import email_digest, seal, unseal
 
 # A request is open until it reaches one of these; a subject has one VERIFIED open request at a time.
 CLOSED = frozenset({"delivered", "duplicate", "closed"})
+STATUSES = ("received", "awaiting_identity", "verified", "running", "awaiting_review", "failed", *sorted(CLOSED))
 LANGUAGES = ("fi", "en")
 
 metadata = MetaData()
@@ -164,6 +165,27 @@ identifiers_table = Table(
 )
 
 
+# A request's one Art. 12(3) extension. A table of its own: the requests table gains no columns without
+# migrations, and `create_all` adds a new table to an existing store. The reason stays here, never in the
+# ledger (which holds its sha256): staff type it, in Finnish with ä and ö, and it may name people.
+extensions_table = Table(
+    "extensions", metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("extended_at", DateTime(timezone=True), nullable=False),
+    Column("months", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """How a request's deadline was extended: when, by how many months, and why (as mailed to the requester)."""
+
+    extended_at: datetime
+    months: int
+    reason: str
+
+
 @dataclass(frozen=True)
 class RequestIdentifier:
     """An identifier the requester named besides the request's address: an email (canonical, ASCII lower-cased)
@@ -223,7 +245,8 @@ class Request:
 
     @property
     def deadline(self) -> datetime:
-        """When the reply is due: the extended date once extended (Art. 12(3)), else one month from receipt."""
+        """When the reply is due: the extended date once extended (Art. 12(3)), else one month from receipt;
+        the last instant of the due day in the controller's zone (flows.deadlines)."""
         return self.extended_to or self.due_at
 
     @property
@@ -302,12 +325,15 @@ class RequestStore:
     Identity challenges and evidence are kept sealed by `record_key` (see
     identity.sealing): a record edited in the database, or copied from another
     request, reads as absent, and `on_rejected(request_id, kind)` is told.
+    Deadlines are counted in `calendar` (the controller's time zone and holidays; default Helsinki and FI).
     """
 
     def __init__(
         self, engine: Engine, record_key: bytes, on_rejected: Callable[[str, str], None] | None = None,
+        calendar: DeadlineCalendar | None = None,
     ) -> None:
         self.engine = engine
+        self.calendar = calendar or DeadlineCalendar()
         self._record_key = record_key
         self._on_rejected = on_rejected
         metadata.create_all(engine)
@@ -339,7 +365,7 @@ class RequestStore:
         if "@" not in email:
             raise InvalidRequest("the requester's email address is not valid")
         row: dict[str, Any] = {
-            "id": new_request_id(), "received_at": now, "due_at": add_months(now, 1), "status": "received",
+            "id": new_request_id(), "received_at": now, "due_at": self.calendar.due_at(now), "status": "received",
             "language": language, "email": email.strip(), "name": name, "phone": phone, "updated_at": now,
         }
         with self.engine.begin() as conn:
@@ -375,6 +401,27 @@ class RequestStore:
                                 .order_by(deadline, table.c.id)).mappings().all()
         for row in rows:
             yield self._request(row)
+
+    def extend(self, request_id: str, extension: Extension, extended_to: datetime,
+               conn: Connection | None = None) -> None:
+        """Record the request's one extension (in `conn`'s transaction if given).
+
+        One conditional write: of two extensions at once, or one racing the request's close, one wins and the
+        other gets InvalidRequest (nothing written).
+        """
+        table = requests_table
+        with self._begin(conn) as conn:
+            result = conn.execute(update(table).where(
+                table.c.id == request_id, table.c.extended_to.is_(None), table.c.status.not_in(CLOSED),
+            ).values(extended_to=_utc(extended_to), updated_at=extension.extended_at))
+            if result.rowcount != 1:
+                raise InvalidRequest(f"{request_id} was extended or closed meanwhile; nothing changed")
+            conn.execute(insert(extensions_table).values(request_id=request_id, **dataclasses.asdict(extension)))
+
+    def extension(self, request_id: str) -> Extension | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(extensions_table).where(extensions_table.c.request_id == request_id)).first()
+        return None if row is None else Extension(_utc(row.extended_at), row.months, row.reason)
 
     @contextmanager
     def _begin(self, conn: Connection | None) -> Iterator[Connection]:

@@ -68,6 +68,19 @@ TEXTS = {
         "fi": "Hei,\n\nsalasana tietopyynnön {request_id} tiedostoon on:\n{passphrase}\n",
         "en": "Hello,\n\nthe passphrase for the file of data request {request_id} is:\n{passphrase}\n",
     },
+    # Art. 12(3): the requester is told of an extension within the first month, with the reasons.
+    "extension_subject": {
+        "fi": "Tietopyyntösi {request_id} käsittelyaikaa on jatkettu",
+        "en": "The time to answer your data request {request_id} has been extended",
+    },
+    "extension_body": {
+        "fi": "Hei,\n\nvastaamme tietopyyntöösi {request_id} viimeistään {due}. Käsittelyaikaa on jatkettu "
+              "{months} kuukaudella, kuten EU:n yleisen tietosuoja-asetuksen 12 artiklan 3 kohta sallii.\n\n"
+              "Syy: {reason}\n\nPyyntösi etenemistä voit seurata osoitteessa\n{status_url}\n",
+        "en": "Hello,\n\nwe will answer your data request {request_id} by {due}. The time to answer has been "
+              "extended by {months} month(s), as Article 12(3) of the General Data Protection Regulation allows.\n\n"
+              "Reason: {reason}\n\nYou can follow your request at\n{status_url}\n",
+    },
     # To the privacy team: ids, statuses, dates and reasons only, never the requester's details.
     "failure_subject": {
         "fi": "Tietopyyntö {request_id} keskeytyi: {stage}",

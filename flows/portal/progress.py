@@ -38,19 +38,17 @@ def progress(rt: Runtime, request: Request) -> Progress:
     step = _STEP_OF_STATUS.get(request.status, "in_progress")
     if step in ("received", "verifying") and request.evidence is None and request.received_at < lapse_cutoff(rt):
         step = "closed"  # lapsed: a code can no longer verify it, even before the sweeper closes it
-    reason = None
-    for event in rt.ledger.events(request.id):
-        if step == "ready" and event.action == "download":
-            step = "delivered"
-        elif event.action == "extended" and isinstance(event.detail.get("reason"), str):
-            reason = event.detail["reason"]
+    if step == "ready" and any(event.action == "download" for event in rt.ledger.events(request.id)):
+        step = "delivered"
+    # The reason lives in the store: the ledger holds only its sha256.
+    extension = rt.store.extension(request.id) if request.extended_to is not None else None
     return Progress(step, local_date(rt, request.received_at), local_date(rt, request.deadline),
-                    reason if request.extended_to is not None else None)
+                    extension.reason if extension is not None else None)
 
 
 def local_date(rt: Runtime, moment: datetime) -> date:
     """`moment`'s calendar date in the controller's time zone."""
-    return moment.astimezone(ZoneInfo(rt.config.controller.time_zone)).date()
+    return rt.config.controller.calendar.local_date(moment)
 
 
 def local_time(rt: Runtime, moment: datetime) -> datetime:

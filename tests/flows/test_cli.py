@@ -46,7 +46,7 @@ def config(tmp_path_factory) -> Iterator[Path]:
      ["link", "reissue"],
      ["packages", "expire"], ["request", "seal"], ["review", "list"], ["review", "show"], ["review", "approve"],
      ["review", "reject"], ["sources", "check"], ["config", "reference"], ["init"], ["check"],
-     ["request", "add-identifier"]],
+     ["request", "add-identifier"], ["request", "extend"], ["requests", "digest"]],
 )
 def test_every_command_has_help(command):
     result = dsar(*command, "--help")

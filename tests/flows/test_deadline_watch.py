@@ -66,7 +66,8 @@ def test_the_digest_lists_overdue_and_soon_due_requests_by_id_only(config_path, 
     lines = {line.split()[0]: line for line in message.get_content().splitlines() if line.startswith("REQ-")}
     overdue, soon = requests["overdue"][0], requests["due_in_3_days"][0]
     assert set(lines) == {overdue, soon}  # not later, not closed, not extended
-    assert lines[overdue].split() == [overdue, "received", "2026-06-06", "MYÖHÄSSÄ"]
+    # Due 6 June, a Saturday: Monday 8 June (Regulation 1182/71).
+    assert lines[overdue].split() == [overdue, "received", "2026-06-08", "MYÖHÄSSÄ"]
     assert lines[soon].split() == [soon, "received", "2026-06-18"]
     assert list(lines) == [overdue, soon]  # earliest deadline first
     whole = message.as_string()
@@ -81,6 +82,21 @@ def test_one_digest_a_day(config_path, requests, tmp_path):
     assert len(list((tmp_path / "outbox").glob("deadlines-*.eml"))) == 1
     assert watch_deadlines(at(rt, NOW + timedelta(days=1))).mailed  # the next day, again
     assert len(list((tmp_path / "outbox").glob("deadlines-*.eml"))) == 2
+
+
+def test_the_day_and_the_window_are_the_controllers(config_path, tmp_path):
+    rt = open_runtime(config_path)
+    # Received 10:00 Helsinki time on 18 May: due Thursday 18 June, until its end in Helsinki (20:59:59 UTC).
+    request_id = stages.register(at(rt, datetime(2026, 5, 18, 7, 0, tzinfo=UTC)), "ikkuna@example.fi", "fi").id
+    # 22:30 UTC on 12 June is 01:30 on 13 June in Helsinki: 18 June is within 5 days there, and today is the 13th.
+    assert watch_deadlines(at(rt, datetime(2026, 6, 12, 20, 30, tzinfo=UTC))).mailed is False  # 23:30 on the 12th
+    assert watch_deadlines(at(rt, datetime(2026, 6, 12, 22, 30, tzinfo=UTC))) == DeadlineCounts(0, 1, mailed=True)
+    name, message = digest(tmp_path / "outbox")
+    assert name == "deadlines-20260613.eml" and "2026-06-13" in message["Subject"]
+    # Late only once the due day has ended where the controller is.
+    assert watch_deadlines(at(rt, datetime(2026, 6, 18, 20, 59, tzinfo=UTC))).overdue == 0
+    assert watch_deadlines(at(rt, datetime(2026, 6, 18, 21, 0, tzinfo=UTC))).overdue == 1
+    assert request_id in message.get_content()
 
 
 def test_nothing_due_sends_nothing(config_path, tmp_path):

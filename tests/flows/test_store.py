@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from flows.deadlines import add_months
+from flows.deadlines import DeadlineCalendar, add_months
 from flows.errors import InvalidRequest, RequestClosed, RequestNotFound
-from flows.store import Link, RequestStore, RunClaim, make_engine
+from flows.store import Extension, Link, RequestStore, RunClaim, make_engine
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 RECORD_KEY = bytes(range(32))
@@ -49,7 +49,8 @@ def test_a_new_request_is_received_and_due_in_a_month(store):
     assert re.fullmatch(r"REQ-[A-Z2-7]{16}", request.id)
     assert request.status == "received" and request.is_open
     assert request.received_at == NOW
-    assert request.due_at == datetime(2026, 2, 28, 9, 30, tzinfo=UTC)
+    # 28 Feb 2026 is a Saturday: due Monday 2 March, to the end of that day in Helsinki (UTC+2).
+    assert request.due_at == datetime(2026, 3, 2, 21, 59, 59, 999999, tzinfo=UTC)
     assert store.get(request.id) == request
 
 
@@ -187,7 +188,7 @@ def test_times_come_back_as_the_same_instants_whatever_the_servers_time_zone(sto
     for now in (NOW, summer):
         request = store.create(f"tz{now.month}@example.fi", "fi", now)
         again = store.get(request.id)
-        assert again.received_at == now and again.due_at == add_months(now, 1)
+        assert again.received_at == now and again.due_at == DeadlineCalendar().due_at(now)
         assert again.received_at.utcoffset() is not None
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect() as conn:
@@ -406,3 +407,44 @@ def test_an_identifier_challenge_is_swapped_only_while_it_is_what_the_caller_rea
     assert store.identifiers(request.id)[0].verified_at == NOW
     with pytest.raises(InvalidRequest, match="names no such identifier"):
         store.put_identifier_challenge(request.id, "email", "x@example.fi", {"attempts_left": 5})
+
+
+def test_an_extension_is_recorded_once_and_keeps_its_reason_as_typed(store):
+    request = store.create("jatko@example.fi", "fi", NOW)
+    extended_to = store.calendar.due_at(NOW, 3)
+    reason = "Pyyntö koskee laajaa aineistoa: sähköpostit ja äänitallenteet"
+    store.extend(request.id, Extension(NOW, 2, reason), extended_to)
+    again = store.get(request.id)
+    assert again.extended_to == again.deadline == extended_to
+    assert store.extension(request.id) == Extension(NOW, 2, reason)
+    with pytest.raises(InvalidRequest, match="was extended or closed meanwhile"):
+        store.extend(request.id, Extension(NOW, 1, "toinen"), store.calendar.due_at(NOW, 2))
+    assert store.extension(request.id) == Extension(NOW, 2, reason)
+    closed = store.create("suljettu@example.fi", "fi", NOW)
+    store.set_status(closed.id, "closed", NOW, reason="withdrawn")
+    with pytest.raises(InvalidRequest):
+        store.extend(closed.id, Extension(NOW, 1, "x"), extended_to)
+    assert store.extension(closed.id) is None and store.get(closed.id).extended_to is None
+
+
+def test_of_extensions_at_once_one_wins(store):
+    request = store.create("kilpa@example.fi", "fi", NOW)
+    won: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def extend(months: int) -> None:
+        barrier.wait()
+        try:
+            store.extend(request.id, Extension(NOW, months, f"syy {months}"), store.calendar.due_at(NOW, 1 + months))
+            won.append(months)
+        except InvalidRequest:
+            pass
+
+    threads = [threading.Thread(target=extend, args=(1 + i % 2,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [months] = won
+    assert store.extension(request.id) == Extension(NOW, months, f"syy {months}")
+    assert store.get(request.id).extended_to == store.calendar.due_at(NOW, 1 + months)

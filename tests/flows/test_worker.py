@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from flows.demo.run import demo_company, verified_requests
-from flows.deployments import DEPLOYMENTS, TIMEZONE, deployment_name
+from flows.deployments import DEPLOYMENTS, deployment_name
 from flows.local_api import find_local_api, healthy
 from flows.runtime import open_runtime
 from tests.flows.privacy import find_in_database
@@ -31,8 +31,34 @@ def test_prefect_yaml_declares_the_deployments_the_worker_applies():
         schedules = entry.get("schedules", [])
         assert [s.get("interval") for s in schedules if "interval" in s] == (
             [deployment.interval_seconds] if deployment.interval_seconds else [])
+        # The file's time zone is the config's default; `dsar worker` applies the config's own (below).
         assert [(s["cron"], s["timezone"]) for s in schedules if "cron" in s] == (
-            [(deployment.cron, TIMEZONE)] if deployment.cron else [])
+            [(deployment.cron, "Europe/Helsinki")] if deployment.cron else [])
+
+
+def test_the_daily_digest_is_scheduled_by_the_controllers_clock(prefect_api, tmp_path):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from flows.demo.settings import demo_config
+    from flows.deployments import apply_deployments, ensure_pool
+
+    config = tmp_path / "dsar.toml"
+    config.write_text(demo_config("http://127.0.0.1:1/3.0", "asiakaspalvelu@demokauppa.example").replace(
+        "[controller]\n", '[controller]\ntime_zone = "Europe/Stockholm"\n'), encoding="utf-8")
+    (tmp_path / "dsar.env").write_text("")
+    (tmp_path / "dsar.env").chmod(0o600)
+
+    async def applied_schedules() -> list[tuple[str | None, str | None]]:
+        await ensure_pool()
+        ids = await apply_deployments(config)
+        async with get_client() as client:
+            deployment = await client.read_deployment(ids["deadline_watch"])
+        return [(getattr(s.schedule, "cron", None), getattr(s.schedule, "timezone", None))
+                for s in deployment.schedules]
+
+    assert asyncio.run(applied_schedules()) == [("0 7 * * *", "Europe/Stockholm")]
 
 
 @pytest.fixture

@@ -218,6 +218,7 @@ def test_the_status_page_shows_the_due_date_where_the_controller_is_and_an_exten
     from datetime import UTC, datetime
 
     from flows import stages
+    from flows.lifecycle import extend_deadline
 
     rt = portal.rt
     # Received at 23:30 UTC on 31 December: 1 January in Helsinki, so due on 1 February there.
@@ -227,12 +228,14 @@ def test_the_status_page_shows_the_due_date_where_the_controller_is_and_an_exten
     with client(portal, **{"Accept-Language": "fi"}) as browser:
         page = browser.get(f"/status/{token}").text
         assert "1.1.2027" in page and "1.2.2027" in page and "Määräaikaa on jatkettu" not in page
-        # An extension (Art. 12(3)): the new date and the reason the requester was given.
-        extended = datetime(2027, 3, 31, 22, 0, tzinfo=UTC)
-        rt.store.set_status(request.id, "verified", rt.clock(), extended_to=extended)
-        rt.ledger.append_event(request.id, "privacy_team", "extended", {"months": 2, "reason": "laaja aineisto"})
+        # An extension (Art. 12(3)): the new date and the reason the requester was given, ä and ö as typed (the
+        # store keeps it; the ledger only its sha256).
+        rt.clock.now = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
+        rt.store.set_status(request.id, "verified", rt.clock())
+        extend_deadline(rt, request.id, 2, "Pyyntö koskee laajaa aineistoa, myös äänitallenteita & <liitteitä>")
         page = browser.get(f"/status/{token}").text
-    assert "Määräaikaa on jatkettu 1.4.2027 asti. Syy: laaja aineisto" in page
+    assert ("Määräaikaa on jatkettu 1.4.2027 asti. Syy: Pyyntö koskee laajaa aineistoa, myös äänitallenteita "
+            "&amp; &lt;liitteitä&gt;") in page
 
 
 def test_a_request_below_the_minimum_level_is_sent_to_stronger_identification_not_round_in_a_loop(portal):

@@ -1,0 +1,176 @@
+"""`dsar request extend` (GDPR Art. 12(3)), `dsar requests list` with its filters and `dsar requests digest`,
+as the privacy team runs them: a real SQLite store, the ledger, the outbox."""
+
+import dataclasses
+import email
+import email.policy
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from flows import stages
+from flows.cli import app
+from flows.demo.run import prepare_demo, write_demo_config
+from flows.errors import InvalidRequest, RequestClosed
+from flows.lifecycle import extend_deadline
+from flows.runtime import open_runtime
+
+# Received 31 March 2026 at 10:00 Helsinki time: due Thursday 30 April 2026.
+RECEIVED = datetime(2026, 3, 31, 7, 0, tzinfo=UTC)
+REASON = "Pyyntö koskee laajaa aineistoa: sähköpostit ja äänitallenteet käydään läpi yksitellen."
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    return prepare_demo(tmp_path_factory.mktemp("extension") / "demo")
+
+
+@pytest.fixture
+def config_path(company, tmp_path):
+    demo, _ = company
+    text = write_demo_config(demo, "http://127.0.0.1:9/3.0").read_text(encoding="utf-8")
+    text = text.replace('url = "sqlite:///dsar.db"', f'url = "sqlite:///{tmp_path}/dsar.db"')
+    text = text.replace('outbox = "outbox"', f'outbox = "{tmp_path}/outbox"')
+    path = demo.workdir / f"dsar-extension-{tmp_path.name}.toml"
+    path.write_text(text + '\n[notify]\nteam_email = "tiimi@demokauppa.example"\ndeadline_warning_days = 7\n',
+                    encoding="utf-8")
+    return path
+
+
+def at(rt, moment):
+    return dataclasses.replace(rt, clock=lambda: moment)
+
+
+def mail(outbox, key):
+    return email.message_from_bytes((outbox / f"{key}.eml").read_bytes(), policy=email.policy.default)
+
+
+def dsar(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_an_extension_moves_the_deadline_tells_the_requester_why_and_keeps_the_reason_out_of_the_ledger(
+        config_path, tmp_path):
+    rt = open_runtime(config_path)
+    request = stages.register(at(rt, RECEIVED), "aino.jatko@example.fi", "fi")
+    extended = extend_deadline(at(rt, RECEIVED + timedelta(days=20)), request.id, 2, f"  {REASON}\n")
+    # Receipt + 3 months: 30 June 2026 (31 June does not exist), a Tuesday.
+    assert rt.store.calendar.local_date(extended.deadline) == datetime(2026, 6, 30).date()
+    assert rt.store.get(request.id).extended_to == extended.deadline
+    kept = rt.store.extension(request.id)
+    assert kept is not None and (kept.months, kept.reason) == (2, REASON)  # stripped, ä and ö as typed
+
+    [event] = [e for e in rt.ledger.events(request.id) if e.action == "extended"]
+    assert event.actor == "privacy_team"
+    assert event.detail == {"months": 2, "original_due": "2026-04-30", "new_due": "2026-06-30",
+                            "reason_sha256": hashlib.sha256(REASON.encode()).hexdigest()}
+
+    message = mail(tmp_path / "outbox", f"{request.id}-extended")
+    assert message["To"] == "aino.jatko@example.fi"
+    assert message["Subject"] == f"Tietopyyntösi {request.id} käsittelyaikaa on jatkettu"
+    body = message.get_content()
+    assert "viimeistään 30.6.2026" in body and "2 kuukaudella" in body and f"Syy: {REASON}" in body
+    assert "/status/" in body
+
+
+def test_the_notice_is_in_the_requesters_language(config_path, tmp_path):
+    rt = open_runtime(config_path)
+    request = stages.register(at(rt, RECEIVED), "english@example.fi", "en")
+    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), request.id, 1, "Many sources to search.")
+    body = mail(tmp_path / "outbox", f"{request.id}-extended").get_content()
+    # Receipt + 2 months: 31 May 2026 is a Sunday, so Monday 1 June.
+    assert "by 1 June 2026" in body and "extended by 1 month(s)" in body and "Reason: Many sources to search." in body
+
+
+def test_one_extension_only_before_the_original_due_date_only_while_open(config_path, tmp_path):
+    rt = open_runtime(config_path)
+    before = at(rt, RECEIVED + timedelta(days=5))
+    first = stages.register(at(rt, RECEIVED), "kerran@example.fi", "fi").id
+    extend_deadline(before, first, 1, "syy")
+    with pytest.raises(InvalidRequest) as again:
+        extend_deadline(before, first, 2, "toinen syy")
+    assert str(again.value) == f"{first} was already extended to 2026-06-01; GDPR Art. 12(3) allows one extension"
+    # The same extension asked again (its mail failed, say) changes nothing and mails nothing new.
+    extend_deadline(before, first, 1, "syy")
+    assert len([e for e in rt.ledger.events(first) if e.action == "extended"]) == 1
+
+    late = stages.register(at(rt, RECEIVED), "myoha@example.fi", "fi").id
+    # Due 30 April: all of that day in Helsinki is still in time; 1 May 00:00 there is not.
+    extend_deadline(at(rt, datetime(2026, 4, 30, 20, 59, tzinfo=UTC)), late, 1, "ehti")
+    too_late = stages.register(at(rt, RECEIVED), "liian.myoha@example.fi", "fi").id
+    with pytest.raises(InvalidRequest) as past:
+        extend_deadline(at(rt, datetime(2026, 4, 30, 21, 0, tzinfo=UTC)), too_late, 1, "myöhässä")
+    assert str(past.value) == (f"{too_late} was due on 2026-04-30: an extension must be made, and told, before the "
+                               "original due date")
+
+    closed = stages.register(at(rt, RECEIVED), "suljettu@example.fi", "fi").id
+    stages.close(rt, closed, "withdrawn")
+    with pytest.raises(RequestClosed, match="is closed"):
+        extend_deadline(before, closed, 1, "syy")
+
+    fresh = stages.register(at(rt, RECEIVED), "uusi@example.fi", "fi").id
+    with pytest.raises(InvalidRequest, match=r"^an extension is by 1 or 2 months \(GDPR Art. 12\(3\)\), not 3$"):
+        extend_deadline(before, fresh, 3, "syy")
+    with pytest.raises(InvalidRequest, match=r"^give the reason for the extension"):
+        extend_deadline(before, fresh, 1, "  ")
+    for refused in (too_late, closed, fresh):
+        assert rt.store.get(refused).extended_to is None and rt.store.extension(refused) is None
+        assert not (tmp_path / "outbox" / f"{refused}-extended.eml").exists()
+        assert not [e for e in rt.ledger.events(refused) if e.action == "extended"]
+
+
+def test_extend_list_and_digest_from_the_command_line(config_path, tmp_path):
+    rt = open_runtime(config_path)
+    now = datetime.now(UTC)
+    calendar = rt.store.calendar
+    ids = {what: stages.register(at(rt, now - timedelta(days=days_ago)), f"{what}@example.fi", "fi").id
+           for what, days_ago in (("overdue", 45), ("soon", 29), ("later", 3), ("closed", 50))}
+    stages.close(rt, ids["closed"], "withdrawn")
+
+    extended = dsar("request", "extend", ids["later"], "--months", "2", "--reason", REASON,
+                    "--config", str(config_path))
+    assert extended.exit_code == 0, extended.output
+    new_due = calendar.local_date(rt.store.get(ids["later"]).deadline)
+    assert extended.output == (f"{ids['later']}: due {new_due} (extended); the requester was told the new date and "
+                               "the reason.\n")
+    assert REASON in mail(tmp_path / "outbox", f"{ids['later']}-extended").get_content()
+    again = dsar("request", "extend", ids["later"], "--months", "1", "--reason", "x", "--config", str(config_path))
+    assert isinstance(again.exception, InvalidRequest) and "allows one extension" in str(again.exception)
+
+    def listed(*options: str) -> dict[str, list[str]]:
+        result = dsar("requests", "list", *options, "--config", str(config_path))
+        assert result.exit_code == 0, result.output
+        return {line.split()[0]: line.split() for line in result.output.splitlines()}
+
+    everything = listed()
+    assert set(everything) == set(ids.values())
+    for what, request_id in ids.items():  # every due date is the controller's calendar date
+        assert everything[request_id][3] == str(calendar.local_date(rt.store.get(request_id).deadline)), what
+    assert everything[ids["later"]][4] == "(extended)"
+    assert "OVERDUE" in everything[ids["overdue"]] and "OVERDUE" not in everything[ids["soon"]]
+    assert set(listed("--overdue")) == {ids["overdue"]}
+    assert set(listed("--due-within", "7d")) == {ids["overdue"], ids["soon"]}  # the soonest first
+    assert list(listed("--due-within", "7d")) == [ids["overdue"], ids["soon"]]
+    assert set(listed("--status", "closed")) == {ids["closed"]}
+    assert set(listed("--due-within", "400d", "--status", "received")) == set(ids.values()) - {ids["closed"]}
+    assert listed("--overdue", "--status", "verified") == {}
+
+    for options, message in ((["--due-within", "7"], "give a number of days such as 7d, not '7'"),
+                             (["--due-within", "a week"], "give a number of days such as 7d"),
+                             (["--status", "open"], "one of received, awaiting_identity")):
+        bad = dsar("requests", "list", *options, "--config", str(config_path))
+        assert bad.exit_code == 2 and message in bad.output, bad.output
+
+    digest = dsar("requests", "digest", "--config", str(config_path))
+    assert digest.exit_code == 0, digest.output
+    assert digest.output == "1 overdue, 1 due soon: mailed to the privacy team.\n"
+    today = calendar.local_date(datetime.now(UTC))
+    message = mail(tmp_path / "outbox", f"deadlines-{today:%Y%m%d}")
+    assert message["To"] == "tiimi@demokauppa.example"
+    lines = {line.split()[0]: line.split() for line in message.get_content().splitlines() if line.startswith("REQ-")}
+    assert set(lines) == {ids["overdue"], ids["soon"]}
+    assert lines[ids["overdue"]][2] == everything[ids["overdue"]][3] and lines[ids["overdue"]][3] == "MYÖHÄSSÄ"
+    assert dsar("requests", "digest", "--config", str(config_path)).output == (
+        "1 overdue, 1 due soon: not mailed (nothing due, or today's digest went already).\n")
