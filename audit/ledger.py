@@ -8,12 +8,13 @@ transaction (`alongside`), so that a record and its event commit together.
 """
 
 import json
+import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -31,11 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from audit import signing
+from audit.anchor import Head, sign_head
 from audit.errors import LedgerBusy, LedgerTampered
 from audit.event import ZERO_HASH, Event, canonical_json, event_hash, format_at, parse_at
 from audit.guard import check_detail, check_name
 
-__all__ = ["Event", "Ledger"]
+__all__ = ["Anchor", "Event", "Ledger"]
+
+_log = logging.getLogger(__name__)
 
 _metadata = MetaData()
 
@@ -69,18 +73,27 @@ class _SeqTaken(Exception):
         self.seq, self.error = seq, error
 
 
+class Anchor(Protocol):
+    """Somewhere outside the database that keeps each committed event's head (a file, a WORM bucket)."""
+
+    def record(self, event: Event, head: Head) -> None:
+        """Keep `head` (of the ledger that just committed `event`); heads may arrive out of seq order."""
+
+
 class Ledger:
     """The audit ledger in `engine`'s database.
 
     `private_key` (raw Ed25519, see `audit.signing.load_private_key`) is needed
     only to append; an auditor opens the ledger without it to read events.
+    Each of `anchors` records every committed event's signed head.
     """
 
-    def __init__(self, engine: Engine, private_key: bytes | None = None) -> None:
+    def __init__(self, engine: Engine, private_key: bytes | None = None, anchors: Sequence[Anchor] = ()) -> None:
         self._engine = engine
         if private_key is not None:
             signing.public_key(private_key)  # refuse a malformed key now, not at the first append
         self._private_key = private_key
+        self._anchors = tuple(anchors)
         self._lock = threading.Lock()
         _metadata.create_all(engine, tables=[events_table])
 
@@ -119,15 +132,38 @@ class Ledger:
         at = parse_at(at_text)
 
         with self._lock:
-            for attempt in range(_APPEND_ATTEMPTS):
-                try:
-                    return self._append_once(request_id, actor, action, normal_detail, detail_text, at, alongside)
-                except _SeqTaken as failed:
-                    if not self._taken(failed.seq):
-                        raise failed.error from None  # a constraint of the caller's, not a race: no retry
-                    # Another process took this seq between our read and our insert.
-                    time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+            event = self._append(request_id, actor, action, normal_detail, detail_text, at, alongside)
+        self._anchor(event)
+        return event
+
+    def _append(
+        self, request_id: str, actor: str, action: str, detail: dict[str, Any], detail_text: str, at: datetime,
+        alongside: Alongside | None,
+    ) -> Event:
+        for attempt in range(_APPEND_ATTEMPTS):
+            try:
+                return self._append_once(request_id, actor, action, detail, detail_text, at, alongside)
+            except _SeqTaken as failed:
+                if not self._taken(failed.seq):
+                    raise failed.error from None  # a constraint of the caller's, not a race: no retry
+                # Another process took this seq between our read and our insert.
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not secrecy
         raise LedgerBusy(f"could not append to the ledger after {_APPEND_ATTEMPTS} attempts")
+
+    def _anchor(self, event: Event) -> None:
+        """The committed event's head to every anchor. A failure never reaches the caller: the event is
+        committed, and a retry would append it twice; `dsar audit verify` reports the missing anchor."""
+        if not self._anchors:
+            return
+        assert self._private_key is not None
+        head = sign_head(self._private_key, event)
+        for anchor in self._anchors:
+            try:
+                anchor.record(event, head)
+            except Exception as exc:  # whatever an anchor meets, the append stands
+                # Seq and types only: an error's text may quote a path or a bucket's answer.
+                _log.warning("ledger anchor %s failed at seq %d (%s)", type(anchor).__name__, event.seq,
+                             type(exc).__name__)
 
     def _taken(self, seq: int) -> bool:
         with self._engine.connect() as conn:

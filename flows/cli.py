@@ -809,12 +809,14 @@ def audit_verify(
     public_key: Annotated[str | None, typer.Option(
         help="The controller's published public key (base64); by default derived from DSAR_LEDGER_KEY.")] = None,
 ) -> None:
-    """Recompute the ledger's hash chain and signatures, then check that the request store agrees with it;
-    exit 2 naming the first altered event, or each request and stage where the two disagree."""
+    """Recompute the ledger's hash chain and signatures, compare it with its signed checkpoint and WORM copies,
+    then check that the request store agrees with it; exit 2 naming each tampering (edited, reordered,
+    inserted, truncated or rewritten events, a forged anchor) and each request and stage where the two
+    disagree."""
     from audit.ledger import Ledger
     from audit.signing import load_public_key
-    from audit.verify import verify_ledger
     from flows.ledger_check import cross_check
+    from flows.ledger_verify import verify_anchored
 
     rt = _runtime(config)
     try:
@@ -822,16 +824,21 @@ def audit_verify(
     except ValueError:
         raise typer.BadParameter("not a base64 Ed25519 public key", param_hint="--public-key") from None
     ledger = Ledger(rt.engine)  # read-only: no signing key needed
-    count = verify_ledger(ledger.events(), key)
-    typer.echo(f"ledger intact: {count} events verified")
+    report, notes = verify_anchored(rt, ledger, key, check_key_home=public_key is None)
+    for problem in report.problems:
+        typer.echo(f"dsar: {'error' if problem.tampered else 'warning'}: {problem.message}", err=True)
+    if not report.tampered:
+        typer.echo(f"ledger intact: {report.count} events verified{notes}")
     mismatches = 0
     for mismatch in cross_check(rt.engine, ledger):
         typer.echo(f"dsar: store and ledger disagree: {mismatch}", err=True)
         mismatches += 1
     if mismatches:
         typer.echo(f"dsar: error: {mismatches} disagreement(s) between the request store and the ledger", err=True)
+    else:
+        typer.echo("store and ledger agree")
+    if mismatches or report.tampered:
         raise typer.Exit(2)
-    typer.echo("store and ledger agree")
 
 
 @audit_app.command("public-key")
