@@ -152,7 +152,8 @@ def test_an_inserted_event_breaks_the_chain_and_differs_from_its_copy(anchored, 
     assert problems[1] == (True, f"rewritten at seq 120: differs from the checkpoint written at "
                                  f"{format_at(kept.head.at)}")
     assert problems[2][1].startswith("rewritten at seq 61-120: each differs from its WORM copy")
-    assert len(problems) == 3
+    assert problems[3:] == [
+        (False, "no WORM copy of seq 121: an anchor write failed or the copies were enabled later")]
 
 
 def test_missing_worm_copies_are_a_warning_naming_the_seqs(anchored, key, kept):
