@@ -3,19 +3,19 @@ head and write-once copies kept outside the database."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, text
 
 from audit import signing
 from audit.anchor import Head, sign_head
 from audit.anchored import Copy, check_anchored
-from audit.event import Event, event_hash, format_at, parse_at
+from audit.event import Event, event_hash, format_at
 from audit.ledger import Ledger, events_table
 from audit.signing import generate_key, public_key
 from tests.audit.conftest import T0
+from tests.audit.tampering import rechain_without
 
 
 class Kept:
@@ -69,27 +69,6 @@ def test_truncating_the_last_50_events_is_named(anchored, engine, key, kept):
         (True, f"truncated: the ledger ends at seq 70 but the checkpoint written at {at} is at seq 120"),
         (True, f"truncated: the ledger ends at seq 70 but WORM copies reach seq 120 (written at {at})"),
     ]
-
-
-def rechain_without(engine, stolen_key: bytes, request_id: str) -> Event:
-    """What a thief with the key does: delete one request's events, renumber and re-sign the rest; the new
-    last event."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(events_table).where(events_table.c.request_id != request_id)
-                            .order_by(events_table.c.seq)).all()
-    prev, rewritten = "0" * 64, []
-    for seq, row in enumerate(rows, 1):
-        detail = json.loads(row.detail)
-        digest = event_hash(seq, parse_at(row.at), row.request_id, row.actor, row.action, detail, prev)
-        sig = signing.sign(stolen_key, bytes.fromhex(digest)).hex()
-        rewritten.append({**row._asdict(), "seq": seq, "prev_hash": prev, "hash": digest, "sig": sig})
-        prev = digest
-    with engine.begin() as conn:
-        conn.execute(delete(events_table))
-        conn.execute(insert(events_table), rewritten)
-    last = rewritten[-1]
-    return Event(last["seq"], parse_at(last["at"]), last["request_id"], last["actor"], last["action"],
-                 json.loads(last["detail"]), last["prev_hash"], last["hash"], last["sig"])
 
 
 def test_a_request_deleted_and_the_rest_re_signed_with_the_stolen_key_differs_from_the_worm_copies(
