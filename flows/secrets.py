@@ -134,6 +134,6 @@ def check_secrets(config: Config) -> list[Finding]:
             findings.append(Finding("ok", f"secret {env}", "set, well formed"))
     beside = ledger_key_beside(config)
     if beside is not None:
-        findings.append(Finding("warning", f"secret {ledger_name}", beside))
+        findings.insert(1, Finding("warning", f"secret {ledger_name}", beside))  # beside the key's own finding
     return findings
 
