@@ -58,7 +58,8 @@ def test_the_demo_passes_with_one_line_per_check(demo: Path) -> None:
     whats = [text.split(None, 1)[1].split(":")[0] for text in lines]
     assert whats == [
         "config", "secret DSAR_LEDGER_KEY", "secret DSAR_LEDGER_KEY", "secret DSAR_PACKAGE_KEY",
-        "secret DSAR_LINK_SECRET", "source customers table customers", "source customers table orders", "source customers table order_items",
+        "secret DSAR_LINK_SECRET", "source customers table customers", "source customers table orders",
+        "source customers table order_items",
         "source support_mail archive", "source support_mail index", "source marketing api", "smtp", "storage"]
     statuses = {what: text.split()[0] for what, text in zip(whats, lines, strict=True)}
     assert statuses.pop("source support_mail index") == "warning"  # no index built: slower, still correct
