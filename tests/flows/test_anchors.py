@@ -3,6 +3,7 @@ processes, SQLite and PostgreSQL), and write-once copies in an S3 bucket with Ob
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,12 @@ from tests.audit.tampering import rechain_without
 from tests.flows.ledger_writer import append
 
 WRITERS, EACH = 4, 25
+
+
+def head_in(path: Path) -> Head:
+    head = read_checkpoint(path)
+    assert head is not None
+    return head
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -74,13 +81,13 @@ def test_a_lower_or_forged_head_never_replaces_a_higher_one(tmp_path):
     anchor = CheckpointAnchor(path, public_key(key))
     anchor.record(second, sign_head(key, second))
     anchor.record(first, sign_head(key, first))  # a slower appender finishing last
-    assert read_checkpoint(path).seq == 2
+    assert head_in(path).seq == 2
     # A head signed by another key at a seq far ahead would stop the checkpoint for good: it is replaced.
     forged = sign_head(generate_key(), second)
-    path.write_text(str(Head(10**9, forged.hash, forged.at, forged.sig).to_json()).replace("'", '"'))
+    path.write_text(json.dumps(Head(10**9, forged.hash, forged.at, forged.sig).to_json()))
     third = ledger.append_event("REQ-1", "dsar", "c", {})
     anchor.record(third, sign_head(key, third))
-    assert read_checkpoint(path).seq == 3
+    assert head_in(path).seq == 3
     path.write_text("not json")
     with pytest.raises(ValueError, match=r"^checkpoint ledger-head.json: "):
         read_checkpoint(path)
@@ -133,8 +140,8 @@ def test_a_request_erased_and_re_signed_with_the_stolen_key_is_named_by_the_worm
     for n in range(30):
         ledger.append_event(f"REQ-{n % 3}", "dsar", "stage_done", {"n": n})
     last = rechain_without(engine, key, "REQ-1")
-    checkpoint.write_text(str(sign_head(key, last).to_json()).replace("'", '"'))  # the forged checkpoint
-    report = check_anchored(ledger.events(), public_key(key), [("checkpoint", read_checkpoint(checkpoint))],
+    checkpoint.write_text(json.dumps(sign_head(key, last).to_json()))  # the forged checkpoint
+    report = check_anchored(ledger.events(), public_key(key), [("checkpoint", head_in(checkpoint))],
                             worm.copies())
     assert report.count == 20
     assert [p.message.split(":")[0] for p in report.problems] == ["rewritten at seq 2-20", "truncated"]

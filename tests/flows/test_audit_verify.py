@@ -86,4 +86,5 @@ def test_a_key_file_outside_the_data_directory_is_read_and_not_warned_about(demo
     assert "store.ledger_key_file" in result.stderr and "must be readable by its owner only (chmod 600)" in \
         result.stderr
     beside.chmod(0o600)
-    assert ledger_key_beside(load_config(config)).startswith(f"the ledger signing key is in {beside}, beside")
+    warning = ledger_key_beside(load_config(config))
+    assert warning is not None and warning.startswith(f"the ledger signing key is in {beside}, beside")
