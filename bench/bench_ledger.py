@@ -135,8 +135,7 @@ def _verify(url: str, events: int, tmp: Path) -> dict[str, Any]:
         prev = digest
     with engine.begin() as conn:
         conn.execute(insert(events_table), rows)
-    last = rows[-1]
-    head = sign_head(key, Event(last["seq"], at0, "", "", "", {}, "", last["hash"], ""))
+    head = sign_head(key, Event(events, at0, "", "", "", {}, "", prev, ""))  # the last seq and its hash
     del rows
     ledger, public = Ledger(engine), signing.public_key(key)
 
