@@ -3,7 +3,9 @@
 The ledger owns one table, `audit_events`, in a database it may share with the
 request store. Appends from several threads (one lock per instance) and
 processes (the seq primary key; a lost race is retried) keep the sequence
-gapless and the chain linear. A caller's own writes can join an event's
+gapless and the chain linear. On SQLite and PostgreSQL an append first takes
+the database's write lock (an advisory lock on PostgreSQL), so that writers
+queue rather than race: with four busy writers, retries alone starved one. A caller's own writes can join an event's
 transaction (`alongside`), so that a record and its event commit together.
 """
 
@@ -28,6 +30,7 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -175,8 +178,8 @@ class Ledger:
     ) -> Event:
         assert self._private_key is not None
         with self._engine.begin() as conn:
+            _queue(conn)
             if alongside is not None:
-                # Writes first: on SQLite the transaction then holds the write lock before it reads the last seq.
                 alongside(conn)
             last = conn.execute(
                 select(events_table.c.seq, events_table.c.hash).order_by(events_table.c.seq.desc()).limit(1)
@@ -219,6 +222,20 @@ class Ledger:
             if len(rows) < _PAGE:
                 return
             last_seq = rows[-1].seq
+
+
+# Any constant key of our own: PostgreSQL's advisory locks are per database.
+_PG_LOCK = int.from_bytes(b"dsarlegr", "big") >> 1
+
+
+def _queue(conn: Connection) -> None:
+    """Hold the write lock for appends until this transaction ends, before the last seq is read."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        # A write that changes nothing still takes SQLite's write lock (a deferred BEGIN takes it at the first write).
+        conn.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
+    elif dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
 
 
 def _event(row: Any) -> Event:
