@@ -4,17 +4,21 @@ a warning, saying where it belongs, while the ledger key sits beside the ledger.
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from audit.anchor import sign_head
 from audit.signing import encode_key, generate_key
 from flows.config import load_config
 from flows.demo.run import demo_company, verified_requests
 from flows.runtime import open_runtime
 from flows.secrets import ledger_key, ledger_key_beside
+from tests.audit.tampering import rechain_without
 from tests.flows.test_cli import dsar
 
 
@@ -88,3 +92,35 @@ def test_a_key_file_outside_the_data_directory_is_read_and_not_warned_about(demo
     beside.chmod(0o600)
     warning = ledger_key_beside(load_config(config))
     assert warning is not None and warning.startswith(f"the ledger signing key is in {beside}, beside")
+
+
+def test_with_worm_copies_a_request_erased_and_re_signed_with_the_stolen_key_is_named(demo, tmp_path, s3_bucket):
+    worm = f"{s3_bucket.name}-worm"
+    s3_bucket.client.create_bucket(Bucket=worm, ObjectLockEnabledForBucket=True,
+                                   CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    config = copy_of(demo, tmp_path)
+    config.write_text(config.read_text().replace('[storage]\nurl = "file://packages"\n', (
+        f'[storage]\nurl = "s3://{s3_bucket.name}/packages"\nkms_key_id = "{s3_bucket.kms_key_id}"\n'
+        f'endpoint_url = "{s3_bucket.endpoint_url}"\nregion = "eu-north-1"\n\n'
+        f'[audit]\nworm_url = "s3://{worm}/ledger"\nworm_retention_days = 1\n'), 1))
+    config.with_name("ledger-head.json").unlink()  # a fresh ledger, every event copied
+    (config.parent / "dsar.db").unlink()
+    rt = open_runtime(config)
+    first, second = verified_requests(rt, ["a@example.fi", "b@example.fi"])
+    intact = dsar("audit", "verify", "--config", str(config))
+    assert intact.returncode == 0, intact.stderr
+    assert " events verified against the checkpoint ledger-head.json and WORM head and WORM copies\n" in \
+        intact.stdout
+
+    stolen = ledger_key(rt.config)
+    last = rechain_without(rt.engine, stolen, first)
+    rt.checkpoint_path.write_text(json.dumps(sign_head(stolen, last).to_json()))  # forged beside the ledger
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    errors = [re.sub(r" \(?written .*", "", line) for line in result.stderr.splitlines()
+              if line.startswith("dsar: error: ")]
+    # Three events of each request, interleaved: the first's removed, the other three renumbered 1-3.
+    assert errors == ["dsar: error: truncated: the ledger ends at seq 3 but the WORM head",
+                      "dsar: error: rewritten at seq 1-3: each differs from its WORM copy",
+                      "dsar: error: truncated: the ledger ends at seq 3 but WORM copies reach seq 6"]
+    assert second not in result.stderr and "@" not in result.stderr  # ids and seqs only
