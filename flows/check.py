@@ -143,10 +143,10 @@ def check_worm(config: Config) -> list[Finding]:
             return [Finding("warning", "worm", "storage is S3 but [audit] worm_url is not set: nothing outside the "
                                                "database shows a ledger truncated or re-signed with a stolen key")]
         return []
-    from flows.worm import WormAnchor  # boto3: only when WORM copies are configured
+    from flows.worm import worm_from_config  # boto3: only when WORM copies are configured
 
-    worm = WormAnchor(url, config.audit.worm_retention_days, endpoint_url=config.storage.endpoint_url,
-                      region=config.storage.region)
+    worm = worm_from_config(config)
+    assert worm is not None
     try:
         locked = worm.object_lock_enabled()
     except StorageError as exc:

@@ -117,13 +117,11 @@ class Runtime:
     @cached_property
     def worm(self) -> WormAnchor | None:
         """The WORM copies of `[audit] worm_url`, or None when none are kept."""
-        audit, storage = self.config.audit, self.config.storage
-        if audit.worm_url is None:
+        if self.config.audit.worm_url is None:
             return None
-        from flows.worm import WormAnchor  # boto3: only when WORM copies are configured
+        from flows.worm import worm_from_config  # boto3: only when WORM copies are configured
 
-        return WormAnchor(audit.worm_url, audit.worm_retention_days, endpoint_url=storage.endpoint_url,
-                          region=storage.region)
+        return worm_from_config(self.config)
 
     def ledger_head(self) -> Head | None:
         """The ledger's latest signed head, from the checkpoint file; None before the first append. ValueError

@@ -22,14 +22,14 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-from botocore.config import Config
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from audit.anchor import Head
 from audit.anchored import Copy
 from audit.event import Event, canonical_json, format_at
 from exports.errors import StorageError
-from flows.config import split_worm_url
+from flows.config import Config, split_worm_url
 
 _COPY_KEY = re.compile(r"events/(\d{12})-([0-9a-f]{64})\.json")
 
@@ -46,7 +46,7 @@ class WormAnchor:
     @cached_property
     def client(self) -> Any:
         """Made on first use: loading a config touches no network."""
-        config = Config(signature_version="s3v4", retries={"mode": "standard"})
+        config = BotoConfig(signature_version="s3v4", retries={"mode": "standard"})
         return boto3.session.Session().client("s3", endpoint_url=self.endpoint_url, region_name=self.region,
                                               config=config)
 
@@ -104,3 +104,12 @@ class WormAnchor:
                     return False
                 raise
         return answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+
+
+def worm_from_config(config: Config) -> WormAnchor | None:
+    """The WORM copies of `[audit] worm_url` (with `[storage]`'s endpoint and region), or None when unset."""
+    audit, storage = config.audit, config.storage
+    if audit.worm_url is None:
+        return None
+    return WormAnchor(audit.worm_url, audit.worm_retention_days, endpoint_url=storage.endpoint_url,
+                      region=storage.region)
