@@ -22,7 +22,7 @@ def verify_anchored(rt: Runtime, ledger: Ledger, public_key: bytes, check_key_ho
     try:
         head = rt.ledger_head()
     except ValueError as exc:
-        failed.append(Problem(True, f"forged {checkpoint_name}: {exc}"))
+        failed.append(Problem(True, f"unreadable {exc}"))  # "checkpoint NAME: what is wrong"
     else:
         if head is None:
             warnings.append(Problem(False, f"no {checkpoint_name}: events removed from the ledger's end cannot "

@@ -124,3 +124,12 @@ def test_with_worm_copies_a_request_erased_and_re_signed_with_the_stolen_key_is_
                       "dsar: error: rewritten at seq 1-3: each differs from its WORM copy",
                       "dsar: error: truncated: the ledger ends at seq 3 but WORM copies reach seq 6"]
     assert second not in result.stderr and "@" not in result.stderr  # ids and seqs only
+
+
+def test_a_checkpoint_that_holds_no_head_is_named(demo, tmp_path):
+    config = copy_of(demo, tmp_path)
+    config.with_name("ledger-head.json").write_text('{"kind": "dsar-ledger-head/1", "seq": 0}')
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == ("dsar: error: unreadable checkpoint ledger-head.json: ledger head: seq "
+                                             "must be a positive integer")
