@@ -3,17 +3,20 @@
 The ledger owns one table, `audit_events`, in a database it may share with the
 request store. Appends from several threads (one lock per instance) and
 processes (the seq primary key; a lost race is retried) keep the sequence
-gapless and the chain linear. A caller's own writes can join an event's
+gapless and the chain linear. On SQLite and PostgreSQL an append first takes
+the database's write lock (an advisory lock on PostgreSQL), so that writers
+queue rather than race: with four busy writers, retries alone starved one. A caller's own writes can join an event's
 transaction (`alongside`), so that a record and its event commit together.
 """
 
 import json
+import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -27,15 +30,19 @@ from sqlalchemy import (
     Text,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
 from audit import signing
+from audit.anchor import Head, sign_head
 from audit.errors import LedgerBusy, LedgerTampered
 from audit.event import ZERO_HASH, Event, canonical_json, event_hash, format_at, parse_at
 from audit.guard import check_detail, check_name
 
-__all__ = ["Event", "Ledger"]
+__all__ = ["Anchor", "Event", "Ledger"]
+
+_log = logging.getLogger(__name__)
 
 _metadata = MetaData()
 
@@ -69,18 +76,27 @@ class _SeqTaken(Exception):
         self.seq, self.error = seq, error
 
 
+class Anchor(Protocol):
+    """Somewhere outside the database that keeps each committed event's head (a file, a WORM bucket)."""
+
+    def record(self, event: Event, head: Head) -> None:
+        """Keep `head` (of the ledger that just committed `event`); heads may arrive out of seq order."""
+
+
 class Ledger:
     """The audit ledger in `engine`'s database.
 
     `private_key` (raw Ed25519, see `audit.signing.load_private_key`) is needed
     only to append; an auditor opens the ledger without it to read events.
+    Each of `anchors` records every committed event's signed head.
     """
 
-    def __init__(self, engine: Engine, private_key: bytes | None = None) -> None:
+    def __init__(self, engine: Engine, private_key: bytes | None = None, anchors: Sequence[Anchor] = ()) -> None:
         self._engine = engine
         if private_key is not None:
             signing.public_key(private_key)  # refuse a malformed key now, not at the first append
         self._private_key = private_key
+        self._anchors = tuple(anchors)
         self._lock = threading.Lock()
         _metadata.create_all(engine, tables=[events_table])
 
@@ -119,15 +135,38 @@ class Ledger:
         at = parse_at(at_text)
 
         with self._lock:
-            for attempt in range(_APPEND_ATTEMPTS):
-                try:
-                    return self._append_once(request_id, actor, action, normal_detail, detail_text, at, alongside)
-                except _SeqTaken as failed:
-                    if not self._taken(failed.seq):
-                        raise failed.error from None  # a constraint of the caller's, not a race: no retry
-                    # Another process took this seq between our read and our insert.
-                    time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+            event = self._append(request_id, actor, action, normal_detail, detail_text, at, alongside)
+        self._anchor(event)
+        return event
+
+    def _append(
+        self, request_id: str, actor: str, action: str, detail: dict[str, Any], detail_text: str, at: datetime,
+        alongside: Alongside | None,
+    ) -> Event:
+        for attempt in range(_APPEND_ATTEMPTS):
+            try:
+                return self._append_once(request_id, actor, action, detail, detail_text, at, alongside)
+            except _SeqTaken as failed:
+                if not self._taken(failed.seq):
+                    raise failed.error from None  # a constraint of the caller's, not a race: no retry
+                # Another process took this seq between our read and our insert.
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not secrecy
         raise LedgerBusy(f"could not append to the ledger after {_APPEND_ATTEMPTS} attempts")
+
+    def _anchor(self, event: Event) -> None:
+        """The committed event's head to every anchor. A failure never reaches the caller: the event is
+        committed, and a retry would append it twice; `dsar audit verify` reports the missing anchor."""
+        if not self._anchors:
+            return
+        assert self._private_key is not None
+        head = sign_head(self._private_key, event)
+        for anchor in self._anchors:
+            try:
+                anchor.record(event, head)
+            except Exception as exc:  # whatever an anchor meets, the append stands
+                # Seq and types only: an error's text may quote a path or a bucket's answer.
+                _log.warning("ledger anchor %s failed at seq %d (%s)", type(anchor).__name__, event.seq,
+                             type(exc).__name__)
 
     def _taken(self, seq: int) -> bool:
         with self._engine.connect() as conn:
@@ -139,8 +178,8 @@ class Ledger:
     ) -> Event:
         assert self._private_key is not None
         with self._engine.begin() as conn:
+            _queue(conn)
             if alongside is not None:
-                # Writes first: on SQLite the transaction then holds the write lock before it reads the last seq.
                 alongside(conn)
             last = conn.execute(
                 select(events_table.c.seq, events_table.c.hash).order_by(events_table.c.seq.desc()).limit(1)
@@ -183,6 +222,20 @@ class Ledger:
             if len(rows) < _PAGE:
                 return
             last_seq = rows[-1].seq
+
+
+# Any constant key of our own: PostgreSQL's advisory locks are per database.
+_PG_LOCK = int.from_bytes(b"dsarlegr", "big") >> 1
+
+
+def _queue(conn: Connection) -> None:
+    """Hold the write lock for appends until this transaction ends, before the last seq is read."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        # A write that changes nothing still takes SQLite's write lock (a deferred BEGIN takes it at the first write).
+        conn.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
+    elif dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
 
 
 def _event(row: Any) -> Event:

@@ -35,8 +35,9 @@ def check_file(path: Path | str) -> list[Finding]:
 
 
 def check_config(config: Config) -> list[Finding]:
-    """Every check of a loaded config: secrets, sources, SMTP, storage."""
-    return [*check_secrets(config), *check_sources(config), *check_smtp(config), *check_storage(config)]
+    """Every check of a loaded config: secrets, sources, SMTP, storage, the ledger's WORM copies."""
+    return [*check_secrets(config), *check_sources(config), *check_smtp(config), *check_storage(config),
+            *check_worm(config)]
 
 
 def failed(findings: list[Finding]) -> bool:
@@ -132,3 +133,26 @@ def probe_storage(storage: Storage) -> Finding:
     except OSError as exc:
         return Finding("error", "storage", f"{where}: cannot write ({type(exc).__name__})")
     return Finding("ok", "storage", f"{where}: a probe object was written and deleted")
+
+
+def check_worm(config: Config) -> list[Finding]:
+    """The WORM bucket has Object Lock on; with S3 storage and no WORM copies, a warning."""
+    url = config.audit.worm_url
+    if url is None:
+        if config.storage.url.startswith("s3://"):
+            return [Finding("warning", "worm", "storage is S3 but [audit] worm_url is not set: nothing outside the "
+                                               "database shows a ledger truncated or re-signed with a stolen key")]
+        return []
+    from flows.worm import worm_from_config  # boto3: only when WORM copies are configured
+
+    worm = worm_from_config(config)
+    assert worm is not None
+    try:
+        locked = worm.object_lock_enabled()
+    except StorageError as exc:
+        return [Finding("error", "worm", str(exc))]
+    if not locked:
+        return [Finding("error", "worm", f"s3://{worm.bucket} has no Object Lock: its copies could be deleted "
+                                         "(create the bucket with Object Lock enabled)")]
+    return [Finding("ok", "worm", f"s3://{worm.bucket} has Object Lock; each copy is kept "
+                                  f"{config.audit.worm_retention_days} days in compliance mode")]

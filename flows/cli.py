@@ -875,8 +875,10 @@ def audit_verify(
         help="Verify an evidence bundle (dsar audit export) instead, offline: no database or dsar.toml needed.",
         file_okay=False)] = None,
 ) -> None:
-    """Recompute the ledger's hash chain and signatures, then check that the request store agrees with it;
-    exit 2 naming the first altered event, or each request and stage where the two disagree.
+    """Recompute the ledger's hash chain and signatures, compare it with its signed checkpoint and WORM copies,
+    then check that the request store agrees with it; exit 2 naming each tampering (edited, reordered,
+    inserted, truncated or rewritten events, a forged anchor) and each request and stage where the two
+    disagree.
 
     With --bundle DIR: check the bundle's manifest signature and every file's sha256, each event's hash,
     the chain's links and signatures, and that it reaches the signed head; exit 2 naming the first problem."""
@@ -890,22 +892,27 @@ def audit_verify(
         _verify_bundle(bundle, key)
         return
     from audit.ledger import Ledger
-    from audit.verify import verify_ledger
     from flows.ledger_check import cross_check
+    from flows.ledger_verify import verify_anchored
 
     rt = _runtime(config)
     key = key or rt.ledger_public_key
     ledger = Ledger(rt.engine)  # read-only: no signing key needed
-    count = verify_ledger(ledger.events(), key)
-    typer.echo(f"ledger intact: {count} events verified")
+    report, notes = verify_anchored(rt, ledger, key, check_key_home=public_key is None)
+    for problem in report.problems:
+        typer.echo(f"dsar: {'error' if problem.tampered else 'warning'}: {problem.message}", err=True)
+    if not report.tampered:
+        typer.echo(f"ledger intact: {report.count} events verified{notes}")
     mismatches = 0
     for mismatch in cross_check(rt.engine, ledger):
         typer.echo(f"dsar: store and ledger disagree: {mismatch}", err=True)
         mismatches += 1
     if mismatches:
         typer.echo(f"dsar: error: {mismatches} disagreement(s) between the request store and the ledger", err=True)
+    else:
+        typer.echo("store and ledger agree")
+    if mismatches or report.tampered:
         raise typer.Exit(2)
-    typer.echo("store and ledger agree")
 
 
 def _verify_bundle(folder: Path, key: bytes | None) -> None:
@@ -933,23 +940,21 @@ def audit_export(
     """Write a request's evidence bundle for a regulator: its ledger events with the chain segment and signatures
     that verify them (other requests' events reduced to hashes), the public key, the signed ledger head, the
     replay as JSON and HTML, and a signed manifest. Check it anywhere with `dsar audit verify --bundle DIR`."""
-    from collections import deque
-
-    from audit.anchor import sign_head
     from exports.request_ids import check_request_id
     from flows.audit_export import export_bundle
-    from flows.secrets import ledger_key
 
     try:
         check_request_id(request_id)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="REQUEST_ID") from None
     rt = _runtime(config)
-    # Until the anchor lands: the head signed now from the ledger's last event (the lead wires rt.ledger_head()).
-    last = deque(rt.ledger.events(), maxlen=1)
-    if not last:
-        raise typer.BadParameter("the ledger is empty", param_hint="--config")
-    head = sign_head(ledger_key(rt.config), last[0], rt.clock())
+    try:
+        head = rt.ledger_head()
+    except ValueError as exc:  # names the file, never its content
+        raise typer.BadParameter(str(exc), param_hint="[audit] checkpoint_file") from None
+    if head is None:
+        raise typer.BadParameter(f"the ledger has no signed head yet ({rt.checkpoint_path} is missing); "
+                                 "the next event of any request writes it", param_hint="[audit] checkpoint_file")
     written = export_bundle(rt, request_id, out, head, _prefect_api(rt))
     typer.echo(f"{request_id}: evidence bundle written to {written}; check it with: "
                f"dsar audit verify --bundle {written}")

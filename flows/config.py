@@ -361,6 +361,40 @@ class Store(_Strict):
     """Any SQLAlchemy URL (PostgreSQL in production); a relative SQLite path is relative to the config."""
     ledger_key_env: str = "DSAR_LEDGER_KEY"
     """The environment variable holding the ledger's Ed25519 signing key (base64)."""
+    ledger_key_file: str | None = Field(default=None, examples=["/etc/dsar-keys/ledger.key"])
+    """Instead of `ledger_key_env`: a file holding the key (base64), readable by its owner only. Keep it
+    outside the config's directory, owned by the account that runs flows: whoever holds the key beside the
+    database can rewrite the ledger and re-sign it."""
+
+
+class Audit(_Strict):
+    """`[audit]`: where the ledger's signed head is kept outside its database after every append."""
+
+    checkpoint_file: str = "ledger-head.json"
+    """The file holding the latest signed head (relative to the config); `dsar audit verify` names a ledger
+    that ends before it (truncated) or differs from it (rewritten)."""
+    worm_url: str | None = Field(default=None, examples=["s3://dsar-audit/ledger"])
+    """`s3://bucket/prefix` of a bucket with Object Lock: a write-once copy of every event and head, in
+    compliance mode, that not even the bucket's owner can rewrite or delete. Uses `[storage]`'s
+    `endpoint_url` and `region`; credentials from the AWS environment or profile."""
+    worm_retention_days: int = Field(default=2190, ge=1, le=36500)
+    """How long each copy is locked (six years by default)."""
+
+    @field_validator("worm_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_worm_url(value)
+        return value
+
+
+def split_worm_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix ending in "/" or empty) of `s3://bucket/prefix`; ValueError saying how to write it."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("write the WORM location as s3://bucket or s3://bucket/prefix")
+    prefix = parts.path.strip("/")
+    return parts.netloc, f"{prefix}/" if prefix else ""
 
 
 class Storage(_Strict):
@@ -575,6 +609,8 @@ class _File(_Strict):
     """See `[sms]`; without it no phone number can be added to a request."""
     store: Store = Store()
     """See `[store]`."""
+    audit: Audit = Audit()
+    """See `[audit]`."""
     sources: list[dict[str, Any]] = Field(min_length=1)
     """See `[[sources]]`; each section is validated by `SourceSection` and its kind's settings."""
     redaction: Redaction = Redaction()
@@ -630,6 +666,9 @@ class Config:
     environ: Mapping[str, str]
     notify: Notify = field(default_factory=Notify)
     sms: Sms | None = None
+    audit: Audit = field(default_factory=Audit)
+    env_file: Path | None = None
+    from_env_file: frozenset[str] = frozenset()  # the variables `env_file` supplied (the environment lacked them)
 
     @property
     def team_email(self) -> str:
@@ -741,9 +780,13 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
 
     base_dir = path.parent
     env = dict(os.environ if environ is None else environ)
-    if parsed.env_file:
-        for name, value in read_env_file(base_dir / parsed.env_file, path).items():
-            env.setdefault(name, value)
+    env_file = base_dir / parsed.env_file if parsed.env_file else None
+    from_env_file = set()
+    if env_file is not None:
+        for name, value in read_env_file(env_file, path).items():
+            if name not in env:
+                env[name] = value
+                from_env_file.add(name)
 
     sources = []
     for index, section in enumerate(parsed.sources):
@@ -781,4 +824,5 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         identity=parsed.identity, mail=parsed.mail, store=parsed.store, sources=sources,
         redaction=parsed.redaction, storage=parsed.storage, delivery=parsed.delivery, portal=parsed.portal,
         package=parsed.package, review=parsed.review, environ=env, notify=parsed.notify, sms=parsed.sms,
+        audit=parsed.audit, env_file=env_file, from_env_file=frozenset(from_env_file),
     )

@@ -106,6 +106,15 @@ url = "sqlite:///dsar.db"  #| request store and audit ledger (SQLite here, or po
 | pyyntörekisteri ja tarkastusloki (SQLite tässä, tai postgresql://...)
 ledger_key_env = "DSAR_LEDGER_KEY"  #| env variable: base64 Ed25519 key signing the ledger \
 | ympäristömuuttuja: lokia allekirjoittava base64-muotoinen Ed25519-avain
+# ledger_key_file = "/etc/dsar-keys/ledger.key"  #| or a key file of its own outside this directory, owner-only \
+| tai oma avaintiedosto tämän hakemiston ulkopuolella, vain omistajan luettavissa
+
+[audit]
+checkpoint_file = "ledger-head.json"  #| the ledger's signed head, rewritten after each event \
+| lokin allekirjoitettu pää, kirjoitetaan jokaisen tapahtuman jälkeen
+# worm_url = "s3://dsar-audit/ledger"  #| write-once copies of events in a bucket with Object Lock \
+| tapahtumien kertakirjoitettavat kopiot Object Lock -ämpärissä
+# worm_retention_days = 2190  #| how long each copy stays locked | kuinka kauan kukin kopio pysyy lukittuna
 
 [storage]
 url = "file://packages"  #| where encrypted packages are kept: file://DIR or s3://bucket/prefix \

@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.ledger import Ledger
+from audit.anchor import Head
+from audit.ledger import Anchor, Ledger
 from audit.signing import public_key
 from exports.storage import Storage
 from extractors.errors import SourceConfigError
 from extractors.records import Source
 from extractors.registry import make_source
+from flows.checkpoint import CheckpointAnchor, read_checkpoint
 from flows.config import Config, load_config
 from flows.errors import ConfigError
 from flows.notify import Mailer, make_mailer
@@ -28,6 +31,9 @@ from flows.secrets import ledger_key, link_secret, package_key
 from flows.store import RequestStore, make_engine
 from identity.oidc import JwksCache
 from identity.sealing import KEY_INFO, derive_key
+
+if TYPE_CHECKING:
+    from flows.worm import WormAnchor
 
 
 def utc_now() -> datetime:
@@ -93,7 +99,35 @@ class Runtime:
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.engine, ledger_key(self.config))
+        key = ledger_key(self.config)
+        return Ledger(self.engine, key, self._anchors(public_key(key)))
+
+    def _anchors(self, ledger_public_key: bytes) -> list[Anchor]:
+        """Where each appended event's head is kept outside the database: the checkpoint file, and the WORM
+        bucket when `[audit] worm_url` is set."""
+        anchors: list[Anchor] = [CheckpointAnchor(self.checkpoint_path, ledger_public_key)]
+        worm = self.worm
+        if worm is not None:
+            anchors.append(worm)
+        return anchors
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.config.base_dir / self.config.audit.checkpoint_file
+
+    @cached_property
+    def worm(self) -> WormAnchor | None:
+        """The WORM copies of `[audit] worm_url`, or None when none are kept."""
+        if self.config.audit.worm_url is None:
+            return None
+        from flows.worm import worm_from_config  # boto3: only when WORM copies are configured
+
+        return worm_from_config(self.config)
+
+    def ledger_head(self) -> Head | None:
+        """The ledger's latest signed head, from the checkpoint file; None before the first append. ValueError
+        when the file holds no head."""
+        return read_checkpoint(self.checkpoint_path)
 
     @property
     def ledger_public_key(self) -> bytes:

@@ -18,7 +18,7 @@ import pytest
 from exports.storage import LocalStorage
 from exports.storage.s3 import S3Storage
 from extractors.records import Finding
-from flows.check import check_file, check_smtp, check_sources, line, probe_storage
+from flows.check import check_file, check_smtp, check_sources, check_worm, line, probe_storage
 from flows.config import Config, load_config
 from flows.demo.run import demo_company, verified_requests
 from flows.demo.settings import demo_config
@@ -57,11 +57,14 @@ def test_the_demo_passes_with_one_line_per_check(demo: Path) -> None:
     lines = result.stdout.splitlines()
     whats = [text.split(None, 1)[1].split(":")[0] for text in lines]
     assert whats == [
-        "config", "secret DSAR_LEDGER_KEY", "secret DSAR_PACKAGE_KEY", "secret DSAR_LINK_SECRET",
-        "source customers table customers", "source customers table orders", "source customers table order_items",
+        "config", "secret DSAR_LEDGER_KEY", "secret DSAR_LEDGER_KEY", "secret DSAR_PACKAGE_KEY",
+        "secret DSAR_LINK_SECRET", "source customers table customers", "source customers table orders",
+        "source customers table order_items",
         "source support_mail archive", "source support_mail index", "source marketing api", "smtp", "storage"]
     statuses = {what: text.split()[0] for what, text in zip(whats, lines, strict=True)}
     assert statuses.pop("source support_mail index") == "warning"  # no index built: slower, still correct
+    assert lines[2].startswith("warning secret DSAR_LEDGER_KEY: the ledger signing key comes from dsar.env")
+    assert statuses.pop("secret DSAR_LEDGER_KEY") == "warning"  # the demo keeps it beside its ledger
     assert set(statuses.values()) == {"ok"}
     as_json = dsar("check", "--json", "--config", str(demo))
     assert as_json.returncode == 0
@@ -291,3 +294,26 @@ def test_run_stops_on_a_short_link_secret_before_anything_runs(demo: Path) -> No
         f"dsar: error: {demo}: delivery.link_secret_env: DSAR_LINK_SECRET must be at least 32 bytes long "
         "(e.g. the base64 of 32 random bytes)"]
     assert rt.store.get(request_id).status == "verified", "nothing ran, nothing was mailed"
+
+
+
+def test_worm_copies_need_a_bucket_with_object_lock_and_s3_storage_without_them_is_a_warning(demo, s3_bucket):
+    locked = f"{s3_bucket.name}-locked"
+    s3_bucket.client.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True,
+                                   CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    storage = (f'[storage]\nurl = "s3://{s3_bucket.name}/packages"\nkms_key_id = "{s3_bucket.kms_key_id}"\n'
+               f'endpoint_url = "{s3_bucket.endpoint_url}"\nregion = "eu-north-1"\n')
+    local = '[storage]\nurl = "file://packages"\n'
+    assert check_worm(load_config(variant(demo, local, storage))) == [Finding(
+        "warning", "worm", "storage is S3 but [audit] worm_url is not set: nothing outside the database shows a "
+                           "ledger truncated or re-signed with a stolen key")]
+    assert check_worm(load_config(demo)) == []  # local storage: the checkpoint file is the anchor
+    for bucket, expected in [
+        (locked, Finding("ok", "worm", f"s3://{locked} has Object Lock; each copy is kept 2190 days in "
+                                       "compliance mode")),
+        (s3_bucket.name, Finding("error", "worm", f"s3://{s3_bucket.name} has no Object Lock: its copies could "
+                                                  "be deleted (create the bucket with Object Lock enabled)")),
+        ("no-such-bucket", Finding("error", "worm", "WORM copies s3://no-such-bucket: NoSuchBucket")),
+    ]:
+        config = variant(demo, local, f'{storage}\n[audit]\nworm_url = "s3://{bucket}/ledger"\n')
+        assert check_worm(load_config(config)) == [expected]

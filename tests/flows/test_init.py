@@ -17,6 +17,7 @@ import pytest
 from audit.signing import load_private_key, public_key
 from exports.links import check_secret
 from flows.config import (
+    Audit,
     Controller,
     Delivery,
     Identity,
@@ -123,7 +124,7 @@ def test_every_section_and_key_is_shown_with_a_comment(tmp_path: Path) -> None:
                       "# [identity.knowledge]"):
         assert commented in text
     shown = _shown_keys(text)
-    for model in (Controller, Identity, Mail, Smtp, Store, Storage, Delivery, Portal, Package, Notify, Review,
+    for model in (Controller, Identity, Mail, Smtp, Store, Audit, Storage, Delivery, Portal, Package, Notify, Review,
                   Redaction):
         missing = set(model.model_fields) - shown - {"knowledge", "oidc", "manual_levels", "smtp"}  # sub-sections
         assert not missing, f"{model.__name__}: {sorted(missing)} not in the generated dsar.toml"

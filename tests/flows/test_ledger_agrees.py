@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from audit.anchor import sign_head
 from audit.event import parse_at
 from exports.verify import verify_package
 from flows import stages
@@ -19,6 +20,8 @@ from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.run import prepare_demo, verify_by_outbox, write_demo_config
 from flows.ledger_check import cross_check
 from flows.runtime import open_runtime
+from flows.secrets import ledger_key
+from tests.audit.tampering import rechain_without
 from tests.flows.test_cli import dsar
 
 STAGES = ("identity", "extract:customers", "extract:support_mail", "extract:marketing", "redact", "package", "store",
@@ -264,3 +267,16 @@ def test_lost_staging_allows_a_second_extraction(rt, request_id):
     run_all(rt, request_id)
     assert done_counts(rt, request_id)["extract:customers"] == 2
     assert problems(rt, request_id) == []
+
+
+def test_a_delivered_request_erased_and_re_signed_with_the_stolen_key_is_found(delivered):
+    copy, _db, request_id = delivered
+    stolen = ledger_key(copy.config)
+    last = rechain_without(copy.engine, stolen, request_id)
+    copy.checkpoint_path.write_text(json.dumps(sign_head(stolen, last).to_json()))  # the checkpoint forged too
+    result = dsar("audit", "verify", "--config", str(copy.config.path))
+    # The chain and the forged checkpoint pass; the store still knows the request was delivered.
+    assert result.returncode == 2
+    assert result.stdout.startswith("ledger intact: ")
+    assert f"dsar: store and ledger disagree: {request_id} deliver: delivered in the store but the ledger has " \
+           "no deliver_done\n" in result.stderr

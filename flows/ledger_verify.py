@@ -1,0 +1,56 @@
+"""`dsar audit verify`'s ledger side: the chain against the checkpoint, the WORM copies and the key's home."""
+
+from __future__ import annotations
+
+from audit.anchor import Head
+from audit.anchored import Problem, Report, check_anchored
+from audit.ledger import Ledger
+from exports.errors import StorageError
+from flows.runtime import Runtime
+from flows.secrets import ledger_key_beside
+
+
+def verify_anchored(rt: Runtime, ledger: Ledger, public_key: bytes, check_key_home: bool = True
+                    ) -> tuple[Report, str]:
+    """The report of `audit.anchored.check_anchored` over `rt`'s anchors, with warnings about anchors that
+    cannot be read and (`check_key_home`) about a signing key kept beside the ledger; and a note of what
+    was compared, for the line that says the ledger is intact."""
+    heads: list[tuple[str, Head]] = []
+    warnings: list[Problem] = []
+    failed: list[Problem] = []
+    checkpoint_name = f"checkpoint {rt.checkpoint_path.name}"
+    try:
+        head = rt.ledger_head()
+    except ValueError as exc:
+        failed.append(Problem(True, f"unreadable {exc}"))  # "checkpoint NAME: what is wrong"
+    else:
+        if head is None:
+            warnings.append(Problem(False, f"no {checkpoint_name}: events removed from the ledger's end cannot "
+                                           "be told from it (it is written at the next append)"))
+        else:
+            heads.append((checkpoint_name, head))
+    worm = rt.worm
+    copies = None
+    if worm is not None:
+        try:
+            worm_head = worm.head()
+            if worm_head is not None:
+                heads.append(("WORM head", worm_head))
+            copies = worm.copies()
+            report = check_anchored(ledger.events(), public_key, heads, copies)
+        except ValueError as exc:
+            failed.append(Problem(True, f"forged WORM head: {exc}"))
+            report = check_anchored(ledger.events(), public_key, heads)
+        except StorageError as exc:
+            warnings.append(Problem(False, f"{exc}: the WORM copies were not compared"))
+            report = check_anchored(ledger.events(), public_key, heads)
+    else:
+        report = check_anchored(ledger.events(), public_key, heads)
+    if check_key_home:
+        beside = ledger_key_beside(rt.config)
+        if beside is not None:
+            warnings.append(Problem(False, beside))
+    report.problems[:0] = failed
+    report.problems.extend(warnings)
+    compared = [name for name, _ in heads] + (["WORM copies"] if copies is not None else [])
+    return report, f" against the {' and '.join(compared)}" if compared else ""

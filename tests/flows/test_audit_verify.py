@@ -1,0 +1,135 @@
+"""`dsar audit verify` as an auditor runs it on the demo company: truncation named against the checkpoint, and
+a warning, saying where it belongs, while the ledger key sits beside the ledger."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from audit.anchor import sign_head
+from audit.signing import encode_key, generate_key
+from flows.config import load_config
+from flows.demo.run import demo_company, verified_requests
+from flows.runtime import open_runtime
+from flows.secrets import ledger_key, ledger_key_beside
+from tests.audit.tampering import rechain_without
+from tests.flows.test_cli import dsar
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[Path]:
+    with demo_company(tmp_path_factory.mktemp("audit") / "demo") as (_, path):
+        verified_requests(open_runtime(path), ["a@example.fi", "b@example.fi"])
+        yield path
+
+
+_copies = itertools.count(1)
+
+
+def copy_of(demo: Path, tmp_path: Path) -> Path:
+    """The demo's config dir with a copy of its database and checkpoint, to damage."""
+    copy = tmp_path / f"copy-{next(_copies)}"
+    copy.mkdir()
+    for name in ("dsar.toml", "dsar.env", "ledger-head.json"):
+        (copy / name).write_bytes((demo.parent / name).read_bytes())
+        (copy / name).chmod(0o600)
+    with sqlite3.connect(demo.parent / "dsar.db") as source, sqlite3.connect(copy / "dsar.db") as target:
+        source.backup(target)
+    return copy / "dsar.toml"
+
+
+def test_an_intact_ledger_is_checked_against_its_checkpoint_and_the_key_beside_it_is_a_warning(demo):
+    result = dsar("audit", "verify", "--config", str(demo))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith(" events verified against the checkpoint ledger-head.json")
+    assert result.stderr.startswith("dsar: warning: the ledger signing key comes from dsar.env, beside the ledger "
+                                    "in its data directory: whoever can rewrite the ledger can re-sign it. Move "
+                                    "it to a file of its own outside the data directory")
+    assert "[store] ledger_key_file" in result.stderr
+    check = dsar("check", "--config", str(demo))
+    assert "warning secret DSAR_LEDGER_KEY: the ledger signing key comes from dsar.env" in check.stdout
+
+
+def test_the_last_events_deleted_are_named_as_truncation(demo, tmp_path):
+    config = copy_of(demo, tmp_path)
+    with sqlite3.connect(config.parent / "dsar.db") as db:
+        last = db.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+        db.execute("DELETE FROM audit_events WHERE seq > ?", (last - 3,))
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    assert f"dsar: error: truncated: the ledger ends at seq {last - 3} but the checkpoint ledger-head.json " \
+           f"written at " in result.stderr
+    assert f" is at seq {last}\n" in result.stderr
+    assert "ledger intact" not in result.stdout
+
+
+def test_a_key_file_outside_the_data_directory_is_read_and_not_warned_about(demo, tmp_path):
+    key = generate_key()
+    outside = tmp_path / "keys" / "ledger.key"
+    outside.parent.mkdir()
+    outside.write_text(encode_key(key) + "\n")
+    outside.chmod(0o600)
+    config = copy_of(demo, tmp_path)
+    text = config.read_text().replace('[store]\n', f'[store]\nledger_key_file = "{outside}"\n', 1)
+    config.write_text(text)
+    loaded = load_config(config)
+    assert ledger_key(loaded) == key and ledger_key_beside(loaded) is None
+
+    beside = config.parent / "ledger.key"
+    beside.write_bytes(outside.read_bytes())
+    beside.chmod(0o644)
+    config.write_text(text.replace(str(outside), "ledger.key"))
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    assert "store.ledger_key_file" in result.stderr and "must be readable by its owner only (chmod 600)" in \
+        result.stderr
+    beside.chmod(0o600)
+    warning = ledger_key_beside(load_config(config))
+    assert warning is not None and warning.startswith(f"the ledger signing key is in {beside}, beside")
+
+
+def test_with_worm_copies_a_request_erased_and_re_signed_with_the_stolen_key_is_named(demo, tmp_path, s3_bucket):
+    worm = f"{s3_bucket.name}-worm"
+    s3_bucket.client.create_bucket(Bucket=worm, ObjectLockEnabledForBucket=True,
+                                   CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    config = copy_of(demo, tmp_path)
+    config.write_text(config.read_text().replace('[storage]\nurl = "file://packages"\n', (
+        f'[storage]\nurl = "s3://{s3_bucket.name}/packages"\nkms_key_id = "{s3_bucket.kms_key_id}"\n'
+        f'endpoint_url = "{s3_bucket.endpoint_url}"\nregion = "eu-north-1"\n\n'
+        f'[audit]\nworm_url = "s3://{worm}/ledger"\nworm_retention_days = 1\n'), 1))
+    config.with_name("ledger-head.json").unlink()  # a fresh ledger, every event copied
+    (config.parent / "dsar.db").unlink()
+    rt = open_runtime(config)
+    first, second = verified_requests(rt, ["a@example.fi", "b@example.fi"])
+    intact = dsar("audit", "verify", "--config", str(config))
+    assert intact.returncode == 0, intact.stderr
+    assert " events verified against the checkpoint ledger-head.json and WORM head and WORM copies\n" in \
+        intact.stdout
+
+    stolen = ledger_key(rt.config)
+    last = rechain_without(rt.engine, stolen, first)
+    rt.checkpoint_path.write_text(json.dumps(sign_head(stolen, last).to_json()))  # forged beside the ledger
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    errors = [re.sub(r" \(?written .*", "", line) for line in result.stderr.splitlines()
+              if line.startswith("dsar: error: ")]
+    # Three events of each request, interleaved: the first's removed, the other three renumbered 1-3.
+    assert errors == ["dsar: error: truncated: the ledger ends at seq 3 but the WORM head",
+                      "dsar: error: rewritten at seq 1-3: each differs from its WORM copy",
+                      "dsar: error: truncated: the ledger ends at seq 3 but WORM copies reach seq 6"]
+    assert second not in result.stderr and "@" not in result.stderr  # ids and seqs only
+
+
+def test_a_checkpoint_that_holds_no_head_is_named(demo, tmp_path):
+    config = copy_of(demo, tmp_path)
+    config.with_name("ledger-head.json").write_text('{"kind": "dsar-ledger-head/1", "seq": 0}')
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == ("dsar: error: unreadable checkpoint ledger-head.json: ledger head: seq "
+                                             "must be a positive integer")
