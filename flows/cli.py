@@ -872,8 +872,8 @@ def audit_verify(
         help="The controller's published public key (base64); by default derived from DSAR_LEDGER_KEY "
         "(with --bundle: the bundle's own key, whose fingerprint you then compare with the published one).")] = None,
     bundle: Annotated[Path | None, typer.Option(
-        help="Verify an evidence bundle (dsar audit export) instead, offline: no database or dsar.toml needed.",
-        file_okay=False)] = None,
+        help="Verify an evidence bundle (dsar audit export) instead, offline: no database or dsar.toml needed.")
+    ] = None,
 ) -> None:
     """Recompute the ledger's hash chain and signatures, compare it with its signed checkpoint and WORM copies,
     then check that the request store agrees with it; exit 2 naming each tampering (edited, reordered,
@@ -918,7 +918,13 @@ def audit_verify(
 def _verify_bundle(folder: Path, key: bytes | None) -> None:
     from audit.bundle import fingerprint, verify_bundle
     from audit.errors import BundleInvalid
+    from audit.signing import encode_key
 
+    # One line naming the path (a usage box would wrap it), before any file of the bundle is looked for.
+    if not folder.is_dir():
+        what = "is a file, not a bundle directory" if folder.exists() else "no such directory"
+        typer.echo(f"dsar: error: --bundle {folder}: {what} (give the directory `dsar audit export` wrote)", err=True)
+        raise typer.Exit(2)
     try:
         report = verify_bundle(folder, key)
     except BundleInvalid as exc:
@@ -927,8 +933,9 @@ def _verify_bundle(folder: Path, key: bytes | None) -> None:
     typer.echo(f"bundle intact: {report.events} event(s) of {report.request_id}, chain seq {report.first_seq}.."
                f"{report.last_seq} verified, reaching the signed head at seq {report.head_seq}")
     if key is None:
-        typer.echo(f"checked with the bundle's own public key, fingerprint {fingerprint(report.public_key)}: "
-                   "compare it with the key the controller publishes (or pass that key with --public-key)")
+        typer.echo(f"checked with the bundle's own public key {encode_key(report.public_key)} (fingerprint "
+                   f"{fingerprint(report.public_key)}): compare it with the key the controller publishes "
+                   "(`dsar audit public-key`), or pass that key with --public-key")
 
 
 @audit_app.command("export")
