@@ -569,9 +569,14 @@ def _due(rt: Runtime, r: Request) -> str:
     return f"{due} (extended)" if r.extended_to is not None else f"{due}"
 
 
+_MAX_DAYS = 3660  # ten years: far past any deadline (at most three months), and within the calendar's reach
+
+
 def _days(value: str) -> int:
     if not (value.endswith("d") and value[:-1].isdigit()):
-        raise typer.BadParameter(f"give a number of days such as 7d, not {value!r}")
+        raise typer.BadParameter(f"give a number of days such as 7d, not {value!r}", param_hint="--due-within")
+    if int(value[:-1]) > _MAX_DAYS:
+        raise typer.BadParameter(f"at most {_MAX_DAYS}d, not {value!r}", param_hint="--due-within")
     return int(value[:-1])
 
 

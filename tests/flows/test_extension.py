@@ -174,3 +174,11 @@ def test_extend_list_and_digest_from_the_command_line(config_path, tmp_path):
     assert lines[ids["overdue"]][2] == everything[ids["overdue"]][3] and lines[ids["overdue"]][3] == "MYÖHÄSSÄ"
     assert dsar("requests", "digest", "--config", str(config_path)).output == (
         "1 overdue, 1 due soon: not mailed (nothing due, or today's digest went already).\n")
+
+
+@pytest.mark.parametrize("days", ["99999999999d", "4000000d"])
+def test_a_due_within_beyond_any_calendar_is_a_usage_error(config_path, days):
+    result = CliRunner().invoke(app, ["requests", "list", "--due-within", days, "--config", str(config_path)],
+                                env={"COLUMNS": "200"})  # the usage box on one line
+    assert result.exit_code == 2 and not isinstance(result.exception, OverflowError)
+    assert "--due-within" in result.output and f"not {days!r}" in result.output, result.output
