@@ -68,7 +68,8 @@ def extend_deadline(rt: Runtime, request_id: str, months: int, reason: str) -> R
         request = rt.store.get(request_id)
     to = canonical_address(request.email, allow_smtputf8=rt.config.identity.allow_smtputf8)
     rt.mailer.send(f"{request_id}-extended", to, text("extension_subject", request.language, request_id=request_id),
-                   text("extension_body", request.language, request_id=request_id, months=months, reason=reason,
+                   text("extension_body", request.language, request_id=request_id, reason=reason,
+                        by=text(f"extension_by_{months}", request.language),
                         due=show_moment(calendar.local_date(request.deadline), False, request.language),
                         status_url=page_link(rt, request, "status")))
     return request

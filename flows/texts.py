@@ -75,11 +75,20 @@ TEXTS = {
     },
     "extension_body": {
         "fi": "Hei,\n\nvastaamme tietopyyntöösi {request_id} viimeistään {due}. Käsittelyaikaa on jatkettu "
-              "{months} kuukaudella, kuten EU:n yleisen tietosuoja-asetuksen 12 artiklan 3 kohta sallii.\n\n"
+              "{by}, kuten EU:n yleisen tietosuoja-asetuksen 12 artiklan 3 kohta sallii.\n\n"
               "Syy: {reason}\n\nPyyntösi etenemistä voit seurata osoitteessa\n{status_url}\n",
         "en": "Hello,\n\nwe will answer your data request {request_id} by {due}. The time to answer has been "
-              "extended by {months} month(s), as Article 12(3) of the General Data Protection Regulation allows.\n\n"
+              "extended by {by}, as Article 12(3) of the General Data Protection Regulation allows.\n\n"
               "Reason: {reason}\n\nYou can follow your request at\n{status_url}\n",
+    },
+    # {by} above: the extension's length in words (Art. 12(3) allows one or two further months).
+    "extension_by_1": {
+        "fi": "yhdellä kuukaudella",
+        "en": "one month",
+    },
+    "extension_by_2": {
+        "fi": "kahdella kuukaudella",
+        "en": "two months",
     },
     # To the privacy team: ids, statuses, dates and reasons only, never the requester's details.
     "failure_subject": {

@@ -71,7 +71,7 @@ def test_an_extension_moves_the_deadline_tells_the_requester_why_and_keeps_the_r
     assert message["To"] == "aino.jatko@example.fi"
     assert message["Subject"] == f"Tietopyyntösi {request.id} käsittelyaikaa on jatkettu"
     body = message.get_content()
-    assert "viimeistään 30.6.2026" in body and "2 kuukaudella" in body and f"Syy: {REASON}" in body
+    assert "viimeistään 30.6.2026" in body and "jatkettu kahdella kuukaudella" in body and f"Syy: {REASON}" in body
     assert "/status/" in body
 
 
@@ -81,7 +81,17 @@ def test_the_notice_is_in_the_requesters_language(config_path, tmp_path):
     extend_deadline(at(rt, RECEIVED + timedelta(days=1)), request.id, 1, "Many sources to search.")
     body = mail(tmp_path / "outbox", f"{request.id}-extended").get_content()
     # Receipt + 2 months: 31 May 2026 is a Sunday, so Monday 1 June.
-    assert "by 1 June 2026" in body and "extended by 1 month(s)" in body and "Reason: Many sources to search." in body
+    assert "by 1 June 2026" in body and "extended by one month," in body and "Reason: Many sources to search." in body
+    assert "month(s)" not in body
+
+    longer = stages.register(at(rt, RECEIVED), "english.two@example.fi", "en")
+    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), longer.id, 2, "Many sources to search.")
+    body = mail(tmp_path / "outbox", f"{longer.id}-extended").get_content()
+    assert "by 30 June 2026" in body and "extended by two months," in body
+    finnish = stages.register(at(rt, RECEIVED), "suomeksi@example.fi", "fi")
+    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), finnish.id, 2, "Monta lähdettä.")
+    body = mail(tmp_path / "outbox", f"{finnish.id}-extended").get_content()
+    assert "viimeistään 30.6.2026" in body and "jatkettu kahdella kuukaudella," in body
 
 
 def test_one_extension_only_before_the_original_due_date_only_while_open(config_path, tmp_path):
