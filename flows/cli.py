@@ -468,8 +468,8 @@ def request_show(request_id: str, config: ConfigOption = Path("dsar.toml")) -> N
     withheld = (rt.store.stage_done(request_id, "package") or {}).get("withheld", 0)
     typer.echo(f"""{r.id}
   status      {r.status}{f' ({r.reason})' if r.reason else ''}
-  received    {r.received_at:%Y-%m-%d %H:%M} UTC
-  due         {_due(rt, r)}
+  received    {_received(rt, r)}
+  due         {_due(rt, r)}{_extension(rt, r)}
   language    {r.language}
   requester   {r.name or '-'} <{r.email}>{f', {r.phone}' if r.phone else ''}
   identity    {r.evidence['method'] + ' (' + r.evidence['level'] + ')' if r.evidence else 'not verified'}
@@ -561,6 +561,22 @@ def config_reference(
     from flows.config_reference import render, write
 
     write(render(load_source_kinds()), output)
+
+
+def _received(rt: Runtime, r: Request) -> str:
+    """When the request arrived where the controller is (its deadline counts from that date), and in UTC."""
+    local = r.received_at.astimezone(rt.store.calendar.zone)
+    return f"{local:%Y-%m-%d %H:%M %Z} ({r.received_at:%Y-%m-%d %H:%M} UTC)"
+
+
+def _extension(rt: Runtime, r: Request) -> str:
+    """The Art. 12(3) extension as the requester was told it: months, when, the original due date and the reason."""
+    done = rt.store.extension(r.id)
+    if done is None:
+        return ""
+    calendar = rt.store.calendar
+    return (f"\n  extended    by {done.months} month{'s' if done.months > 1 else ''} on "
+            f"{calendar.local_date(done.extended_at)}, from {calendar.local_date(r.due_at)}: {done.reason}")
 
 
 def _due(rt: Runtime, r: Request) -> str:

@@ -192,3 +192,19 @@ def test_a_due_within_beyond_any_calendar_is_a_usage_error(config_path, days):
                                 env={"COLUMNS": "200"})  # the usage box on one line
     assert result.exit_code == 2 and not isinstance(result.exception, OverflowError)
     assert "--due-within" in result.output and f"not {days!r}" in result.output, result.output
+
+
+def test_request_show_gives_receipt_and_deadline_in_the_controllers_calendar_and_the_extension(config_path):
+    rt = open_runtime(config_path)
+    # 23:30 UTC on 31 December 2025 is 01:30 on 1 January 2026 in Helsinki: due 1 February, a Sunday, so 2 February.
+    request = stages.register(at(rt, datetime(2025, 12, 31, 23, 30, tzinfo=UTC)), "uusivuosi@example.fi", "fi")
+    shown = dsar("request", "show", request.id, "--config", str(config_path))
+    assert shown.exit_code == 0, shown.output
+    assert "  received    2026-01-01 01:30 EET (2025-12-31 23:30 UTC)\n" in shown.output
+    assert "  due         2026-02-02\n" in shown.output and "extended" not in shown.output
+
+    extend_deadline(at(rt, datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), request.id, 1, REASON)
+    shown = dsar("request", "show", request.id, "--config", str(config_path)).output
+    # 1 March 2026 is a Sunday: 2 March.
+    assert "  due         2026-03-02 (extended)\n" in shown
+    assert f"  extended    by 1 month on 2026-01-05, from 2026-02-02: {REASON}\n" in shown
