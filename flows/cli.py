@@ -1168,3 +1168,7 @@ def main() -> None:
     except SAFE_ERRORS as exc:
         typer.echo(f"dsar: error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,13 @@ def test_the_installed_script_is_ours():
     assert "flows.cli import main" in SCRIPT.read_text()
 
 
+def test_python_dash_m_flows_cli_runs_the_command_too():
+    # As a checkout without the console script runs it: it used to exit 0 having done nothing.
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "audit", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and "Usage: " in result.stdout and "replay" in result.stdout, result.stderr
+
+
 def dsar(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
         [*DSAR, *args], capture_output=True, text=True, input=stdin, timeout=300, env=env or os.environ.copy()
