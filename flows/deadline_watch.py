@@ -35,6 +35,7 @@ def watch_deadlines(rt: Runtime) -> DeadlineCounts:
         overdue += late
         lines.append(text("deadline_line", language, request_id=request.id, status=request.status,
                           due=calendar.local_date(request.deadline),
+                          extended=text("extended_mark", language) if request.extended_to is not None else "",
                           overdue=text("overdue_mark", language) if late else ""))
     if not lines:
         return DeadlineCounts(0, 0, mailed=False)

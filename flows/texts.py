@@ -109,13 +109,19 @@ TEXTS = {
     },
     "deadlines_body": {
         "fi": "Avoimet tietopyynnöt, joiden määräaika on mennyt tai päättyy {days} päivän kuluessa:\n\n"
-              "{lines}\n\nVastaus on annettava kuukauden kuluessa pyynnön saapumisesta (GDPR 12(3)).\n",
+              "{lines}\n\nVastaus on annettava kuukauden kuluessa pyynnön saapumisesta tai jatketussa määräajassa "
+              "(GDPR 12(3)).\nSama lista: dsar requests list --due-within {days}d\n",
         "en": "Open data requests whose deadline has passed or falls within {days} days:\n\n"
-              "{lines}\n\nThe reply is due within one month of receipt (GDPR Art. 12(3)).\n",
+              "{lines}\n\nThe reply is due within one month of receipt, or by the extended date "
+              "(GDPR Art. 12(3)).\nThe same list: dsar requests list --due-within {days}d\n",
     },
     "deadline_line": {
-        "fi": "{request_id}  {status:<18}  {due}{overdue}",
-        "en": "{request_id}  {status:<18}  {due}{overdue}",
+        "fi": "{request_id}  {status:<18}  {due}{extended}{overdue}",
+        "en": "{request_id}  {status:<18}  {due}{extended}{overdue}",
+    },
+    "extended_mark": {
+        "fi": " (jatkettu)",
+        "en": " (extended)",
     },
     "overdue_mark": {
         "fi": "  MYÖHÄSSÄ",

@@ -116,3 +116,19 @@ def test_the_deadline_watch_flow_returns_counts_only(prefect_api, config_path, m
     assert deadline_watch() == {"overdue": 2, "due_soon": 0, "mailed": 1}
     assert deadline_watch() == {"overdue": 2, "due_soon": 0, "mailed": 0}
     digest(tmp_path / "outbox")
+
+
+def test_an_extended_request_due_soon_is_marked_and_the_footer_allows_for_extensions(config_path, tmp_path):
+    from flows.lifecycle import extend_deadline
+
+    rt = open_runtime(config_path)
+    # Received 31 March 2026, extended by one month: due 31 May, a Sunday, so Monday 1 June.
+    request = stages.register(at(rt, datetime(2026, 3, 31, 7, 0, tzinfo=UTC)), "jatkettu@example.fi", "fi")
+    extend_deadline(at(rt, datetime(2026, 4, 5, 7, 0, tzinfo=UTC)), request.id, 1, "Laaja aineisto.")
+    assert watch_deadlines(at(rt, datetime(2026, 5, 28, 7, 0, tzinfo=UTC))) == DeadlineCounts(0, 1, mailed=True)
+    _, message = digest(tmp_path / "outbox")
+    body = message.get_content()
+    [line] = [line for line in body.splitlines() if line.startswith("REQ-")]
+    assert line.split() == [request.id, "received", "2026-06-01", "(jatkettu)"]
+    assert "kuukauden kuluessa pyynnön saapumisesta tai jatketussa määräajassa" in body
+    assert "dsar requests list --due-within 5d" in body  # the same list, from the command line
