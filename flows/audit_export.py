@@ -9,8 +9,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
@@ -73,7 +75,12 @@ def _segment(rt: Runtime, first: int, last: int) -> Iterator[Event]:
 def render_html(summary: Replay) -> str:
     """The replay as one self-contained page: no scripts, nothing loaded, a CSP that admits only its own style."""
     template, css, csp = _template()
-    return template.render(r=summary.to_json(), css=css, csp=csp)
+    zone = ZoneInfo(summary.time_zone)
+
+    def local(at: str) -> str:  # an ISO 8601 UTC time of the replay's JSON, where the controller is
+        return f"{datetime.fromisoformat(at).astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
+
+    return template.render(r=summary.to_json(), css=css, csp=csp, local=local)
 
 
 _CSS = ("body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin-bottom:1.5em}"

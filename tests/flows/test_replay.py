@@ -7,6 +7,7 @@ import subprocess
 import sys
 from html import unescape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -166,6 +167,10 @@ def test_the_bundles_html_runs_nothing_loads_nothing_and_no_file_holds_personal_
     for loader in ("<script", "javascript:", " src=", "href=", "@import", "url(", "<link", "<iframe", "<object"):
         assert loader not in lowered, loader
     assert result.request_id in html and "Completed" in html
+    # Each time also where the controller is, as the privacy team and the requester read dates.
+    received = next(e for e in rt.ledger.events(result.request_id) if e.action == "received").at
+    local = received.astimezone(ZoneInfo(rt.config.controller.time_zone))
+    assert f"{local:%Y-%m-%d %H:%M:%S %Z}" in html and "Time (Europe/Helsinki)" in html
     everything = "".join(p.read_text() for p in out.iterdir()).lower()
     for needle in _personal(result):
         assert needle.lower() not in everything
