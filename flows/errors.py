@@ -45,8 +45,8 @@ class RequestNotFound(DsarError):
 
 
 class RequestClosed(DsarError):
-    def __init__(self, request_id: str, status: str) -> None:
-        super().__init__(f"{request_id} is {status}: nothing more runs for it")
+    def __init__(self, request_id: str, status: str, refused: str = "nothing more runs for it") -> None:
+        super().__init__(f"{request_id} is {status}: {refused}")
 
 
 class RequestBusy(DsarError):

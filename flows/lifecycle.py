@@ -54,7 +54,7 @@ def extend_deadline(rt: Runtime, request_id: str, months: int, reason: str) -> R
                              f"GDPR Art. 12(3) allows one extension")
     if done is None:
         if not request.is_open:
-            raise RequestClosed(request_id, request.status)
+            raise RequestClosed(request_id, request.status, "only an open request's deadline can be extended")
         if now > request.due_at:
             raise InvalidRequest(f"{request_id} was due on {calendar.local_date(request.due_at)}: an extension must "
                                  f"be made, and told, before the original due date")

@@ -117,7 +117,7 @@ def test_one_extension_only_before_the_original_due_date_only_while_open(config_
 
     closed = stages.register(at(rt, RECEIVED), "suljettu@example.fi", "fi").id
     stages.close(rt, closed, "withdrawn")
-    with pytest.raises(RequestClosed, match="is closed"):
+    with pytest.raises(RequestClosed, match=r"is closed: only an open request's deadline can be extended$"):
         extend_deadline(before, closed, 1, "syy")
 
     fresh = stages.register(at(rt, RECEIVED), "uusi@example.fi", "fi").id
