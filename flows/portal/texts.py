@@ -62,8 +62,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Under Article 12(3) of the GDPR the reply is due within one month of receiving the request.",
     },
     "status_extended": {
-        "fi": "Määräaikaa on jatkettu {date} asti. Syy: {reason}",
-        "en": "The deadline has been extended to {date}. Reason: {reason}",
+        "fi": "Määräaikaa on jatkettu {date} asti (12 artiklan 3 kohta sallii jatkon pyyntöjen monimutkaisuuden "
+              "tai määrän vuoksi). Syy: {reason}",
+        "en": "The deadline has been extended to {date} (Article 12(3) allows this where requests are complex or "
+              "numerous). Reason: {reason}",
     },
     "step_received": {"fi": "Vastaanotettu", "en": "Received"},
     "step_verifying": {"fi": "Henkilöllisyyden vahvistus", "en": "Confirming your identity"},
