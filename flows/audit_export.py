@@ -40,6 +40,8 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InvalidRequest(f"{out} exists and is not an empty directory: choose a new one for the bundle")
+    if not out.resolve().parent.is_dir():
+        raise InvalidRequest(f"{out.parent} does not exist: make it first, or choose another --out")
     summary = replay(rt, request_id, api_url)
     first = next(iter(rt.ledger.events(request_id)), None)
     if first is None:
@@ -50,7 +52,10 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
     files = {"replay.json": (json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n").encode("utf-8"),
              "replay.html": render_html(summary).encode("utf-8")}
     parent = out.resolve().parent
-    temp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}."))
+    try:
+        temp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}."))
+    except OSError as exc:  # read-only, not ours, a pseudo file system
+        raise InvalidRequest(f"cannot write the bundle in {parent}: {exc.strerror}") from None
     try:
         write_bundle(temp, request_id, _segment(rt, first.seq, max(last, head.seq)), head, ledger_key(rt.config),
                      files, rt.clock())

@@ -143,6 +143,10 @@ def test_an_exported_bundle_verifies_offline_and_a_tampered_one_is_named(demo, t
 
     again = dsar("audit", "export", result.request_id, "--out", str(out), "--config", config)
     assert again.returncode == 2 and "is not an empty directory" in again.stderr
+    nowhere = dsar("audit", "export", result.request_id, "--out", str(tmp_path / "no" / "such"), "--config", config)
+    assert nowhere.returncode == 2 and "Traceback" not in nowhere.stderr, nowhere.stderr
+    assert nowhere.stderr.splitlines()[-1] == (f"dsar: error: {tmp_path / 'no'} does not exist: make it first, "
+                                               "or choose another --out")
     hostile = dsar("audit", "export", "../REQ-X", "--out", str(tmp_path / "x"), "--config", config)
     assert hostile.returncode == 2 and not (tmp_path / "x").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no half-written bundle
