@@ -111,6 +111,8 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
     request_id = manifest["request_id"]
     try:
         head = Head.from_json(json.loads(_read(folder, HEAD)))
+    except json.JSONDecodeError:  # the parser's column numbers tell an auditor nothing
+        raise BundleInvalid(HEAD, "not valid JSON: cut short or altered") from None
     except ValueError as exc:
         raise BundleInvalid(HEAD, str(exc)) from None
     first, last, events, at_head = _verify_chain(folder / CHAIN, request_id, key, head.seq)

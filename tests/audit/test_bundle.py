@@ -105,3 +105,9 @@ def test_a_head_beyond_the_segment_is_named(filled, key, tmp_path):
     write_bundle(folder, "REQ-2", events, sign_head(key, list(filled.events())[-1], at=T0), key, {}, T0)
     assert _problem(folder, public_key(key)) == (CHAIN, None,
                                                  "the chain ends at seq 4 and does not reach the head (seq 6)")
+
+
+def test_a_head_cut_short_is_named_as_such(bundle, key):
+    whole = (bundle / HEAD).read_bytes()
+    (bundle / HEAD).write_bytes(whole[:len(whole) // 2])
+    assert _problem(bundle, public_key(key)) == (HEAD, None, "not valid JSON: cut short or altered")
