@@ -31,6 +31,7 @@ Times are ISO 8601 UTC ("...Z").
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -167,7 +168,8 @@ def _prefect_column(step: Step) -> str:
 def _describe(event: Event) -> str:
     """The event's detail in one line, without the run keys the Prefect column shows better."""
     detail = {k: v for k, v in sorted(event.detail.items()) if k not in ("flow_run", "worker", "started_at")}
-    return " ".join(f"{k}={v}" for k, v in detail.items())
+    return " ".join(f"{k}={json.dumps(v, separators=(',', ':')) if isinstance(v, list | dict) else v}"
+                    for k, v in detail.items())
 
 
 def _when(at: datetime | None, zone: ZoneInfo) -> str:

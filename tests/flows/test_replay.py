@@ -75,6 +75,9 @@ def test_dsar_audit_replay_prints_text_and_json_without_personal_data(demo):
     assert "[Prefect task extract-marketing: Completed]" in line
     assert "EET)" in line or "EEST)" in line  # beside UTC, the controller's zone (Europe/Helsinki)
     assert "Package: match" in text.stdout
+    # Lists and maps in a detail read as JSON, as `--json` and the ledger have them, not as Python's repr.
+    [verified] = [line for line in text.stdout.splitlines() if " identity_verified " in line]
+    assert 'kinds=["email"]' in verified and "['" not in text.stdout and "{'" not in text.stdout
     as_json = dsar("audit", "replay", result.request_id, "--json", "--config", config)
     assert as_json.returncode == 0, as_json.stderr[-2000:]
     found = json.loads(as_json.stdout)
