@@ -637,7 +637,12 @@ def requests_digest(config: ConfigOption = Path("dsar.toml")) -> None:
     from flows.deadline_watch import watch_deadlines
 
     counts = watch_deadlines(_runtime(config))
-    said = "mailed to the privacy team" if counts.mailed else "not mailed (nothing due, or today's digest went already)"
+    if counts.mailed:
+        said = "mailed to the privacy team"
+    elif counts.overdue or counts.due_soon:
+        said = "today's digest went already; not mailed again"
+    else:
+        said = "nothing to mail"
     typer.echo(f"{counts.overdue} overdue, {counts.due_soon} due soon: {said}.")
 
 

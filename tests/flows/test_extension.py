@@ -183,7 +183,7 @@ def test_extend_list_and_digest_from_the_command_line(config_path, tmp_path):
     assert set(lines) == {ids["overdue"], ids["soon"]}
     assert lines[ids["overdue"]][2] == everything[ids["overdue"]][3] and lines[ids["overdue"]][3] == "MYÖHÄSSÄ"
     assert dsar("requests", "digest", "--config", str(config_path)).output == (
-        "1 overdue, 1 due soon: not mailed (nothing due, or today's digest went already).\n")
+        "1 overdue, 1 due soon: today's digest went already; not mailed again.\n")
 
 
 @pytest.mark.parametrize("days", ["99999999999d", "4000000d"])
@@ -208,3 +208,8 @@ def test_request_show_gives_receipt_and_deadline_in_the_controllers_calendar_and
     # 1 March 2026 is a Sunday: 2 March.
     assert "  due         2026-03-02 (extended)\n" in shown
     assert f"  extended    by 1 month on 2026-01-05, from 2026-02-02: {REASON}\n" in shown
+
+
+def test_a_digest_with_nothing_due_says_so(config_path):
+    result = dsar("requests", "digest", "--config", str(config_path))
+    assert (result.exit_code, result.output) == (0, "0 overdue, 0 due soon: nothing to mail.\n")
