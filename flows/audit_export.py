@@ -63,11 +63,10 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
 
 def _segment(rt: Runtime, first: int, last: int) -> Iterator[Event]:
     """The ledger's events from seq `first` to `last`, streamed."""
-    for event in rt.ledger.events():
+    for event in rt.ledger.events(from_seq=first):
         if event.seq > last:
             return
-        if event.seq >= first:
-            yield event
+        yield event
 
 
 def render_html(summary: Replay) -> str:
