@@ -100,9 +100,10 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
 
     Checks, in this order: the manifest's signature (with `public_key`, or the bundle's own key when None),
     the head's form, every event of the chain (hash recomputed for the request's events, links, signatures),
-    the head's signature and that the chain reaches it with the same hash, then every file against the
-    manifest, with no file missing or added. Every file must be a regular one (no link, folder or device), and
-    none is read whole beyond 1 MiB a line, so a hostile bundle is named rather than followed or swallowed.
+    the head's signature, that it is no older than the request's last event and that the chain reaches it with
+    the same hash, then every file against the manifest, with no file missing or added. Every file must be a
+    regular one (no link, folder or device), and none is read whole beyond 1 MiB a line, so a hostile bundle is
+    named rather than followed or swallowed.
     """
     folder = Path(folder)
     key = public_key if public_key is not None else _bundle_key(folder)
@@ -118,7 +119,7 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
         head = Head.from_json(json.loads(_read(folder, HEAD)))
     except ValueError as exc:
         raise BundleInvalid(HEAD, str(exc)) from None
-    first, last, events, at_head = _verify_chain(folder / CHAIN, request_id, key, head.seq)
+    first, last, last_own, events, at_head = _verify_chain(folder / CHAIN, request_id, key, head.seq)
     if events != manifest["events"]:
         raise BundleInvalid(CHAIN, f"{events} event(s) of {request_id}, the manifest lists {manifest['events']}")
     try:
@@ -127,6 +128,9 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
         raise BundleInvalid(HEAD, "the head's signature does not verify with this public key") from None
     if head.seq < first:
         raise BundleInvalid(HEAD, f"the head (seq {head.seq}) is older than the request's first event (seq {first})")
+    if head.seq < last_own:
+        raise BundleInvalid(HEAD, f"the head (seq {head.seq}) is older than the request's last event (seq {last_own}): "
+                                  "the events after it are not anchored")
     if head.seq > last:
         raise BundleInvalid(CHAIN, f"the chain ends at seq {last} and does not reach the head (seq {head.seq})")
     if at_head != head.hash:
@@ -184,9 +188,11 @@ def _manifest(body: bytes) -> dict[str, Any]:
     return manifest  # type: ignore[no-any-return]
 
 
-def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int) -> tuple[int, int, int, str | None]:
-    """First and last seq, the request's event count and the hash at `head_seq`; BundleInvalid at a bad event."""
-    first = prev_seq = 0
+def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int
+                  ) -> tuple[int, int, int, int, str | None]:
+    """First and last seq, the seq of the request's last event, its event count and the hash at `head_seq`;
+    BundleInvalid at a bad event."""
+    first = prev_seq = last_own = 0
     prev_hash = at_head = None
     events = 0
     try:
@@ -217,6 +223,7 @@ def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int) -> tup
                 if digest != entry["hash"]:
                     raise BundleInvalid(CHAIN, "hash mismatch (the event was edited)", seq)
                 events += 1
+                last_own = seq
             if prev_hash is not None and entry["prev_hash"] != prev_hash:
                 raise BundleInvalid(CHAIN, "broken chain", seq)
             try:
@@ -228,7 +235,7 @@ def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int) -> tup
                 at_head = prev_hash
     if prev_hash is None:
         raise BundleInvalid(CHAIN, "no events")
-    return first, prev_seq, events, at_head
+    return first, prev_seq, last_own, events, at_head
 
 
 def _entry(line: bytes, number: int) -> dict[str, Any]:

@@ -145,3 +145,14 @@ def test_a_malformed_chain_line_is_named(bundle, key, line):
     with (bundle / CHAIN).open("ab") as chain:
         chain.write(line)
     assert _problem(bundle, public_key(key)) == (CHAIN, None, "line 6 is not a ledger event")
+
+
+def test_a_head_older_than_the_requests_last_event_is_named(filled, key, tmp_path):
+    """A checkpoint put back to an older head (no key needed) leaves the request's later events unanchored."""
+    events = [e for e in filled.events() if e.seq >= 2]
+    folder = tmp_path / "lagging"
+    folder.mkdir()
+    write_bundle(folder, "REQ-2", events, sign_head(key, events[2], at=T0), key, {}, T0)
+    assert _problem(folder, public_key(key)) == (
+        HEAD, None, "the head (seq 4) is older than the request's last event (seq 6): the events after it are not "
+                    "anchored")
