@@ -69,6 +69,21 @@ def test_the_last_events_deleted_are_named_as_truncation(demo, tmp_path):
     assert "ledger intact" not in result.stdout
 
 
+
+def test_the_last_events_deleted_with_the_checkpoint_are_named(demo, tmp_path):
+    """The checkpoint sits in the data directory: whoever truncates the ledger there can delete it too (no key
+    needed). A ledger with events and no signed head cannot be vouched for."""
+    config = copy_of(demo, tmp_path)
+    with sqlite3.connect(config.parent / "dsar.db") as db:
+        db.execute("DELETE FROM audit_events WHERE seq > 3")
+    config.with_name("ledger-head.json").unlink()
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "dsar: error: missing checkpoint ledger-head.json: the ledger holds 3 events but no signed head, so events "
+        "removed from its end cannot be told: it was deleted or moved (or [audit] checkpoint_file changed)")
+    assert "ledger intact" not in result.stdout
+
 def test_a_key_file_outside_the_data_directory_is_read_and_not_warned_about(demo, tmp_path):
     key = generate_key()
     outside = tmp_path / "keys" / "ledger.key"
