@@ -54,12 +54,6 @@ class BundleReport:
     public_key: bytes
 
 
-def fingerprint(public_key: bytes) -> str:
-    """The sha256 of a raw public key in groups of four hex digits, to compare with the controller's published one."""
-    digest = hashlib.sha256(public_key).hexdigest()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
-
-
 def chain_entry(event: Event, request_id: str) -> dict[str, Any]:
     """How `chain.jsonl` holds `event`: in full if it is `request_id`'s, else its links and signature only."""
     if event.request_id != request_id:

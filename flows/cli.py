@@ -892,6 +892,7 @@ def audit_verify(
         _verify_bundle(bundle, key)
         return
     from audit.ledger import Ledger
+    from audit.signing import fingerprint
     from flows.ledger_check import cross_check
     from flows.ledger_verify import verify_anchored
 
@@ -903,6 +904,9 @@ def audit_verify(
         typer.echo(f"dsar: {'error' if problem.tampered else 'warning'}: {problem.message}", err=True)
     if not report.tampered:
         typer.echo(f"ledger intact: {report.count} events verified{notes}")
+        # What the verdict rests on: an auditor compares both with what the controller published and told them.
+        typer.echo(f"signed by the key with fingerprint {fingerprint(key)}"
+                   + (f"; WORM copies read from {rt.config.audit.worm_url}" if rt.config.audit.worm_url else ""))
     mismatches = 0
     for mismatch in cross_check(rt.engine, ledger):
         typer.echo(f"dsar: store and ledger disagree: {mismatch}", err=True)
@@ -916,8 +920,9 @@ def audit_verify(
 
 
 def _verify_bundle(folder: Path, key: bytes | None) -> None:
-    from audit.bundle import fingerprint, verify_bundle
+    from audit.bundle import verify_bundle
     from audit.errors import BundleInvalid
+    from audit.signing import fingerprint
 
     try:
         report = verify_bundle(folder, key)

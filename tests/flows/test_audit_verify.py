@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from audit.anchor import sign_head
-from audit.signing import encode_key, generate_key
+from audit.signing import encode_key, generate_key, load_public_key
+from audit.signing import fingerprint as key_fingerprint
 from flows.config import load_config
 from flows.demo.run import demo_company, verified_requests
 from flows.runtime import open_runtime
@@ -148,3 +149,26 @@ def test_a_checkpoint_that_holds_no_head_is_named(demo, tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == ("dsar: error: unreadable checkpoint ledger-head.json: ledger head: seq "
                                              "must be a positive integer")
+
+
+def test_a_lagging_checkpoint_is_a_warning_and_no_bundle_is_exported_past_it(demo, tmp_path):
+    """A checkpoint behind the ledger means its last writes failed: events after it are anchored by nothing."""
+    config = copy_of(demo, tmp_path)
+    rt = open_runtime(config)
+    events = list(rt.ledger.events())
+    older = sign_head(ledger_key(rt.config), events[-2])
+    config.with_name("ledger-head.json").write_text(json.dumps(older.to_json()), encoding="utf-8")
+    result = dsar("audit", "verify", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (f"dsar: warning: checkpoint ledger-head.json is at seq {older.seq} but the ledger at seq "
+            f"{events[-1].seq}: its last writes failed, or appends are under way") in result.stderr
+    fingerprint = re.search(r"^signed by the key with fingerprint ((?:[0-9a-f]{4} ){15}[0-9a-f]{4})$",
+                            result.stdout, re.M)
+    assert fingerprint is not None, result.stdout
+    published = dsar("audit", "public-key", "--config", str(config)).stdout.strip()
+    assert fingerprint.group(1) == key_fingerprint(load_public_key(published))
+    exported = dsar("audit", "export", events[-1].request_id, "--out", str(tmp_path / "bundle"),
+                    "--config", str(config))
+    assert exported.returncode != 0 and not (tmp_path / "bundle").exists()
+    assert (f"the ledger head (seq {older.seq}) is older than {events[-1].request_id}'s last event "
+            f"(seq {events[-1].seq}): its checkpoint lags; run dsar audit verify") in exported.stderr
