@@ -66,8 +66,8 @@ def test_the_demo_keeps_its_ledger_key_owner_only_outside_its_data_directory_and
     # A demo workdir made before: its ledger signed by the key it keeps in dsar.env, which is warned about.
     old = copy_of(demo, tmp_path)
     old.write_text(old.read_text().replace("ledger_key_file = ", "# ledger_key_file = "))
-    with (old.parent / "dsar.env").open("ab") as env:
-        env.write(b"DSAR_LEDGER_KEY=" + key)
+    with (old.parent / "dsar.env").open("ab") as held:
+        held.write(b"DSAR_LEDGER_KEY=" + key)
     warned = dsar("audit", "verify", "--config", str(old))
     assert warned.returncode == 0, warned.stderr
     assert warned.stderr.startswith("dsar: warning: the ledger signing key comes from dsar.env, beside the ledger "
