@@ -35,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/redaction_eval.py
 
 clean:
-	rm -rf $(VENV) demo
+	rm -rf $(VENV) demo demo-keys

@@ -112,7 +112,9 @@ Open it:    age -d -o {result.request_id}.zip {result.package_path}
             and open {result.request_id}/README.html: what it holds and why, in Finnish
 Check it:   {dsar} verify {result.request_id}.zip --config {config}
 History:    {dsar} request show {result.request_id} --config {config}
-            {dsar} audit replay {result.request_id} --config {config}""")
+            {dsar} audit replay {result.request_id} --config {config}
+Ledger key: {result.ledger_key_file}
+            (owner-only, outside {result.workdir}: whoever can rewrite the ledger there cannot re-sign it)""")
 
 
 class CommentLanguage(StrEnum):
