@@ -13,6 +13,9 @@ atexit.register(shutil.rmtree, PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "0.3"
+# Every `dsar` process a test starts without an API starts a temporary Prefect server, which first migrates a fresh
+# home's database: with the suite on every core (make test) that outlasts Prefect's default 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import itertools  # noqa: E402
 import time  # noqa: E402
