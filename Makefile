@@ -22,7 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
-	$(BIN)/python -m pytest -q
+	# One worker per core; a module stays on one worker, so its module-scoped fixtures are set up once,
+	# and modules start in collection order (tests/conftest.py puts the long ones first).
+	$(BIN)/python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/redaction_eval.py
 
 clean:
-	rm -rf $(VENV) demo
+	rm -rf $(VENV) demo demo-keys

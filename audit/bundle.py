@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import json
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,9 @@ CHAIN, HEAD, KEY, MANIFEST, SIGNATURE = "chain.jsonl", "head.json", "public_key.
     "manifest.json.sig"
 _STUB_KEYS = {"seq", "prev_hash", "hash", "sig"}
 _CHUNK = 1 << 20
+# A bundle comes from outside: no file or line of it is read whole beyond these (an event is a few hundred bytes,
+# the manifest, head and key less); a longer one is not a bundle's.
+_MAX_LINE = _MAX_SMALL = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,6 @@ class BundleReport:
     last_seq: int
     head_seq: int
     public_key: bytes
-
-
-def fingerprint(public_key: bytes) -> str:
-    """The sha256 of a raw public key in groups of four hex digits, to compare with the controller's published one."""
-    digest = hashlib.sha256(public_key).hexdigest()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def chain_entry(event: Event, request_id: str) -> dict[str, Any]:
@@ -96,8 +94,10 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
 
     Checks, in this order: the manifest's signature (with `public_key`, or the bundle's own key when None),
     the head's form, every event of the chain (hash recomputed for the request's events, links, signatures),
-    the head's signature and that the chain reaches it with the same hash, then every file against the
-    manifest, with no file missing or added.
+    the head's signature, that it is no older than the request's last event and that the chain reaches it with
+    the same hash, then every file against the manifest, with no file missing or added. Every file must be a
+    regular one (no link, folder or device), and none is read whole beyond 1 MiB a line, so a hostile bundle is
+    named rather than followed or swallowed.
     """
     folder = Path(folder)
     key = public_key if public_key is not None else _bundle_key(folder)
@@ -115,7 +115,7 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
         raise BundleInvalid(HEAD, "not valid JSON: cut short or altered") from None
     except ValueError as exc:
         raise BundleInvalid(HEAD, str(exc)) from None
-    first, last, events, at_head = _verify_chain(folder / CHAIN, request_id, key, head.seq)
+    first, last, last_own, events, at_head = _verify_chain(folder / CHAIN, request_id, key, head.seq)
     if events != manifest["events"]:
         raise BundleInvalid(CHAIN, f"{events} event(s) of {request_id}, the manifest lists {manifest['events']}")
     try:
@@ -124,6 +124,9 @@ def verify_bundle(folder: Path, public_key: bytes | None = None) -> BundleReport
         raise BundleInvalid(HEAD, "the head's signature does not verify with this public key") from None
     if head.seq < first:
         raise BundleInvalid(HEAD, f"the head (seq {head.seq}) is older than the request's first event (seq {first})")
+    if head.seq < last_own:
+        raise BundleInvalid(HEAD, f"the head (seq {head.seq}) is older than the request's last event (seq {last_own}): "
+                                  "the events after it are not anchored")
     if head.seq > last:
         raise BundleInvalid(CHAIN, f"the chain ends at seq {last} and does not reach the head (seq {head.seq})")
     if at_head != head.hash:
@@ -140,13 +143,30 @@ def _bundle_key(folder: Path) -> bytes:
         raise BundleInvalid(KEY, "not a base64 Ed25519 public key") from None
 
 
-def _read(folder: Path, name: str) -> bytes:
+def _regular(folder: Path, name: str) -> Path:
+    """`folder / name`, a regular file of the bundle's own: a link could lead to a device that never ends or to
+    a file of the verifier's machine."""
+    path = folder / name
     try:
-        return (folder / name).read_bytes()
+        mode = path.lstat().st_mode
     except FileNotFoundError:
         raise BundleInvalid(name, "missing") from None
     except OSError as exc:
         raise BundleInvalid(name, f"cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise BundleInvalid(name, "not a regular file (a link, folder or device)")
+    return path
+
+
+def _read(folder: Path, name: str) -> bytes:
+    try:
+        with _regular(folder, name).open("rb") as stream:
+            body = stream.read(_MAX_SMALL + 1)
+    except OSError as exc:
+        raise BundleInvalid(name, f"cannot be read ({exc.strerror})") from None
+    if len(body) > _MAX_SMALL:
+        raise BundleInvalid(name, f"larger than {_MAX_SMALL} bytes")
+    return body
 
 
 def _manifest(body: bytes) -> dict[str, Any]:
@@ -164,17 +184,19 @@ def _manifest(body: bytes) -> dict[str, Any]:
     return manifest  # type: ignore[no-any-return]
 
 
-def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int) -> tuple[int, int, int, str | None]:
-    """First and last seq, the request's event count and the hash at `head_seq`; BundleInvalid at a bad event."""
-    first = prev_seq = 0
+def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int
+                  ) -> tuple[int, int, int, int, str | None]:
+    """First and last seq, the seq of the request's last event, its event count and the hash at `head_seq`;
+    BundleInvalid at a bad event."""
+    first = prev_seq = last_own = 0
     prev_hash = at_head = None
     events = 0
     try:
-        lines = path.open("r", encoding="utf-8")
-    except FileNotFoundError:
-        raise BundleInvalid(CHAIN, "missing") from None
-    with lines:
-        for number, line in enumerate(lines, 1):
+        stream = _regular(path.parent, path.name).open("rb")
+    except OSError as exc:
+        raise BundleInvalid(CHAIN, f"cannot be read ({exc.strerror})") from None
+    with stream:
+        for number, line in enumerate(iter(lambda: stream.readline(_MAX_LINE + 1), b""), 1):
             entry = _entry(line, number)
             seq = entry["seq"]
             full = set(entry) != _STUB_KEYS
@@ -197,6 +219,7 @@ def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int) -> tup
                 if digest != entry["hash"]:
                     raise BundleInvalid(CHAIN, "hash mismatch (the event was edited)", seq)
                 events += 1
+                last_own = seq
             if prev_hash is not None and entry["prev_hash"] != prev_hash:
                 raise BundleInvalid(CHAIN, "broken chain", seq)
             try:
@@ -208,13 +231,13 @@ def _verify_chain(path: Path, request_id: str, key: bytes, head_seq: int) -> tup
                 at_head = prev_hash
     if prev_hash is None:
         raise BundleInvalid(CHAIN, "no events")
-    return first, prev_seq, events, at_head
+    return first, prev_seq, last_own, events, at_head
 
 
-def _entry(line: str, number: int) -> dict[str, Any]:
+def _entry(line: bytes, number: int) -> dict[str, Any]:
     try:
-        entry = json.loads(line)
-    except ValueError:
+        entry = json.loads(line.decode("utf-8")) if len(line) <= _MAX_LINE else None
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         entry = None
     if (not isinstance(entry, dict) or isinstance(entry.get("seq"), bool) or not isinstance(entry.get("seq"), int)
             or not all(isinstance(entry.get(k), str) for k in ("prev_hash", "hash", "sig"))):
@@ -231,7 +254,7 @@ def _verify_files(folder: Path, files: list[dict[str, Any]]) -> None:
     for name, expected in sorted(listed.items()):
         if name not in present:
             raise BundleInvalid(name, "missing")
-        if _sha256(folder / name) != expected:  # a name in `present` is one of the folder's own
+        if _sha256(_regular(folder, name)) != expected:  # a name in `present` is one of the folder's own
             raise BundleInvalid(name, "sha256 differs from the manifest's (altered or swapped)")
 
 

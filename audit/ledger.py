@@ -203,13 +203,13 @@ class Ledger:
                 raise _SeqTaken(seq, exc) from None
         return Event(seq, at, request_id, actor, action, detail, prev_hash, digest, sig)
 
-    def events(self, request_id: str | None = None) -> Iterator[Event]:
-        """Events in seq order, all of them or one request's.
+    def events(self, request_id: str | None = None, *, from_seq: int = 1) -> Iterator[Event]:
+        """Events in seq order from `from_seq`, all of them or one request's.
 
         Reads in pages so no connection stays open while the caller works. A row
         that cannot even be decoded raises LedgerTampered for its seq.
         """
-        last_seq = 0
+        last_seq = from_seq - 1
         while True:
             query = select(events_table).where(events_table.c.seq > last_seq)
             if request_id is not None:

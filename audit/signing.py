@@ -8,6 +8,7 @@ produce them.
 
 import base64
 import binascii
+import hashlib
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -42,6 +43,12 @@ def verify(public: bytes, data: bytes, sig: bytes) -> None:
         key.verify(sig, data)
     except _CryptoInvalidSignature:
         raise InvalidSignature() from None
+
+
+def fingerprint(public: bytes) -> str:
+    """The sha256 of a raw public key in groups of four hex digits, for a person to compare or read out."""
+    digest = hashlib.sha256(public).hexdigest()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
 def encode_key(key: bytes) -> str:

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
-from audit.signing import load_public_key
+from audit.signing import fingerprint, load_public_key
 from exports.package.values import humanise, show_moment
 
 Language = Literal["fi", "en"]
@@ -123,8 +123,7 @@ def key_fingerprint(public_key: str) -> str:
         raw = load_public_key(public_key)
     except ValueError:
         raise ValueError("package public key must be base64 of a 32-byte Ed25519 key") from None
-    digest = hashlib.sha256(raw).hexdigest()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+    return fingerprint(raw)
 
 
 @cache

@@ -46,9 +46,10 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
     first = next(iter(rt.ledger.events(request_id)), None)
     if first is None:
         raise InvalidRequest(f"{request_id} has no ledger events")
-    if head.seq < first.seq:
-        raise InvalidRequest(f"the ledger head (seq {head.seq}) is older than {request_id}'s first event")
     last = summary.steps[-1].event.seq if summary.steps else first.seq
+    if head.seq < last:
+        raise InvalidRequest(f"the ledger head (seq {head.seq}) is older than {request_id}'s last event (seq {last}): "
+                             "its checkpoint lags; run dsar audit verify")
     files = {"replay.json": (json.dumps(summary.to_json(), indent=2, sort_keys=True) + "\n").encode("utf-8"),
              "replay.html": render_html(summary).encode("utf-8")}
     parent = out.resolve().parent
@@ -57,7 +58,7 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
     except OSError as exc:  # read-only, not ours, a pseudo file system
         raise InvalidRequest(f"cannot write the bundle in {parent}: {exc.strerror}") from None
     try:
-        write_bundle(temp, request_id, _segment(rt, first.seq, max(last, head.seq)), head, ledger_key(rt.config),
+        write_bundle(temp, request_id, _segment(rt, first.seq, head.seq), head, ledger_key(rt.config),
                      files, rt.clock())
         if out.exists():
             out.rmdir()  # empty, checked above
@@ -70,11 +71,10 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
 
 def _segment(rt: Runtime, first: int, last: int) -> Iterator[Event]:
     """The ledger's events from seq `first` to `last`, streamed."""
-    for event in rt.ledger.events():
+    for event in rt.ledger.events(from_seq=first):
         if event.seq > last:
             return
-        if event.seq >= first:
-            yield event
+        yield event
 
 
 def render_html(summary: Replay) -> str:

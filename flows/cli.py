@@ -112,7 +112,9 @@ Open it:    age -d -o {result.request_id}.zip {result.package_path}
             and open {result.request_id}/README.html: what it holds and why, in Finnish
 Check it:   {dsar} verify {result.request_id}.zip --config {config}
 History:    {dsar} request show {result.request_id} --config {config}
-            {dsar} audit replay {result.request_id} --config {config}""")
+            {dsar} audit replay {result.request_id} --config {config}
+Ledger key: {result.ledger_key_file}
+            (owner-only, outside {result.workdir}: whoever can rewrite the ledger there cannot re-sign it)""")
 
 
 class CommentLanguage(StrEnum):
@@ -918,6 +920,7 @@ def audit_verify(
         _verify_bundle(bundle, key)
         return
     from audit.ledger import Ledger
+    from audit.signing import fingerprint
     from flows.ledger_check import cross_check
     from flows.ledger_verify import verify_anchored
 
@@ -929,6 +932,9 @@ def audit_verify(
         typer.echo(f"dsar: {'error' if problem.tampered else 'warning'}: {problem.message}", err=True)
     if not report.tampered:
         typer.echo(f"ledger intact: {report.count} events verified{notes}")
+        # What the verdict rests on: an auditor compares both with what the controller published and told them.
+        typer.echo(f"signed by the key with fingerprint {fingerprint(key)}"
+                   + (f"; WORM copies read from {rt.config.audit.worm_url}" if rt.config.audit.worm_url else ""))
     mismatches = 0
     for mismatch in cross_check(rt.engine, ledger):
         typer.echo(f"dsar: store and ledger disagree: {mismatch}", err=True)
@@ -942,9 +948,9 @@ def audit_verify(
 
 
 def _verify_bundle(folder: Path, key: bytes | None) -> None:
-    from audit.bundle import fingerprint, verify_bundle
+    from audit.bundle import verify_bundle
     from audit.errors import BundleInvalid
-    from audit.signing import encode_key
+    from audit.signing import encode_key, fingerprint
 
     # One line naming the path (a usage box would wrap it), before any file of the bundle is looked for.
     if not folder.is_dir():

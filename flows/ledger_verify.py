@@ -19,15 +19,14 @@ def verify_anchored(rt: Runtime, ledger: Ledger, public_key: bytes, check_key_ho
     warnings: list[Problem] = []
     failed: list[Problem] = []
     checkpoint_name = f"checkpoint {rt.checkpoint_path.name}"
+    missing = False
     try:
         head = rt.ledger_head()
     except ValueError as exc:
         failed.append(Problem(True, f"unreadable {exc}"))  # "checkpoint NAME: what is wrong"
     else:
-        if head is None:
-            warnings.append(Problem(False, f"no {checkpoint_name}: events removed from the ledger's end cannot "
-                                           "be told from it (it is written at the next append)"))
-        else:
+        missing = head is None
+        if head is not None:
             heads.append((checkpoint_name, head))
     worm = rt.worm
     copies = None
@@ -50,6 +49,16 @@ def verify_anchored(rt: Runtime, ledger: Ledger, public_key: bytes, check_key_ho
         beside = ledger_key_beside(rt.config)
         if beside is not None:
             warnings.append(Problem(False, beside))
+    if missing and report.last_seq:
+        # Every append writes it: whoever truncated the ledger in the data directory can delete it too.
+        failed.append(Problem(True, f"missing {checkpoint_name}: the ledger holds {report.last_seq} events but no "
+                                    "signed head, so events removed from its end cannot be told: it was deleted or "
+                                    "moved (or [audit] checkpoint_file changed)"))
+    if heads and heads[0][0] == checkpoint_name and heads[0][1].seq < report.last_seq and not report.tampered:
+        # Every append rewrites it, so a lag means anchor writes failed (the log says which), or appends are
+        # under way now: the events after it are anchored by nothing but WORM copies, if kept.
+        warnings.append(Problem(False, f"{checkpoint_name} is at seq {heads[0][1].seq} but the ledger at seq "
+                                       f"{report.last_seq}: its last writes failed, or appends are under way"))
     report.problems[:0] = failed
     report.problems.extend(warnings)
     compared = [name for name, _ in heads] + (["WORM copies"] if copies is not None else [])

@@ -17,7 +17,7 @@ from identity.address import canonical_address
 
 
 def new_request(rt: Runtime, email: str, language: str, *, name: str | None = None, phone: str | None = None,
-                right: str = "access", further: Sequence[tuple[str, str]] = ()) -> Request:
+                right: str = "access", further: Sequence[tuple[str, str]] = (), channel: str = "cli") -> Request:
     """Register a request and send its one-time code, and one to each further (kind, identifier).
 
     Every further identifier is checked before anything is recorded. A request kept as a duplicate (its
@@ -25,7 +25,7 @@ def new_request(rt: Runtime, email: str, language: str, *, name: str | None = No
     """
     for kind, raw in further:
         identifiers.normalised(rt, kind, raw)
-    request = stages.register(rt, email, language, name=name, phone=phone, right=right)
+    request = stages.register(rt, email, language, name=name, phone=phone, right=right, channel=channel)
     if request.duplicate_of:
         return request
     stages.send_code(rt, request.id)

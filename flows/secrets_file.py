@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from audit.signing import encode_key, generate_key
+from exports._atomic import atomic_write
 from flows.config import read_env_file
 
 
@@ -51,3 +52,26 @@ def ensure_secrets(path: Path, makers: Mapping[str, Callable[[], str]], header: 
             # One small write: a crash leaves each key whole or absent, never a cut value kept for good.
             out.write("".join(f"{name}={makers[name]()}\n" for name in missing).encode("utf-8"))
     return read_env_file(path, path)
+
+
+def drop_secret(path: Path, name: str) -> None:
+    """Remove `name`'s line from the env file at `path`: rewritten whole (still owner-only) or left as it was."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    with atomic_write(path) as out:
+        out.write("".join(line for line in lines if line.partition("=")[0].strip() != name).encode("utf-8"))
+
+
+def write_key_file(path: Path, value: str) -> None:
+    """A new key file readable by its owner only (0600), in a directory only its owner may enter (0700).
+
+    Whole or absent, never replaced: the key is written under a temporary name and linked into place, which
+    fails (FileExistsError) when a key is already there.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.new")
+    with atomic_write(staged) as out:  # mkstemp: 0600 from its first byte
+        out.write(value.encode("ascii") + b"\n")
+    try:
+        os.link(staged, path)
+    finally:
+        staged.unlink()

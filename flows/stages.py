@@ -125,9 +125,10 @@ RIGHTS = ("access", "portability")
 
 
 def register(rt: Runtime, email: str, language: str, name: str | None = None, phone: str | None = None,
-             right: str = "access") -> Request:
+             right: str = "access", channel: str = "cli") -> Request:
     """Record a new request under its canonical address; one for a subject with a verified open request is
-    kept as a duplicate. InvalidAddress (nothing recorded) for anything but one plain address."""
+    kept as a duplicate. InvalidAddress (nothing recorded) for anything but one plain address. `channel`:
+    how it arrived ("cli" when staff registered it, "portal"), for the auditor's replay."""
     if right not in RIGHTS:
         raise InvalidRequest(f"a request is for one of {', '.join(RIGHTS)}, not {right!r}")
     address = canonical_address(email, allow_smtputf8=rt.config.identity.allow_smtputf8)
@@ -135,7 +136,8 @@ def register(rt: Runtime, email: str, language: str, name: str | None = None, ph
     if request.duplicate_of:
         rt.ledger.append_event(request.id, "dsar", "duplicate", {"duplicate_of": request.duplicate_of})
     else:
-        rt.ledger.append_event(request.id, "dsar", "received", {"language": language, "right": right})
+        rt.ledger.append_event(request.id, "dsar", "received", {"language": language, "right": right,
+                                                                  "channel": channel})
     return request
 
 

@@ -13,12 +13,26 @@ atexit.register(shutil.rmtree, PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "0.3"
+# Every `dsar` process a test starts without an API starts a temporary Prefect server, which first migrates a fresh
+# home's database: with the suite on every core (make test) that outlasts Prefect's default 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import itertools  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with whole requests through Prefect (marked e2e) first, each module's tests kept together.
+
+    `make test` spreads modules over the cores in this order (pytest-xdist, --dist loadscope
+    --no-loadscope-reorder): the long modules start at once and the many short ones fill in around them,
+    instead of one long module running alone at the end.
+    """
+    long = {item.path for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.path not in long)
 
 
 @pytest.fixture(scope="session")

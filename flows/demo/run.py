@@ -13,14 +13,18 @@ from pathlib import Path
 
 from exports.storage import LocalStorage
 from flows import stages
+from flows.config import Store, read_env_file
 from flows.demo.company import DemoCompany, generate_company
 from flows.demo.mailchimp_server import serve_mailchimp
 from flows.demo.settings import demo_config
+from flows.errors import ConfigError
 from flows.local_api import find_local_api
 from flows.notify import Outbox
 from flows.pages import page_link
 from flows.runtime import Runtime, open_runtime
-from flows.secrets_file import ensure_secrets, new_link_secret, new_signing_key
+from flows.secrets_file import drop_secret, ensure_secrets, new_link_secret, new_signing_key, write_key_file
+
+LEDGER_KEY_ENV = Store().ledger_key_env  # demos made by earlier versions kept the ledger key in dsar.env
 
 
 @dataclass(frozen=True)
@@ -33,16 +37,45 @@ class DemoResult:
     passphrase: str
     subject_email: str
     workdir: str
+    ledger_key_file: str
+
+
+def demo_key_file(workdir: Path) -> Path:
+    """Where the demo keeps its ledger key: a directory of its own beside the workdir (`demo-keys/` beside
+    `demo/`), so that whoever can rewrite the demo's ledger cannot re-sign it."""
+    return workdir.parent / f"{workdir.name}-keys" / "ledger.key"
+
+
+def _demo_ledger_key(workdir: Path) -> Path:
+    """The demo's ledger key file, made once per workdir so that the ledger stays verifiable across runs.
+
+    A workdir made by an older version holds its key in dsar.env: that same key is moved out (a new one would
+    orphan the ledger's signatures). A ledger whose key is gone is refused rather than signed on with a new one.
+    """
+    key_file = demo_key_file(workdir)
+    env = workdir / "dsar.env"
+    held = read_env_file(env, env).get(LEDGER_KEY_ENV) if env.exists() else None
+    if key_file.exists():
+        if held is not None and held != key_file.read_text(encoding="ascii").strip():
+            raise ConfigError(env, LEDGER_KEY_ENV, f"differs from the key in {key_file}: keep the one that "
+                                                   "signed the ledger (dsar audit verify) and delete the other")
+    elif held is not None:
+        write_key_file(key_file, held)
+    elif (workdir / "dsar.db").exists():
+        raise ConfigError(workdir / "dsar.toml", "store.ledger_key_file", f"{key_file} is missing and the demo's "
+                          f"ledger in {workdir} was signed with it: restore it, or delete {workdir} to start over")
+    else:
+        write_key_file(key_file, new_signing_key())
+    if held is not None:
+        drop_secret(env, LEDGER_KEY_ENV)  # only once the key file holds it: a crash before leaves both
+    return key_file
 
 
 def _demo_secrets(path: Path) -> dict[str, str]:
-    """Demo secrets, made once per workdir so that the ledger stays verifiable across runs.
-
-    A workdir made by an older version gets the secrets it lacks added.
-    """
+    """The demo's other secrets, in `dsar.env`, made once per workdir; a workdir made by an older version gets
+    those it lacks added."""
     makers = {
         "DSAR_LINK_SECRET": new_link_secret,
-        "DSAR_LEDGER_KEY": new_signing_key,
         "DSAR_PACKAGE_KEY": new_signing_key,
         "MAILCHIMP_API_KEY": lambda: secrets.token_hex(16) + "-us21",
     }
@@ -60,14 +93,17 @@ def _local(rt: Runtime) -> LocalStorage:
 
 
 def prepare_demo(workdir: Path, seed: int = 2026) -> tuple[DemoCompany, dict[str, str]]:
-    """Generate the company and its secrets (kept in `dsar.env`)."""
+    """Generate the company and its secrets: the ledger key in `demo_key_file(workdir)`, the others in
+    `dsar.env` (returned)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    _demo_ledger_key(workdir)
     return generate_company(workdir, seed=seed), _demo_secrets(workdir / "dsar.env")
 
 
 def write_demo_config(company: DemoCompany, mailchimp_url: str) -> Path:
     path = company.workdir / "dsar.toml"
-    path.write_text(demo_config(mailchimp_url, company.staff_address), encoding="utf-8")
+    path.write_text(demo_config(mailchimp_url, company.staff_address, demo_key_file(company.workdir)),
+                    encoding="utf-8")
     return path
 
 
@@ -143,6 +179,7 @@ def _result(rt: Runtime, request_id: str, subject_email: str, workdir: Path) -> 
         passphrase=passphrase,
         subject_email=subject_email,
         workdir=str(workdir),
+        ledger_key_file=str(demo_key_file(workdir)),
     )
 
 

@@ -1,5 +1,8 @@
 """The demo company's dsar.toml: a small Finnish web shop and its privacy notice."""
 
+import json
+from pathlib import Path
+
 from flows.demo.names import STAFF
 
 DEMO_CONFIG = """\
@@ -72,7 +75,7 @@ outbox = "outbox"
 
 [store]
 url = "sqlite:///dsar.db"
-
+{ledger_key}
 [[sources]]
 name = "customers"
 identity_level = "low"
@@ -127,6 +130,16 @@ link_hours = 168
 """
 
 
-def demo_config(mailchimp_url: str, staff_address: str) -> str:
+LEDGER_KEY_FILE = """\
+# The ledger's signing key, outside this directory: whoever can rewrite dsar.db here cannot re-sign it.
+ledger_key_file = {path}
+"""
+
+
+def demo_config(mailchimp_url: str, staff_address: str, ledger_key_file: Path | None = None) -> str:
+    """Without `ledger_key_file`, the ledger key is read from DSAR_LEDGER_KEY (the environment or dsar.env)."""
     staff = ", ".join(f'"{name}"' for name, _ in STAFF)
-    return DEMO_CONFIG.format(mailchimp_url=mailchimp_url, staff_address=staff_address, staff=staff)
+    # A JSON string is a TOML basic string.
+    ledger_key = "" if ledger_key_file is None else LEDGER_KEY_FILE.format(path=json.dumps(str(ledger_key_file)))
+    return DEMO_CONFIG.format(mailchimp_url=mailchimp_url, staff_address=staff_address, staff=staff,
+                              ledger_key=ledger_key)

@@ -215,7 +215,8 @@ class Portal:
             return self.ask_form(request, values, page_text("invalid_email", lang))
         if not self.limits.asks_per_address.allow(guard.keyed(self.rt.link_secret, "address", guard.mailbox(address))):
             return self.limited(request)
-        registered = await run_in_threadpool(new_request, self.rt, address, language, name=name, right=right)
+        registered = await run_in_threadpool(new_request, self.rt, address, language, name=name, right=right,
+                                             channel="portal")
         log.info("request registered from the portal")
         # The same answer for every address: a page asking for the code that was sent, if one was.
         return RedirectResponse(f"/verify/{page_token(self.rt, registered, 'verify')}", status_code=303)

@@ -1,14 +1,16 @@
 """Evidence bundles: written from a real ledger, each tampering named by file, seq and reason."""
 
+import base64
+import hashlib
 import json
 import shutil
 
 import pytest
 
 from audit.anchor import sign_head
-from audit.bundle import CHAIN, HEAD, SIGNATURE, verify_bundle, write_bundle
+from audit.bundle import CHAIN, HEAD, MANIFEST, SIGNATURE, verify_bundle, write_bundle
 from audit.errors import BundleInvalid
-from audit.signing import generate_key, public_key
+from audit.signing import generate_key, public_key, sign
 
 from .conftest import T0
 
@@ -111,3 +113,52 @@ def test_a_head_cut_short_is_named_as_such(bundle, key):
     whole = (bundle / HEAD).read_bytes()
     (bundle / HEAD).write_bytes(whole[:len(whole) // 2])
     assert _problem(bundle, public_key(key)) == (HEAD, None, "not valid JSON: cut short or altered")
+
+
+def _resign(folder, key):
+    """What whoever holds the key (or makes a bundle with a key of their own) can sign: a manifest of every file
+    in `folder`, whatever it is."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"] = [{"path": p.name, "bytes": 0, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()
+                          if p.is_file() else "0" * 64}
+                         for p in sorted(folder.iterdir()) if p.name not in (MANIFEST, SIGNATURE)]
+    body = (json.dumps(manifest) + "\n").encode()
+    (folder / MANIFEST).write_bytes(body)
+    (folder / SIGNATURE).write_text(base64.b64encode(sign(key, body)).decode() + "\n")
+
+
+def test_a_file_that_is_a_symlink_is_named_even_to_an_identical_file(bundle, key, tmp_path):
+    """A link could lead the verifier to a device that never ends (/dev/zero) or to a file of its own machine."""
+    outside = tmp_path / "elsewhere.json"
+    shutil.move(bundle / "replay.json", outside)
+    (bundle / "replay.json").symlink_to(outside)
+    assert _problem(bundle, public_key(key)) == ("replay.json", None, "not a regular file (a link, folder or device)")
+    (bundle / "replay.json").unlink()
+    shutil.move(bundle / CHAIN, outside)
+    (bundle / CHAIN).symlink_to(outside)
+    assert _problem(bundle, public_key(key)) == (CHAIN, None, "not a regular file (a link, folder or device)")
+
+
+def test_a_listed_folder_is_named(bundle, key):
+    (bundle / "sub").mkdir()
+    _resign(bundle, key)
+    assert _problem(bundle, public_key(key)) == ("sub", None, "not a regular file (a link, folder or device)")
+
+
+@pytest.mark.parametrize("line", [b"\xff\xfe\n", b"[" * 100_000 + b"]" * 100_000 + b"\n",
+                                  b'{"seq": 7}' + b" " * (1 << 20)], ids=["not utf-8", "nested too deep", "too long"])
+def test_a_malformed_chain_line_is_named(bundle, key, line):
+    with (bundle / CHAIN).open("ab") as chain:
+        chain.write(line)
+    assert _problem(bundle, public_key(key)) == (CHAIN, None, "line 6 is not a ledger event")
+
+
+def test_a_head_older_than_the_requests_last_event_is_named(filled, key, tmp_path):
+    """A checkpoint put back to an older head (no key needed) leaves the request's later events unanchored."""
+    events = [e for e in filled.events() if e.seq >= 2]
+    folder = tmp_path / "lagging"
+    folder.mkdir()
+    write_bundle(folder, "REQ-2", events, sign_head(key, events[2], at=T0), key, {}, T0)
+    assert _problem(folder, public_key(key)) == (
+        HEAD, None, "the head (seq 4) is older than the request's last event (seq 6): the events after it are not "
+                    "anchored")

@@ -69,6 +69,12 @@ def test_filter_by_request(filled):
     assert list(filled.events("REQ-9")) == []
 
 
+def test_events_from_a_seq(filled):
+    assert [e.seq for e in filled.events(from_seq=4)] == [4, 5, 6]
+    assert [e.seq for e in filled.events("REQ-1", from_seq=2)] == [3, 5]
+    assert list(filled.events(from_seq=7)) == []
+
+
 def test_events_page_through_long_ledgers(ledger, monkeypatch):
     import audit.ledger
 

@@ -93,6 +93,33 @@ def test_a_lower_or_forged_head_never_replaces_a_higher_one(tmp_path):
         read_checkpoint(path)
 
 
+
+def test_the_checkpoint_and_its_lock_are_not_followed_through_symlinks(tmp_path):
+    """Whoever can write the data directory could point them anywhere the flows' account can write, or at a
+    device that never ends (/dev/zero), which every append and every verify would read."""
+    key, path = generate_key(), tmp_path / "data" / "ledger-head.json"
+    path.parent.mkdir()
+    ledger = Ledger(make_engine(f"sqlite:///{tmp_path / 'l.db'}"), key)
+    event = ledger.append_event("REQ-1", "dsar", "a", {})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    lock = path.with_name(".ledger-head.json.lock")
+    lock.symlink_to(elsewhere / "victim")
+    anchor = CheckpointAnchor(path, public_key(key))
+    with pytest.raises(OSError):
+        anchor.record(event, sign_head(key, event))
+    assert not (elsewhere / "victim").exists() and not path.exists()
+
+    lock.unlink()
+    (elsewhere / "head.json").write_text(json.dumps(sign_head(key, event).to_json()))
+    path.symlink_to(elsewhere / "head.json")
+    with pytest.raises(ValueError, match=r"^checkpoint ledger-head.json: not a regular file \(a link\?\)$"):
+        read_checkpoint(path)
+    second = ledger.append_event("REQ-1", "dsar", "b", {})
+    anchor.record(second, sign_head(key, second))  # the link is replaced, its target untouched
+    assert not path.is_symlink() and head_in(path).seq == 2
+    assert Head.from_json(json.loads((elsewhere / "head.json").read_text())).seq == 1
+
 # WORM copies on moto's S3 server --------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from exports.storage.s3 import S3Storage
 from extractors.records import Finding
 from flows.check import check_file, check_smtp, check_sources, check_worm, line, probe_storage
 from flows.config import Config, load_config
-from flows.demo.run import demo_company, verified_requests
+from flows.demo.run import demo_company, demo_key_file, verified_requests
 from flows.demo.settings import demo_config
 from flows.errors import ConfigError
 from flows.runtime import Runtime, open_runtime
@@ -57,14 +57,12 @@ def test_the_demo_passes_with_one_line_per_check(demo: Path) -> None:
     lines = result.stdout.splitlines()
     whats = [text.split(None, 1)[1].split(":")[0] for text in lines]
     assert whats == [
-        "config", "secret DSAR_LEDGER_KEY", "secret DSAR_LEDGER_KEY", "secret DSAR_PACKAGE_KEY",
+        "config", f"secret {demo_key_file(demo.parent)}", "secret DSAR_PACKAGE_KEY",
         "secret DSAR_LINK_SECRET", "source customers table customers", "source customers table orders",
         "source customers table order_items",
         "source support_mail archive", "source support_mail index", "source marketing api", "smtp", "storage"]
     statuses = {what: text.split()[0] for what, text in zip(whats, lines, strict=True)}
     assert statuses.pop("source support_mail index") == "warning"  # no index built: slower, still correct
-    assert lines[2].startswith("warning secret DSAR_LEDGER_KEY: the ledger signing key comes from dsar.env")
-    assert statuses.pop("secret DSAR_LEDGER_KEY") == "warning"  # the demo keeps it beside its ledger
     assert set(statuses.values()) == {"ok"}
     as_json = dsar("check", "--json", "--config", str(demo))
     assert as_json.returncode == 0
@@ -88,7 +86,8 @@ def test_a_config_that_does_not_load_is_one_error(demo: Path) -> None:
 ], ids=["ledger-hex", "package-short", "link-short"])
 def test_a_malformed_secret_is_named_by_check_and_by_its_loader(demo: Path, env: str, value: str, key: str,
                                                                 problem: str) -> None:
-    config = load_config(demo, {env: value})  # the env file fills in the others
+    path = key_in_env(demo) if env == "DSAR_LEDGER_KEY" else demo
+    config = load_config(path, {env: value})  # the env file and the key file fill in the others
     findings = check_secrets(config)
     assert [f for f in findings if f.status == "error"] == [Finding("error", f"secret {env}", f"{key}: {problem}")]
     assert all(value not in f.message for f in findings)
@@ -97,10 +96,16 @@ def test_a_malformed_secret_is_named_by_check_and_by_its_loader(demo: Path, env:
             "DSAR_LINK_SECRET": lambda: rt.link_secret}[env]
     with pytest.raises(ConfigError) as raised:
         load()
-    assert str(raised.value) == f"{demo}: {key}: {problem}"
+    assert str(raised.value) == f"{path}: {key}: {problem}"
+
+
+def key_in_env(demo: Path) -> Path:
+    """The demo's config with its ledger key read from DSAR_LEDGER_KEY, as `dsar init` writes it."""
+    return variant(demo, "ledger_key_file = ", "# ledger_key_file = ")
 
 
 def test_a_hex_ledger_key_is_one_line_at_audit_public_key_and_check(demo: Path) -> None:
+    demo = key_in_env(demo)
     env = {**os.environ, "DSAR_LEDGER_KEY": HEX_KEY}
     result = dsar("audit", "public-key", "--config", str(demo), env=env)
     assert result.returncode == 2
@@ -264,7 +269,8 @@ def test_a_source_without_check_is_loaded_and_a_broken_check_names_its_source(de
 
 def test_request_new_refuses_while_check_fails_and_force_proceeds(demo: Path) -> None:
     unreachable = demo.with_name("unreachable.toml")
-    unreachable.write_text(demo_config("http://127.0.0.1:9/3.0", "x@demokauppa.example"), encoding="utf-8")
+    unreachable.write_text(demo_config("http://127.0.0.1:9/3.0", "x@demokauppa.example", demo_key_file(demo.parent)),
+                           encoding="utf-8")
     outbox = demo.parent / "outbox"
     before = set(outbox.glob("*")) if outbox.exists() else set()
     registered = dsar("requests", "list", "--config", str(unreachable)).stdout.splitlines()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo.run import demo_company
+from flows.cli import _say_demo
+from flows.demo.run import DemoResult, demo_company
 from tests.exports.age_cli import age_decrypt
 from tests.flows.privacy import find_in_database, find_in_files
 
@@ -193,7 +194,7 @@ def serve_and_get(config: Path, url: str) -> bytes:
 
 
 @pytest.mark.e2e
-def test_demo_json_in_a_fresh_prefect_home(tmp_path):
+def test_demo_json_in_a_fresh_prefect_home(tmp_path, capsys):
     """What `make demo` runs, in its own process with its own Prefect (its ephemeral API)."""
     home = tmp_path / "prefect-home"
     env = os.environ | {"PREFECT_HOME": str(home)}
@@ -203,10 +204,16 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     printed = json.loads(result.stdout)
     assert set(printed) == {"request_id", "package_path", "download_url", "portal_url", "status_url", "passphrase",
-                            "subject_email", "workdir"}
+                            "subject_email", "workdir", "ledger_key_file"}
+    assert printed["ledger_key_file"] == str(tmp_path / "demo-keys" / "ledger.key")  # not under demo/
+    _say_demo(DemoResult(**printed), serving=False)  # the same result as text
+    assert (f"\nLedger key: {tmp_path / 'demo-keys' / 'ledger.key'}\n            (owner-only, outside "
+            f"{tmp_path / 'demo'}: whoever can rewrite the ledger there cannot re-sign it)\n"
+            ) in capsys.readouterr().out
     assert printed["download_url"].startswith("http://127.0.0.1:8765/download/")
     assert age_decrypt(Path(printed["package_path"]), printed["passphrase"])[:2] == b"PK"
-    for private in (tmp_path / "demo" / "dsar.db", Path(printed["package_path"]), tmp_path / "demo" / "outbox"):
+    for private in (tmp_path / "demo" / "dsar.db", Path(printed["package_path"]), tmp_path / "demo" / "outbox",
+                    Path(printed["ledger_key_file"])):
         assert private.stat().st_mode & 0o077 == 0, f"{private.name} is readable by others"
 
     assert printed["subject_email"] not in result.stderr.lower()
@@ -240,7 +247,8 @@ def test_demo_json_in_a_fresh_prefect_home(tmp_path):
     # An auditor holds only the published public key; an altered event is named by its number.
     public = dsar("audit", "public-key", "--config", config).stdout.strip()
     auditor_env = {k: v for k, v in os.environ.items() if k != "DSAR_LEDGER_KEY"}
-    (tmp_path / "demo" / "dsar.env").write_text("")  # no secrets on the auditor's side
+    (tmp_path / "demo" / "dsar.env").write_text("")  # no secrets on the auditor's side, no ledger key
+    Path(printed["ledger_key_file"]).rename(tmp_path / "kept-by-the-controller.key")
     assert dsar("audit", "verify", "--config", config, "--public-key", public, env=auditor_env).returncode == 0
     with sqlite3.connect(tmp_path / "demo" / "dsar.db") as db:
         db.execute("UPDATE audit_events SET detail = replace(detail, '\"fi\"', '\"en\"') WHERE seq = 1")

@@ -18,7 +18,7 @@ from extractors.records import CUSTOMER_ID, EMAIL, PHONE, Identifier, Record
 from flows import stages
 from flows.config import load_config
 from flows.demo.mailchimp_server import serve_mailchimp
-from flows.demo.run import prepare_demo
+from flows.demo.run import demo_key_file, prepare_demo
 from flows.demo.settings import demo_config
 from flows.errors import ConfigError, StageFailed
 from flows.notify import Outbox
@@ -65,7 +65,7 @@ def configs(company):
     demo, secrets = company
     data = json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))
     with serve_mailchimp(data, secrets["MAILCHIMP_API_KEY"]) as mailchimp:
-        text = demo_config(mailchimp.base_url, demo.staff_address)
+        text = demo_config(mailchimp.base_url, demo.staff_address, demo_key_file(demo.workdir))
         paths = {"trusted": demo.workdir / "dsar-trusted.toml", "untrusted": demo.workdir / "dsar-untrusted.toml"}
         paths["trusted"].write_text(text.replace('name = "customers"\n', 'name = "customers"\n' + IDENTIFIERS))
         paths["untrusted"].write_text(text)

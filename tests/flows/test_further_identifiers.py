@@ -17,7 +17,7 @@ import pytest
 from extractors.records import EMAIL, PHONE
 from flows import stages
 from flows.demo.mailchimp_server import serve_mailchimp
-from flows.demo.run import prepare_demo
+from flows.demo.run import demo_key_file, prepare_demo
 from flows.demo.settings import demo_config
 from flows.errors import ConfigError, InvalidRequest
 from flows.identifiers import add_identifier, submit_identifier_code
@@ -68,7 +68,7 @@ def configs(company):
     demo, secrets = company
     data = json.loads(demo.mailchimp_data.read_text(encoding="utf-8"))
     with serve_mailchimp(data, secrets["MAILCHIMP_API_KEY"]) as mailchimp:
-        text = demo_config(mailchimp.base_url, demo.staff_address)
+        text = demo_config(mailchimp.base_url, demo.staff_address, demo_key_file(demo.workdir))
         paths = {name: demo.workdir / f"dsar-{name}.toml" for name in ("sms", "plain", "trusted")}
         paths["sms"].write_text(text + SMS)
         paths["plain"].write_text(text)

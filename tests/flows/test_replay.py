@@ -61,6 +61,7 @@ def test_the_replay_shows_ledger_events_beside_prefect_flow_and_task_states(demo
     assert sorted((s["name"], s["retries"], s["task_state"]) for s in found["sources"]) == [
         ("customers", 0, "Completed"), ("marketing", 0, "Completed"), ("support_mail", 0, "Completed")]
     assert found["identity"]["method"] == "email_code" and found["received"]["right"] == "access"
+    assert found["received"]["channel"] == "cli"  # the demo registers as staff do
     assert found["redaction"]["names_replaced"] > 0
     assert found["package"]["check"]["status"] == "match"
     assert found["links"][0]["event"] == "deliver_done"

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from flows import stages
 from flows.demo.mailchimp_server import serve_mailchimp
-from flows.demo.run import prepare_demo
+from flows.demo.run import demo_key_file, prepare_demo
 from flows.demo.settings import demo_config
 from flows.runtime import open_runtime
 from tests.flows.privacy import drain_prefect, find_in_database
@@ -42,9 +42,10 @@ def configs(company):
                 "off": "[review]\nrequired = false\nwhen_withheld = false\n"}
     with serve_mailchimp(data, secrets["MAILCHIMP_API_KEY"]) as mailchimp:
         paths = {}
+        text = demo_config(mailchimp.base_url, demo.staff_address, demo_key_file(demo.workdir))
         for name, section in sections.items():
             paths[name] = demo.workdir / f"dsar-{name}.toml"
-            paths[name].write_text(demo_config(mailchimp.base_url, demo.staff_address) + "\n" + section)
+            paths[name].write_text(text + "\n" + section)
         yield paths
 
 

@@ -126,7 +126,9 @@ def test_a_wrong_state_fails_before_the_code_is_used(rt, provider, request_id):
     url, cookie = begin(rt, request_id, REDIRECT_URI)
     callback = authorize(url)
     with pytest.raises(VerificationFailed):
-        finish(rt, {**callback, "state": callback["state"][:-1] + "A"}, cookie, REDIRECT_URI)
+        # One character changed (a state that already ends in "A" would be left as it was).
+        wrong = callback["state"][:-1] + ("B" if callback["state"].endswith("A") else "A")
+        finish(rt, {**callback, "state": wrong}, cookie, REDIRECT_URI)
     with pytest.raises(VerificationFailed):
         finish(rt, {"code": callback["code"]}, cookie, REDIRECT_URI)  # no state at all
     assert provider.token_requests == []

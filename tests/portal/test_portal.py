@@ -90,7 +90,7 @@ def test_asking_sends_a_code_whose_page_verifies_and_starts_the_run(portal):
         code, verify_path, status_path = mailed_code(rt, request_id)
         assert verify_path == asked.headers["location"]
         received = [e for e in rt.ledger.events(request_id) if e.action == "received"]
-        assert received[0].detail == {"language": "en", "right": "portability"}
+        assert received[0].detail == {"language": "en", "right": "portability", "channel": "portal"}
 
         form = browser.get(verify_path)
         assert browser.get(f"{verify_path}?code={code}").text.count(f'value="{code}"') == 1
