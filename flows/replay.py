@@ -9,6 +9,7 @@ and Prefect's runs only the request id.
 
 JSON keys (format "dsar-replay/1"; stable, new keys may be added):
   request_id, time_zone, generated_at
+  in_store      false when the request store has no record of the request (the timeline is the ledger's alone)
   received      {at, right, language, channel}           channel null when the ledger does not say
   identity      {at, method, level, kinds} | null
   sources       [{name, records, skipped, duration_ms, retries, task_state}]   retries/task_state from Prefect
@@ -39,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from audit.event import Event, format_at
+from flows.errors import RequestNotFound
 from flows.prefect_history import FlowRunView, PrefectHistory, TaskRunView, read_history
 from flows.runtime import Runtime
 
@@ -70,11 +72,13 @@ class Replay:
     steps: tuple[Step, ...]
     prefect: PrefectHistory
     package: PackageCheck
+    in_store: bool  # False: the store has lost the request, and the timeline is the ledger's alone
 
     def to_json(self) -> dict[str, Any]:
         """The replay for tools; the keys are documented in this module's docstring."""
         return {"format": FORMAT, "request_id": self.request_id, "time_zone": self.time_zone,
-                "generated_at": format_at(self.generated_at), **_summary(self), "prefect": _prefect_json(self.prefect),
+                "generated_at": format_at(self.generated_at), "in_store": self.in_store, **_summary(self),
+                "prefect": _prefect_json(self.prefect),
                 "events": [_step_json(step) for step in self.steps]}
 
     def lines(self) -> list[str]:
@@ -82,6 +86,8 @@ class Replay:
         zone = ZoneInfo(self.time_zone)
         out = [f"Request {self.request_id}; times in UTC and {self.time_zone}",
                f"Package: {self.package.status}: {self.package.message}"]
+        if not self.in_store:
+            out.append("Store: no record of this request (deleted?): the timeline is the ledger's alone")
         out.append(f"Prefect: {self.prefect.note}" if self.prefect.note else "Prefect: flow runs tagged "
                    f"req:{self.request_id}")
         for run in self.prefect.flow_runs:
@@ -95,16 +101,24 @@ class Replay:
 
 
 def replay(rt: Runtime, request_id: str, api_url: str | None = None) -> Replay:
-    """The request's timeline (RequestNotFound, from the store, for an unknown id).
+    """The request's timeline; RequestNotFound when neither the store nor the ledger knows the id. A request
+    the store has lost is replayed from the ledger all the same: that is when an auditor needs it most.
 
     `api_url`: the Prefect API to read runs from (see `read_history`).
     """
-    rt.store.get(request_id)
     events = list(rt.ledger.events(request_id))  # one request's events: a few dozen
+    try:
+        rt.store.get(request_id)
+        in_store = True
+    except RequestNotFound:
+        if not events:
+            raise
+        in_store = False
     history = read_history(request_id, api_url)
     runs = {run.id: run for run in history.flow_runs}
     steps = tuple(_step(event, runs) for event in events)
-    return Replay(request_id, rt.config.controller.time_zone, rt.clock(), steps, history, check_package(rt, events))
+    return Replay(request_id, rt.config.controller.time_zone, rt.clock(), steps, history, check_package(rt, events),
+                  in_store)
 
 
 def check_package(rt: Runtime, events: Iterable[Event]) -> PackageCheck:

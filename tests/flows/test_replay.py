@@ -119,6 +119,25 @@ def test_the_package_check_names_an_altered_and_a_deleted_package(demo, tmp_path
                                                             f"{stored['sha256']}")
 
 
+def test_a_request_the_store_lost_is_replayed_from_the_ledger(demo, tmp_path):
+    from sqlalchemy import text
+
+    from flows.errors import RequestNotFound
+    from flows.replay import replay
+
+    result, _ = demo
+    rt = _copy(result, tmp_path)
+    assert replay(rt, result.request_id).in_store
+    with rt.engine.begin() as conn:
+        conn.execute(text("DELETE FROM requests WHERE id = :id"), {"id": result.request_id})
+    lost = replay(rt, result.request_id)
+    assert not lost.in_store and lost.to_json()["in_store"] is False
+    assert "Store: no record of this request (deleted?): the timeline is the ledger's alone" in lost.lines()
+    assert [s.event.action for s in lost.steps][-1] == "deliver_done" and lost.package.status == "match"
+    with pytest.raises(RequestNotFound):
+        replay(rt, "REQ-AAAAAAAAAAAAAAAA")
+
+
 def test_an_exported_bundle_verifies_offline_and_a_tampered_one_is_named(demo, tmp_path):
     result, _ = demo
     config = str(Path(result.workdir) / "dsar.toml")
