@@ -175,23 +175,9 @@ def measure(url: str, events: int, verify_events: int, tmp: Path) -> dict[str, A
 
 
 def _postgres(events: int, verify_events: int, tmp: Path) -> dict[str, Any]:
-    import pytest
+    from tests.support import on_postgres
 
-    from tests.support import PostgresServer, postgres_bindir
-
-    bindir = postgres_bindir()
-    if bindir is None:
-        return {"skipped": "no PostgreSQL server here (initdb/pg_ctl)"}
-    try:
-        server = PostgresServer(bindir)
-    except pytest.skip.Exception as exc:  # as root without a `postgres` user
-        return {"skipped": str(exc)}
-    try:
-        server.start()
-        server.admin("CREATE DATABASE bench")
-        return measure(server.url("bench"), events, verify_events, tmp)
-    finally:
-        server.stop()
+    return on_postgres(lambda url: measure(url, events, verify_events, tmp))
 
 
 def main() -> None:

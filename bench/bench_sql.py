@@ -126,24 +126,9 @@ def measure(url: str, customers: int, lookups: int) -> dict[str, Any]:
 
 
 def _postgres(customers: int, lookups: int) -> dict[str, Any]:
-    import pytest
+    from tests.support import on_postgres
 
-    from tests.support import PostgresServer, postgres_bindir
-
-    bindir = postgres_bindir()
-    if bindir is None:
-        return {"skipped": "no PostgreSQL server here (initdb/pg_ctl)"}
-    try:
-        server = PostgresServer(bindir)
-    except pytest.skip.Exception as exc:  # as root without a `postgres` user
-        return {"skipped": str(exc)}
-    try:
-        server.start()
-        server.admin("CREATE DATABASE bench")
-        return measure(server.url("bench"), customers, lookups)
-    finally:
-        sql_cache.clear()  # close the pool before the server stops
-        server.stop()
+    return on_postgres(lambda url: measure(url, customers, lookups), before_stop=sql_cache.clear)
 
 
 def main() -> None:

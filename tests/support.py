@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -149,3 +150,23 @@ class PostgresServer:
                              autocommit=True) as conn:
             for statement in statements:
                 conn.execute(statement)
+
+
+def on_postgres(measure: Callable[[str], dict[str, Any]], before_stop: Callable[[], None] = lambda: None
+                ) -> dict[str, Any]:
+    """For benches: `measure(url)` on the database `bench` of a throwaway PostgreSQL server, then
+    `before_stop()` (close pools) and the server stopped; {"skipped": why} when no server can run here."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        return {"skipped": "no PostgreSQL server here (initdb/pg_ctl)"}
+    try:
+        server = PostgresServer(bindir)
+    except pytest.skip.Exception as exc:  # as root without a `postgres` user
+        return {"skipped": str(exc)}
+    try:
+        server.start()
+        server.admin("CREATE DATABASE bench")
+        return measure(server.url("bench"))
+    finally:
+        before_stop()
+        server.stop()

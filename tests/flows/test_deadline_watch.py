@@ -9,7 +9,7 @@ import pytest
 
 from flows import stages
 from flows.deadline_watch import DeadlineCounts, watch_deadlines
-from flows.demo.run import prepare_demo, write_demo_config
+from flows.demo.run import prepare_demo
 from flows.runtime import open_runtime
 
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
@@ -21,16 +21,8 @@ def company(tmp_path_factory):
 
 
 @pytest.fixture
-def config_path(company, tmp_path):
-    demo, _ = company
-    text = write_demo_config(demo, "http://127.0.0.1:9/3.0").read_text(encoding="utf-8")
-    # A store and an outbox of the test's own, the demo company's data.
-    text = text.replace('url = "sqlite:///dsar.db"', f'url = "sqlite:///{tmp_path}/dsar.db"')
-    text = text.replace('outbox = "outbox"', f'outbox = "{tmp_path}/outbox"')
-    path = demo.workdir / f"dsar-deadlines-{tmp_path.name}.toml"
-    path.write_text(text + '\n[notify]\nteam_email = "tiimi@demokauppa.example"\ndeadline_warning_days = 5\n',
-                    encoding="utf-8")
-    return path
+def config_path(company, own_store_config):
+    return own_store_config(company[0], 5)
 
 
 def at(rt, moment):

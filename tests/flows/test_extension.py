@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from flows import stages
 from flows.cli import app
-from flows.demo.run import prepare_demo, write_demo_config
+from flows.demo.run import prepare_demo
 from flows.errors import InvalidRequest, RequestClosed
 from flows.lifecycle import extend_deadline
 from flows.runtime import open_runtime
@@ -28,15 +28,8 @@ def company(tmp_path_factory):
 
 
 @pytest.fixture
-def config_path(company, tmp_path):
-    demo, _ = company
-    text = write_demo_config(demo, "http://127.0.0.1:9/3.0").read_text(encoding="utf-8")
-    text = text.replace('url = "sqlite:///dsar.db"', f'url = "sqlite:///{tmp_path}/dsar.db"')
-    text = text.replace('outbox = "outbox"', f'outbox = "{tmp_path}/outbox"')
-    path = demo.workdir / f"dsar-extension-{tmp_path.name}.toml"
-    path.write_text(text + '\n[notify]\nteam_email = "tiimi@demokauppa.example"\ndeadline_warning_days = 7\n',
-                    encoding="utf-8")
-    return path
+def config_path(company, own_store_config):
+    return own_store_config(company[0], 7)
 
 
 def at(rt, moment):
