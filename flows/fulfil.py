@@ -35,6 +35,7 @@ from flows import review as reviewing
 from flows.deadline_watch import watch_deadlines
 from flows.errors import StageFailed
 from flows.limits import ensure_concurrency_limits, limit_name, retry_options
+from flows.local_api import own_api_url
 from flows.runtime import Runtime, open_runtime
 from flows.team_mail import tell_failure
 from identity.errors import StrongerIdentityNeeded
@@ -323,9 +324,11 @@ def run_request(request_id: str) -> str:
     """Run the flow for one request in this process, tagged `req:<id>` so its history can be found later.
 
     Without heartbeats: their thread holds every flow's end for up to a second, and the request's claim
-    has a lease of its own.
+    has a lease of its own. Without a Prefect API, on a temporary server of this process's own (see
+    flows.local_api.own_api_url: Prefect's can end up writing the run into another process's database).
     """
-    with tags(f"req:{request_id}"), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    api = {} if PREFECT_API_URL.value() else {PREFECT_API_URL: own_api_url()}
+    with tags(f"req:{request_id}"), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **api}):
         return fulfil_request(request_id)
 
 

@@ -6,10 +6,14 @@ hourly and daily runs) and records the API's address in `worker.json` beside
 the config. `dsar run` and `dsar demo` then submit to it instead of starting
 Prefect's temporary server for every request. The server dies with the worker,
 even after a kill -9 (the kernel signals it: PR_SET_PDEATHSIG).
+
+A command that runs flows or reads their history with neither starts a
+temporary server of its own (`own_api_url`), in place of Prefect's.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import os
@@ -17,8 +21,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import httpx
@@ -122,3 +128,51 @@ def find_local_api(base_dir: Path) -> LocalApi | None:
     except PermissionError:
         pass  # alive, another user's
     return api if healthy(api.url) else None
+
+
+@cache
+def own_api_url() -> str:
+    """The API of a temporary Prefect server for this process alone, on `PREFECT_HOME`'s database; started on the
+    first call, it stops when the process ends, however it ends.
+
+    Prefect's own temporary server picks a random free port and binds it only when its start-up is over, seconds
+    later: a second process starting meanwhile can pick the same port, find the first one's server answering
+    there, and write its runs into the other process's database (another config's), where a later run of its
+    own cannot find them. This server is handed a socket already bound and listening, so the address is its own
+    from the start.
+    """
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
+    # What Prefect's temporary server is given: the settings in force here, no UI, only the services it needs.
+    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env.pop("PREFECT_API_URL", None)
+    with listener:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+             "--fd", str(listener.fileno()), "--log-level", "error", "--lifespan", "on"],
+            env=env, stdin=subprocess.DEVNULL, pass_fds=(listener.fileno(),),
+            # The kernel signals the child when the thread that started it ends: only the main thread's lasts.
+            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+        )  # the listening socket is the server's now: connections wait in its backlog until it serves them
+    atexit.register(_stop, process)
+    deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    while not healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"the temporary Prefect server did not start (status {process.returncode})")
+        time.sleep(0.1)
+    return url
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

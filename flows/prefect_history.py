@@ -8,7 +8,6 @@ answer, never an error.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,8 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowR
 from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES
 from prefect.settings.context import temporary_settings
+
+from flows.local_api import own_api_url
 
 # Enough for any real request (a run per resume); one page (the API allows at most 200) bounds what is read.
 _MAX_RUNS = 200
@@ -61,12 +62,13 @@ def read_history(request_id: str, api_url: str | None = None) -> PrefectHistory:
     """The flow runs tagged `req:<request_id>`, oldest first, with their task runs.
 
     `api_url` is a Prefect server's API; None uses whatever Prefect is set up for here
-    (`PREFECT_API_URL`, or its ephemeral API on `PREFECT_HOME`'s database).
+    (`PREFECT_API_URL`, or a temporary server on `PREFECT_HOME`'s database: flows.local_api.own_api_url).
     """
-    settings = temporary_settings({PREFECT_API_URL: api_url}) if api_url else nullcontext()
     try:
+        url = api_url or PREFECT_API_URL.value() or own_api_url()
         # One attempt: an auditor waits for an answer, not for Prefect's back-off on a server that is gone.
-        with settings, temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}), get_client(sync_client=True) as client:
+        with temporary_settings({PREFECT_API_URL: url, PREFECT_CLIENT_MAX_RETRIES: 0}), \
+                get_client(sync_client=True) as client:
             runs = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"req:{request_id}"])),
                 sort=FlowRunSort.START_TIME_ASC, limit=_MAX_RUNS)
