@@ -97,8 +97,8 @@ def dsar(lane: Lane, *args: str, fault: str | None = None) -> subprocess.Complet
     """Run `dsar` as a user would; with `fault`, the process dies there.
 
     In a session of its own, so that what it leaves running (its temporary Prefect server, which is signalled
-    when its parent dies but may still be shutting down) ends with it. Output goes through files: that server holds copies of the descriptors,
-    and a pipe would not close until it ended.
+    when its parent dies but may still be shutting down) ends with it. Output goes through files: that server
+    holds copies of the descriptors, and a pipe would not close until it ended.
     """
     env = lane.env | ({"DSAR_FAULT": fault} if fault else {})
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
