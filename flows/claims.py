@@ -28,8 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flows.errors import ClaimLost, InvalidRequest, RequestBusy
 from flows.runtime import Runtime
 from flows.store import RunClaim
-from identity.errors import UnknownStaff
-from identity.evidence import STAFF_ID
+from identity.evidence import known_staff
 
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = 10.0  # seconds: five renewals may fail (a database hiccup) before the lease lapses
@@ -171,9 +170,7 @@ def unlock(rt: Runtime, request_id: str, staff_id: str) -> RunClaim | None:
     The staff id must be one of `[identity] staff_ids` when the list is set.
     If the holder still lives, it stops at its next stage (ClaimLost).
     """
-    staff_ids = rt.config.identity.staff_ids
-    if not STAFF_ID.fullmatch(staff_id) or (staff_ids and staff_id not in staff_ids):
-        raise UnknownStaff(staff_id)
+    known_staff(staff_id, rt.config.identity.staff_ids)
     rt.store.get(request_id)  # RequestNotFound names a mistyped id
     held = rt.store.run_claim(request_id)
     if held is None or not rt.store.release_run(request_id, held.run_id):

@@ -648,19 +648,23 @@ def requests_digest(config: ConfigOption = Path("dsar.toml")) -> None:
     typer.echo(f"{counts.overdue} overdue, {counts.due_soon} due soon: {said}.")
 
 
+ByOption = Annotated[str, typer.Option("--by", help="Your staff id ([identity] staff_ids); it goes to the ledger.")]
+
+
 @request_app.command("extend")
 def request_extend(
     request_id: str,
     months: Annotated[int, typer.Option(help="By how many months: 1 or 2 (GDPR Art. 12(3)).")],
     reason: Annotated[str, typer.Option(help="Why, as the requester reads it in the mail they are sent.")],
+    by: ByOption,
     config: ConfigOption = Path("dsar.toml"),
 ) -> None:
     """Extend an open request's deadline once, before its original due date, and mail the requester the new date
-    and the reason (GDPR Art. 12(3)). Recorded in the ledger (the reason as its sha256)."""
+    and the reason (GDPR Art. 12(3)). Recorded in the ledger with your staff id (the reason as its sha256)."""
     from flows.lifecycle import extend_deadline
 
     rt = _runtime(config)
-    request = extend_deadline(rt, request_id, months, reason)
+    request = extend_deadline(rt, request_id, months, reason, by)
     typer.echo(f"{request_id}: due {_due(rt, request)}; the requester was told the new date and the reason.")
 
 
@@ -770,7 +774,6 @@ def _decide(request_id: str, approve: bool, by: str, note: str, config: Path) ->
         typer.echo(f"{request_id}: {word}. dsar run {request_id} extracts anew and asks for review again.")
 
 
-ByOption = Annotated[str, typer.Option("--by", help="Your staff id ([identity] staff_ids); it goes to the ledger.")]
 NoteOption = Annotated[str, typer.Option(
     help="Why, kept in the request store only (never the ledger); no identity codes or card numbers.")]
 

@@ -14,6 +14,7 @@ from flows.runtime import Runtime
 from flows.store import Extension, Request
 from flows.texts import text
 from identity.address import canonical_address
+from identity.evidence import known_staff
 
 
 def new_request(rt: Runtime, email: str, language: str, *, name: str | None = None, phone: str | None = None,
@@ -34,14 +35,16 @@ def new_request(rt: Runtime, email: str, language: str, *, name: str | None = No
     return request
 
 
-def extend_deadline(rt: Runtime, request_id: str, months: int, reason: str) -> Request:
+def extend_deadline(rt: Runtime, request_id: str, months: int, reason: str, staff_id: str) -> Request:
     """Extend an open request's deadline once (GDPR Art. 12(3)) and tell the requester why; the request as it is now.
 
     Only before the original due date ends where the controller is. The new date is `months` + 1 from receipt,
-    moved to a working day. The ledger gets the months, both dates and the reason's sha256; the reason itself
-    stays in the store (staff type it, and it may name people). Asked again with the same months and reason,
+    moved to a working day. The ledger gets the months, both dates, the reason's sha256 and `staff_id` (UnknownStaff
+    unless in `[identity] staff_ids` while that lists any); the reason itself stays in the store (staff type it,
+    and it may name people). Asked again with the same months and reason,
     the notice goes out if it had not (a mail that failed), and nothing else changes.
     """
+    known_staff(staff_id, rt.config.identity.staff_ids)
     reason = reason.strip()
     if months not in EXTENSION_MONTHS:
         raise InvalidRequest(f"an extension is by 1 or 2 months (GDPR Art. 12(3)), not {months}")
@@ -62,7 +65,7 @@ def extend_deadline(rt: Runtime, request_id: str, months: int, reason: str) -> R
         rt.ledger.append_event(request_id, "privacy_team", "extended", {
             "months": months, "original_due": calendar.local_date(request.due_at).isoformat(),
             "new_due": calendar.local_date(extended_to).isoformat(),
-            "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(),
+            "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(), "by": staff_id,
         }, at=now, alongside=lambda conn: rt.store.extend(request_id, Extension(now, months, reason), extended_to,
                                                           conn=conn))
         request = rt.store.get(request_id)

@@ -20,7 +20,7 @@ JSON keys (format "dsar-replay/1"; stable, new keys may be added):
   links         [{at, event, link, downloads_left, expires}]
   downloads     [{at, link, downloads_left}]
   deletion      {at, why} | null                          why "links_dead" is the links' expiry
-  extension     {at, months, original_due, new_due} | null
+  extension     {at, months, original_due, new_due, by} | null
   closed        {at, reason} | null
   prefect       {status, note, flow_runs: [{id, name, state, start, end,
                  task_runs: [{name, state, start, end, run_count}]}]}   status: ok | no_runs | unreachable
@@ -237,7 +237,7 @@ def _summary(r: Replay) -> dict[str, Any]:
             out["deletion"] = {"at": at, "why": d.get("why")}
         elif e.action == "extended":
             out["extension"] = {"at": at, "months": d.get("months"), "original_due": d.get("original_due"),
-                                "new_due": d.get("new_due")}
+                                "new_due": d.get("new_due"), "by": d.get("by")}
         elif e.action == "closed":
             out["closed"] = {"at": at, "reason": d.get("reason")}
     out["package"] = {"manifest_sha256": None, "zip_sha256": None, "stored_sha256": None, "sealing": None,

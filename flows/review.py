@@ -25,8 +25,7 @@ from flows.manual_check import check_note
 from flows.runtime import Runtime
 from flows.stages import open_request, staging_stages
 from flows.sweeper import delete_staging
-from identity.errors import UnknownStaff
-from identity.evidence import STAFF_ID
+from identity.evidence import known_staff
 
 AWAITING = "awaiting_review"
 
@@ -68,9 +67,7 @@ def decide(rt: Runtime, request_id: str, approve: bool, staff_id: str, note: str
     Approved, the next run packages; rejected, the request is `failed` ("review: rejected") and its staging
     is gone.
     """
-    staff_ids = rt.config.identity.staff_ids
-    if not STAFF_ID.fullmatch(staff_id) or (staff_ids and staff_id not in staff_ids):
-        raise UnknownStaff(staff_id)
+    known_staff(staff_id, rt.config.identity.staff_ids)
     note = check_note(note)
     request = open_request(rt, request_id)
     if request.status != AWAITING:

@@ -7,15 +7,26 @@ also names which check a member of staff made (`check`) and their staff id
 """
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from identity.errors import UnknownStaff
 
 METHODS = ("email_code", "oidc", "knowledge", "in_person", "manual")
 LEVELS = ("low", "substantial", "high")
 MANUAL_CHECKS = ("id_document", "signed_letter", "in_person")
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
 STAFF_ID = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,39}$")  # anchored: config validation uses it too
+
+
+def known_staff(staff_id: str, staff_ids: Collection[str]) -> str:
+    """`staff_id`, when well-formed and one of `staff_ids` (any well-formed id while that list is empty);
+    UnknownStaff otherwise, naming nothing typed."""
+    if not STAFF_ID.fullmatch(staff_id) or (staff_ids and staff_id not in staff_ids):
+        raise UnknownStaff(staff_id)
+    return staff_id
 _AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 

@@ -116,7 +116,7 @@ def test_an_extended_request_due_soon_is_marked_and_the_footer_allows_for_extens
     rt = open_runtime(config_path)
     # Received 31 March 2026, extended by one month: due 31 May, a Sunday, so Monday 1 June.
     request = stages.register(at(rt, datetime(2026, 3, 31, 7, 0, tzinfo=UTC)), "jatkettu@example.fi", "fi")
-    extend_deadline(at(rt, datetime(2026, 4, 5, 7, 0, tzinfo=UTC)), request.id, 1, "Laaja aineisto.")
+    extend_deadline(at(rt, datetime(2026, 4, 5, 7, 0, tzinfo=UTC)), request.id, 1, "Laaja aineisto.", "anna.k")
     assert watch_deadlines(at(rt, datetime(2026, 5, 28, 7, 0, tzinfo=UTC))) == DeadlineCounts(0, 1, mailed=True)
     _, message = digest(tmp_path / "outbox")
     body = message.get_content()

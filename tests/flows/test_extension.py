@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
+from audit.event import format_at
 from flows import stages
+from flows.audit_export import render_html
 from flows.cli import app
 from flows.demo.run import prepare_demo
 from flows.errors import InvalidRequest, RequestClosed
 from flows.lifecycle import extend_deadline
+from flows.replay import replay
 from flows.runtime import open_runtime
+from identity.errors import UnknownStaff
 
 # Received 31 March 2026 at 10:00 Helsinki time: due Thursday 30 April 2026.
 RECEIVED = datetime(2026, 3, 31, 7, 0, tzinfo=UTC)
@@ -48,7 +52,7 @@ def test_an_extension_moves_the_deadline_tells_the_requester_why_and_keeps_the_r
         config_path, tmp_path):
     rt = open_runtime(config_path)
     request = stages.register(at(rt, RECEIVED), "aino.jatko@example.fi", "fi")
-    extended = extend_deadline(at(rt, RECEIVED + timedelta(days=20)), request.id, 2, f"  {REASON}\n")
+    extended = extend_deadline(at(rt, RECEIVED + timedelta(days=20)), request.id, 2, f"  {REASON}\n", "anna.k")
     # Receipt + 3 months: 30 June 2026 (31 June does not exist), a Tuesday.
     assert rt.store.calendar.local_date(extended.deadline) == datetime(2026, 6, 30).date()
     assert rt.store.get(request.id).extended_to == extended.deadline
@@ -58,7 +62,13 @@ def test_an_extension_moves_the_deadline_tells_the_requester_why_and_keeps_the_r
     [event] = [e for e in rt.ledger.events(request.id) if e.action == "extended"]
     assert event.actor == "privacy_team"
     assert event.detail == {"months": 2, "original_due": "2026-04-30", "new_due": "2026-06-30",
-                            "reason_sha256": hashlib.sha256(REASON.encode()).hexdigest()}
+                            "reason_sha256": hashlib.sha256(REASON.encode()).hexdigest(), "by": "anna.k"}
+
+    # What an auditor's replay shows of it (Prefect unreachable here: the ledger alone).
+    replayed = replay(rt, request.id, "http://127.0.0.1:9/api")
+    assert replayed.to_json()["extension"] == {"at": format_at(event.at), "months": 2, "original_due": "2026-04-30",
+                                               "new_due": "2026-06-30", "by": "anna.k"}
+    assert "due 2026-04-30, now 2026-06-30 (the controller's calendar), by anna.k" in render_html(replayed)
 
     message = mail(tmp_path / "outbox", f"{request.id}-extended")
     assert message["To"] == "aino.jatko@example.fi"
@@ -71,18 +81,18 @@ def test_an_extension_moves_the_deadline_tells_the_requester_why_and_keeps_the_r
 def test_the_notice_is_in_the_requesters_language(config_path, tmp_path):
     rt = open_runtime(config_path)
     request = stages.register(at(rt, RECEIVED), "english@example.fi", "en")
-    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), request.id, 1, "Many sources to search.")
+    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), request.id, 1, "Many sources to search.", "anna.k")
     body = mail(tmp_path / "outbox", f"{request.id}-extended").get_content()
     # Receipt + 2 months: 31 May 2026 is a Sunday, so Monday 1 June.
     assert "by 1 June 2026" in body and "extended by one month," in body and "Reason: Many sources to search." in body
     assert "month(s)" not in body
 
     longer = stages.register(at(rt, RECEIVED), "english.two@example.fi", "en")
-    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), longer.id, 2, "Many sources to search.")
+    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), longer.id, 2, "Many sources to search.", "anna.k")
     body = mail(tmp_path / "outbox", f"{longer.id}-extended").get_content()
     assert "by 30 June 2026" in body and "extended by two months," in body
     finnish = stages.register(at(rt, RECEIVED), "suomeksi@example.fi", "fi")
-    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), finnish.id, 2, "Monta lähdettä.")
+    extend_deadline(at(rt, RECEIVED + timedelta(days=1)), finnish.id, 2, "Monta lähdettä.", "anna.k")
     body = mail(tmp_path / "outbox", f"{finnish.id}-extended").get_content()
     assert "viimeistään 30.6.2026" in body and "jatkettu kahdella kuukaudella," in body
 
@@ -91,33 +101,35 @@ def test_one_extension_only_before_the_original_due_date_only_while_open(config_
     rt = open_runtime(config_path)
     before = at(rt, RECEIVED + timedelta(days=5))
     first = stages.register(at(rt, RECEIVED), "kerran@example.fi", "fi").id
-    extend_deadline(before, first, 1, "syy")
+    extend_deadline(before, first, 1, "syy", "anna.k")
     with pytest.raises(InvalidRequest) as again:
-        extend_deadline(before, first, 2, "toinen syy")
+        extend_deadline(before, first, 2, "toinen syy", "anna.k")
     assert str(again.value) == f"{first} was already extended to 2026-06-01; GDPR Art. 12(3) allows one extension"
     # The same extension asked again (its mail failed, say) changes nothing and mails nothing new.
-    extend_deadline(before, first, 1, "syy")
+    extend_deadline(before, first, 1, "syy", "anna.k")
     assert len([e for e in rt.ledger.events(first) if e.action == "extended"]) == 1
 
     late = stages.register(at(rt, RECEIVED), "myoha@example.fi", "fi").id
     # Due 30 April: all of that day in Helsinki is still in time; 1 May 00:00 there is not.
-    extend_deadline(at(rt, datetime(2026, 4, 30, 20, 59, tzinfo=UTC)), late, 1, "ehti")
+    extend_deadline(at(rt, datetime(2026, 4, 30, 20, 59, tzinfo=UTC)), late, 1, "ehti", "anna.k")
     too_late = stages.register(at(rt, RECEIVED), "liian.myoha@example.fi", "fi").id
     with pytest.raises(InvalidRequest) as past:
-        extend_deadline(at(rt, datetime(2026, 4, 30, 21, 0, tzinfo=UTC)), too_late, 1, "myöhässä")
+        extend_deadline(at(rt, datetime(2026, 4, 30, 21, 0, tzinfo=UTC)), too_late, 1, "myöhässä", "anna.k")
     assert str(past.value) == (f"{too_late} was due on 2026-04-30: an extension must be made, and told, before the "
                                "original due date")
 
     closed = stages.register(at(rt, RECEIVED), "suljettu@example.fi", "fi").id
     stages.close(rt, closed, "withdrawn")
     with pytest.raises(RequestClosed, match=r"is closed: only an open request's deadline can be extended$"):
-        extend_deadline(before, closed, 1, "syy")
+        extend_deadline(before, closed, 1, "syy", "anna.k")
 
     fresh = stages.register(at(rt, RECEIVED), "uusi@example.fi", "fi").id
     with pytest.raises(InvalidRequest, match=r"^an extension is by 1 or 2 months \(GDPR Art. 12\(3\)\), not 3$"):
-        extend_deadline(before, fresh, 3, "syy")
+        extend_deadline(before, fresh, 3, "syy", "anna.k")
     with pytest.raises(InvalidRequest, match=r"^give the reason for the extension"):
-        extend_deadline(before, fresh, 1, "  ")
+        extend_deadline(before, fresh, 1, "  ", "anna.k")
+    with pytest.raises(UnknownStaff):  # not in the demo's [identity] staff_ids
+        extend_deadline(before, fresh, 1, "syy", "tiina")
     for refused in (too_late, closed, fresh):
         assert rt.store.get(refused).extended_to is None and rt.store.extension(refused) is None
         assert not (tmp_path / "outbox" / f"{refused}-extended.eml").exists()
@@ -132,14 +144,15 @@ def test_extend_list_and_digest_from_the_command_line(config_path, tmp_path):
            for what, days_ago in (("overdue", 45), ("soon", 29), ("later", 3), ("closed", 50))}
     stages.close(rt, ids["closed"], "withdrawn")
 
-    extended = dsar("request", "extend", ids["later"], "--months", "2", "--reason", REASON,
+    extended = dsar("request", "extend", ids["later"], "--months", "2", "--reason", REASON, "--by", "anna.k",
                     "--config", str(config_path))
     assert extended.exit_code == 0, extended.output
     new_due = calendar.local_date(rt.store.get(ids["later"]).deadline)
     assert extended.output == (f"{ids['later']}: due {new_due} (extended); the requester was told the new date and "
                                "the reason.\n")
     assert REASON in mail(tmp_path / "outbox", f"{ids['later']}-extended").get_content()
-    again = dsar("request", "extend", ids["later"], "--months", "1", "--reason", "x", "--config", str(config_path))
+    again = dsar("request", "extend", ids["later"], "--months", "1", "--reason", "x", "--by", "anna.k",
+                 "--config", str(config_path))
     assert isinstance(again.exception, InvalidRequest) and "allows one extension" in str(again.exception)
 
     def listed(*options: str) -> dict[str, list[str]]:
@@ -196,7 +209,7 @@ def test_request_show_gives_receipt_and_deadline_in_the_controllers_calendar_and
     assert "  received    2026-01-01 01:30 EET (2025-12-31 23:30 UTC)\n" in shown.output
     assert "  due         2026-02-02\n" in shown.output and "extended" not in shown.output
 
-    extend_deadline(at(rt, datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), request.id, 1, REASON)
+    extend_deadline(at(rt, datetime(2026, 1, 5, 8, 0, tzinfo=UTC)), request.id, 1, REASON, "anna.k")
     shown = dsar("request", "show", request.id, "--config", str(config_path)).output
     # 1 March 2026 is a Sunday: 2 March.
     assert "  due         2026-03-02 (extended)\n" in shown

@@ -232,7 +232,8 @@ def test_the_status_page_shows_the_due_date_where_the_controller_is_and_an_exten
         # store keeps it; the ledger only its sha256).
         rt.clock.now = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
         rt.store.set_status(request.id, "verified", rt.clock())
-        extend_deadline(rt, request.id, 2, "Pyyntö koskee laajaa aineistoa, myös äänitallenteita & <liitteitä>")
+        extend_deadline(rt, request.id, 2, "Pyyntö koskee laajaa aineistoa, myös äänitallenteita & <liitteitä>",
+                        "anna.k")
         page = browser.get(f"/status/{token}").text
     # The note above it says one month; the extension says why the law allows more.
     assert ("Määräaikaa on jatkettu 1.4.2027 asti (12 artiklan 3 kohta sallii jatkon pyyntöjen monimutkaisuuden tai "
