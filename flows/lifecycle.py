@@ -9,6 +9,7 @@ from exports.package.values import show_moment
 from flows import identifiers, stages
 from flows.deadlines import EXTENSION_MONTHS
 from flows.errors import InvalidRequest, RequestClosed
+from flows.lapse import refuse_if_lapsed
 from flows.pages import page_link
 from flows.runtime import Runtime
 from flows.store import Extension, Request
@@ -61,6 +62,7 @@ def extend_deadline(rt: Runtime, request_id: str, months: int, reason: str, staf
         if now > request.due_at:
             raise InvalidRequest(f"{request_id} was due on {calendar.local_date(request.due_at)}: an extension must "
                                  f"be made, and told, before the original due date")
+        refuse_if_lapsed(rt, request)  # nobody proved who asked in time: it is over, not to be extended
         extended_to = calendar.due_at(request.received_at, 1 + months)
         rt.ledger.append_event(request_id, "privacy_team", "extended", {
             "months": months, "original_due": calendar.local_date(request.due_at).isoformat(),

@@ -14,7 +14,7 @@ from audit.event import format_at
 from flows import stages
 from flows.audit_export import render_html
 from flows.cli import app
-from flows.demo.run import prepare_demo
+from flows.demo.run import prepare_demo, verify_by_outbox
 from flows.errors import InvalidRequest, RequestClosed
 from flows.lifecycle import extend_deadline
 from flows.replay import replay
@@ -52,6 +52,7 @@ def test_an_extension_moves_the_deadline_tells_the_requester_why_and_keeps_the_r
         config_path, tmp_path):
     rt = open_runtime(config_path)
     request = stages.register(at(rt, RECEIVED), "aino.jatko@example.fi", "fi")
+    verify_by_outbox(at(rt, RECEIVED + timedelta(hours=1)), request.id)
     extended = extend_deadline(at(rt, RECEIVED + timedelta(days=20)), request.id, 2, f"  {REASON}\n", "anna.k")
     # Receipt + 3 months: 30 June 2026 (31 June does not exist), a Tuesday.
     assert rt.store.calendar.local_date(extended.deadline) == datetime(2026, 6, 30).date()
@@ -110,6 +111,7 @@ def test_one_extension_only_before_the_original_due_date_only_while_open(config_
     assert len([e for e in rt.ledger.events(first) if e.action == "extended"]) == 1
 
     late = stages.register(at(rt, RECEIVED), "myoha@example.fi", "fi").id
+    verify_by_outbox(at(rt, RECEIVED + timedelta(hours=1)), late)  # unverified, it would have lapsed by then
     # Due 30 April: all of that day in Helsinki is still in time; 1 May 00:00 there is not.
     extend_deadline(at(rt, datetime(2026, 4, 30, 20, 59, tzinfo=UTC)), late, 1, "ehti", "anna.k")
     too_late = stages.register(at(rt, RECEIVED), "liian.myoha@example.fi", "fi").id
@@ -130,7 +132,11 @@ def test_one_extension_only_before_the_original_due_date_only_while_open(config_
         extend_deadline(before, fresh, 1, "  ", "anna.k")
     with pytest.raises(UnknownStaff):  # not in the demo's [identity] staff_ids
         extend_deadline(before, fresh, 1, "syy", "tiina")
-    for refused in (too_late, closed, fresh):
+    lapsed = stages.register(at(rt, RECEIVED), "vahvistamaton@example.fi", "fi").id
+    with pytest.raises(RequestClosed, match="lapsed"):  # unverified past [identity] unverified_lapse_days (7)
+        extend_deadline(at(rt, RECEIVED + timedelta(days=8)), lapsed, 1, "syy", "anna.k")
+    assert rt.store.get(lapsed).status == "closed"
+    for refused in (too_late, closed, fresh, lapsed):
         assert rt.store.get(refused).extended_to is None and rt.store.extension(refused) is None
         assert not (tmp_path / "outbox" / f"{refused}-extended.eml").exists()
         assert not [e for e in rt.ledger.events(refused) if e.action == "extended"]
