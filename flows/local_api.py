@@ -66,8 +66,22 @@ def start_server(home: Path, record_task_runs: bool = False,
     about two seconds after each run, and the next request's submission waits for it (1.0 s a request becomes
     3 s). Flow runs, their states and logs are kept; each stage's start and duration are in the ledger.
     """
-    port = _free_port()
     home.mkdir(mode=0o700, exist_ok=True)
+    for _ in range(_PORT_ATTEMPTS):
+        started = _start_server(home, record_task_runs, timeout)
+        if started is not None:
+            return started
+    raise RuntimeError(f"prefect server found its port taken {_PORT_ATTEMPTS} times; see {home / 'server.log'}")
+
+
+# `prefect server start` binds its port only when its start-up is over, seconds after the port was picked: a
+# process starting meanwhile can take the port, and its server then answers where ours was to be.
+_PORT_ATTEMPTS = 3
+
+
+def _start_server(home: Path, record_task_runs: bool, timeout: float) -> tuple[subprocess.Popen[bytes], str] | None:
+    """The server started on a fresh port, or None when another server answered there (try another port)."""
+    port = _free_port()
     log = home / "server.log"
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true" if record_task_runs else "false"}
@@ -83,10 +97,22 @@ def start_server(home: Path, record_task_runs: bool = False,
         if process.poll() is not None:
             raise RuntimeError(f"prefect server exited with status {process.returncode}; see {log}")
         if healthy(url):
-            return process, url
+            if _serves_home(url, home):
+                return process, url
+            _stop(process)  # someone else's server: ours would write this config's runs into its database
+            return None
         time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"prefect server did not answer within {timeout:.0f} s")
+
+
+def _serves_home(url: str, home: Path) -> bool:
+    """Whether the server at `url` keeps its database in `home` (its settings say so)."""
+    try:
+        served = httpx.get(f"{url}/admin/settings", timeout=5).json().get("home")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
+    return isinstance(served, str) and Path(served).resolve() == home.resolve()
 
 
 def healthy(url: str) -> bool:

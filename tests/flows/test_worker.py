@@ -174,3 +174,41 @@ def test_the_worker_outlives_a_prefect_api_that_does_not_answer(caplog):
         worker.stop()
         thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+def test_the_worker_never_takes_another_server_on_its_port_for_its_own(tmp_path, monkeypatch):
+    """`prefect server start` binds its port seconds after the port was picked: if another server answers there
+    first (another config's), the worker must not apply its deployments and send its runs to that one."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from flows import local_api
+
+    class Stranger(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"{}" if self.path == "/api/health" else json.dumps({"home": "/elsewhere"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    stranger = ThreadingHTTPServer(("127.0.0.1", 0), Stranger)
+    threading.Thread(target=stranger.serve_forever, daemon=True).start()
+    ports = iter([stranger.server_address[1]])
+    real_free_port = local_api._free_port
+    monkeypatch.setattr(local_api, "_free_port", lambda: next(ports, None) or real_free_port())
+    home = tmp_path / "prefect"
+    try:
+        process, url = local_api.start_server(home)
+    finally:
+        stranger.shutdown()
+    try:
+        assert not url.startswith(f"http://127.0.0.1:{stranger.server_address[1]}/")
+        assert healthy(url) and local_api._serves_home(url, home)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
