@@ -178,12 +178,10 @@ def own_api_url() -> str:
            "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     env.pop("PREFECT_API_URL", None)
     with listener:
-        process = subprocess.Popen(
+        process = _spawn_dying_with_process(
             [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
              "--fd", str(listener.fileno()), "--log-level", "error", "--lifespan", "on"],
-            env=env, stdin=subprocess.DEVNULL, pass_fds=(listener.fileno(),),
-            # The kernel signals the child when the thread that started it ends: only the main thread's lasts.
-            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+            env, listener.fileno(),
         )  # the listening socket is the server's now: connections wait in its backlog until it serves them
     atexit.register(_stop, process)
     deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
@@ -193,6 +191,35 @@ def own_api_url() -> str:
             raise RuntimeError(f"the temporary Prefect server did not start (status {process.returncode})")
         time.sleep(0.1)
     return url
+
+
+def _spawn_dying_with_process(args: list[str], env: dict[str, str], fd: int) -> subprocess.Popen[bytes]:
+    """Start `args` (inheriting `fd`) so that the kernel signals it when this process dies, even by kill -9.
+
+    PDEATHSIG fires when the *thread* that forked the child ends, so it is forked from a thread of its own
+    that waits for the child: that thread ends with the child, or with the process, whichever thread
+    (a portal's request, a worker's run) asked for the server.
+    """
+    started: list[subprocess.Popen[bytes] | BaseException] = []
+    ready = threading.Event()
+
+    def spawn_and_wait() -> None:
+        try:
+            process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, pass_fds=(fd,),
+                                       preexec_fn=_die_with_parent)
+        except BaseException as exc:  # handed to the caller
+            started.append(exc)
+            ready.set()
+            return
+        started.append(process)
+        ready.set()
+        process.wait()
+
+    threading.Thread(target=spawn_and_wait, name="prefect-server-parent", daemon=True).start()
+    ready.wait()
+    if isinstance(started[0], BaseException):
+        raise started[0]
+    return started[0]
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

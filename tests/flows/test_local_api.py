@@ -1,0 +1,54 @@
+"""dsar's own temporary Prefect server (flows.local_api.own_api_url): it ends with the process that started it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Started from a thread of a long-lived process (a portal, a worker thread), then the process is killed -9.
+_STARTER = """
+import os, threading, time
+from flows.local_api import own_api_url
+thread = threading.Thread(target=own_api_url)
+thread.start()
+thread.join()
+children = {int(pid) for task in os.listdir("/proc/self/task")
+            for pid in open(f"/proc/self/task/{task}/children").read().split()}
+print(*children, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_temporary_server_started_in_a_thread_dies_with_a_killed_process(tmp_path):
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PYTHONPATH": str(Path.cwd())}
+    env.pop("PREFECT_API_URL", None)
+    starter = subprocess.Popen([sys.executable, "-c", _STARTER], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    servers: list[int] = []
+    try:
+        assert starter.stdout is not None
+        servers = [int(pid) for pid in starter.stdout.readline().split()]
+        assert servers, "own_api_url started no server"
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        deadline = time.monotonic() + 30  # the kernel's SIGTERM, then uvicorn's shutdown
+        while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in servers), "the server outlived the killed dsar process"
+    finally:
+        starter.kill()
+        for pid in servers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
