@@ -14,6 +14,7 @@ temporary server of its own (`own_api_url`), in place of Prefect's.
 from __future__ import annotations
 
 import atexit
+import base64
 import ctypes
 import json
 import os
@@ -71,7 +72,9 @@ def start_server(home: Path, record_task_runs: bool = False,
         started = _start_server(home, record_task_runs, timeout)
         if started is not None:
             return started
-    raise RuntimeError(f"prefect server found its port taken {_PORT_ATTEMPTS} times; see {home / 'server.log'}")
+    raise RuntimeError(f"prefect server found its port taken {_PORT_ATTEMPTS} times, or kept its settings from "
+                       "this worker (PREFECT_API_AUTH_STRING must match PREFECT_SERVER_API_AUTH_STRING); "
+                       f"see {home / 'server.log'}")
 
 
 # `prefect server start` binds its port only when its start-up is over, seconds after the port was picked: a
@@ -107,9 +110,17 @@ def _start_server(home: Path, record_task_runs: bool, timeout: float) -> tuple[s
 
 
 def _serves_home(url: str, home: Path) -> bool:
-    """Whether the server at `url` keeps its database in `home` (its settings say so)."""
+    """Whether the server at `url` keeps its database in `home` (its settings say so).
+
+    Asked with the credentials Prefect's clients here use: a server behind PREFECT_SERVER_API_AUTH_STRING
+    answers its settings only to them.
+    """
+    from prefect.settings import PREFECT_API_AUTH_STRING
+
+    auth = PREFECT_API_AUTH_STRING.value()
+    headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
     try:
-        served = httpx.get(f"{url}/admin/settings", timeout=5).json().get("home")
+        served = httpx.get(f"{url}/admin/settings", headers=headers, timeout=5).json().get("home")
     except (httpx.HTTPError, ValueError, AttributeError):
         return False
     return isinstance(served, str) and Path(served).resolve() == home.resolve()

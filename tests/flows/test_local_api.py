@@ -52,3 +52,24 @@ def test_the_temporary_server_started_in_a_thread_dies_with_a_killed_process(tmp
         for pid in servers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_worker_takes_its_own_server_behind_basic_auth(tmp_path, monkeypatch):
+    """A team that sets PREFECT_SERVER_API_AUTH_STRING (and the same PREFECT_API_AUTH_STRING for the clients)
+    must still get a worker: the check that the server keeps its database in the worker's home asks with the
+    clients' credentials, as the worker's own calls will."""
+    from prefect.settings import PREFECT_API_AUTH_STRING
+    from prefect.settings.context import temporary_settings
+
+    from flows import local_api
+
+    monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", "dsar:s3cret")
+    home = tmp_path / "prefect"
+    with temporary_settings({PREFECT_API_AUTH_STRING: "dsar:s3cret"}):
+        process, url = local_api.start_server(home)
+    try:
+        assert local_api.healthy(url)
+        assert not local_api._serves_home(url, home), "without the credentials the server's settings stay closed"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
