@@ -31,6 +31,8 @@ from pathlib import Path
 import httpx
 
 WORKER_FILE = "worker.json"
+# dsar's Prefect servers report nothing to Prefect's analytics: a GDPR tool's activity stays on its machine.
+_NO_TELEMETRY = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 _PR_SET_PDEATHSIG = 1
 
 
@@ -86,7 +88,7 @@ def _start_server(home: Path, record_task_runs: bool, timeout: float) -> tuple[s
     """The server started on a fresh port, or None when another server answered there (try another port)."""
     port = _free_port()
     log = home / "server.log"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+    env = {**os.environ, "PREFECT_HOME": str(home), **_NO_TELEMETRY,
            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true" if record_task_runs else "false"}
     env.pop("PREFECT_API_URL", None)
     with log.open("ab") as out:
@@ -186,7 +188,7 @@ def own_api_url() -> str:
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
     # What Prefect's temporary server is given: the settings in force here, no UI, only the services it needs.
     env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
-           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **_NO_TELEMETRY}
     env.pop("PREFECT_API_URL", None)
     with listener:
         process = _spawn_dying_with_process(
