@@ -182,32 +182,37 @@ def own_api_url() -> str:
     """
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
 
+    settings = get_current_settings()
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log = settings.home / "temporary-server.log"  # off the terminal, where dsar prints one line per failure
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
     # What Prefect's temporary server is given: the settings in force here, no UI, only the services it needs.
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
+    env = {**os.environ, **settings.to_environment_variables(exclude_unset=True),
            "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **_NO_TELEMETRY}
     env.pop("PREFECT_API_URL", None)
-    with listener:
+    with listener, log.open("ab") as out:
         process = _spawn_dying_with_process(
             [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
              "--fd", str(listener.fileno()), "--log-level", "error", "--lifespan", "on"],
-            env, listener.fileno(),
+            env, listener.fileno(), out.fileno(),
         )  # the listening socket is the server's now: connections wait in its backlog until it serves them
     atexit.register(_stop, process)
     deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
     while not healthy(url):
         if process.poll() is not None or time.monotonic() > deadline:
             _stop(process)
-            raise RuntimeError(f"the temporary Prefect server did not start (status {process.returncode})")
+            raise RuntimeError(f"the temporary Prefect server did not start (status {process.returncode}); "
+                               f"see {log}")
         time.sleep(0.1)
     return url
 
 
-def _spawn_dying_with_process(args: list[str], env: dict[str, str], fd: int) -> subprocess.Popen[bytes]:
-    """Start `args` (inheriting `fd`) so that the kernel signals it when this process dies, even by kill -9.
+def _spawn_dying_with_process(args: list[str], env: dict[str, str], fd: int, out: int) -> subprocess.Popen[bytes]:
+    """Start `args` (inheriting `fd`, its output to `out`) so that the kernel signals it when this process
+    dies, even by kill -9.
 
     PDEATHSIG fires when the *thread* that forked the child ends, so it is forked from a thread of its own
     that waits for the child: that thread ends with the child, or with the process, whichever thread
@@ -218,8 +223,8 @@ def _spawn_dying_with_process(args: list[str], env: dict[str, str], fd: int) -> 
 
     def spawn_and_wait() -> None:
         try:
-            process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, pass_fds=(fd,),
-                                       preexec_fn=_die_with_parent)
+            process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                       pass_fds=(fd,), preexec_fn=_die_with_parent)
         except BaseException as exc:  # handed to the caller
             started.append(exc)
             ready.set()

@@ -96,3 +96,22 @@ def test_the_temporary_server_keeps_prefect_home_sends_no_telemetry_and_prints_n
     assert done.stdout.split() == [str(home), "False"]
     assert (home / "prefect.db").exists()
     assert "Traceback" not in done.stderr and "telemetry" not in done.stderr
+
+
+_HISTORY = """
+from flows.prefect_history import read_history
+print(read_history("REQ-1").status, flush=True)
+"""
+
+
+def test_a_temporary_server_that_cannot_start_leaves_one_clear_answer_and_its_log(tmp_path):
+    """`dsar audit replay` with a Prefect database that cannot be reached: the history is "unreachable" and the
+    terminal gets no server traceback (dsar prints one line per failure); the cause is in PREFECT_HOME's log."""
+    home = tmp_path / "prefect"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PYTHONPATH": str(Path.cwd()),
+           "PREFECT_API_DATABASE_CONNECTION_URL": "postgresql+asyncpg://nobody:none@127.0.0.1:1/none"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([sys.executable, "-c", _HISTORY], env=env, capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["unreachable"], done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Application startup failed" in (home / "temporary-server.log").read_text()
