@@ -46,6 +46,11 @@ class LocalApi:
         return self.url.removesuffix("/api")
 
 
+def _server_environ() -> dict[str, str]:
+    """This process's environment without dsar's own variables (keys, secrets): a Prefect server needs none."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("DSAR_")}
+
+
 def _die_with_parent() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -88,7 +93,7 @@ def _start_server(home: Path, record_task_runs: bool, timeout: float) -> tuple[s
     """The server started on a fresh port, or None when another server answered there (try another port)."""
     port = _free_port()
     log = home / "server.log"
-    env = {**os.environ, "PREFECT_HOME": str(home), **_NO_TELEMETRY,
+    env = {**_server_environ(), "PREFECT_HOME": str(home), **_NO_TELEMETRY,
            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true" if record_task_runs else "false"}
     env.pop("PREFECT_API_URL", None)
     with log.open("ab") as out:
@@ -190,7 +195,7 @@ def own_api_url() -> str:
     listener.listen(128)
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
     # What Prefect's temporary server is given: the settings in force here, no UI, only the services it needs.
-    env = {**os.environ, **settings.to_environment_variables(exclude_unset=True),
+    env = {**_server_environ(), **settings.to_environment_variables(exclude_unset=True),
            "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **_NO_TELEMETRY}
     env.pop("PREFECT_API_URL", None)
     with listener, log.open("ab") as out:

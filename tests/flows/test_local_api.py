@@ -76,24 +76,29 @@ def test_the_worker_takes_its_own_server_behind_basic_auth(tmp_path, monkeypatch
 
 
 _SETTINGS = """
+import os
 import httpx
 from flows.local_api import own_api_url
 settings = httpx.get(own_api_url() + "/admin/settings").json()
-print(settings["home"], settings["server"]["analytics_enabled"], flush=True)
+servers = [pid for task in os.listdir("/proc/self/task")
+           for pid in open(f"/proc/self/task/{task}/children").read().split()]
+environ = b"".join(open(f"/proc/{pid}/environ", "rb").read() for pid in servers)
+print(settings["home"], settings["server"]["analytics_enabled"], b"s3cret-ledger-key" in environ, flush=True)
 """
 
 
-def test_the_temporary_server_keeps_prefect_home_sends_no_telemetry_and_prints_nothing(tmp_path):
+def test_the_temporary_server_keeps_prefect_home_sends_no_telemetry_and_holds_no_dsar_secret(tmp_path):
     """`dsar run` / `dsar audit replay` without a Prefect API: the server works on PREFECT_HOME's database,
-    does not report to Prefect's analytics (a GDPR tool's runs stay home), and writes no tracebacks on the
-    user's terminal (its telemetry's "database is locked" did, on SQLite)."""
+    does not report to Prefect's analytics (a GDPR tool's runs stay home), writes no tracebacks on the
+    user's terminal (its telemetry's "database is locked" did, on SQLite), and is not handed dsar's keys."""
     home = tmp_path / "prefect"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PYTHONPATH": str(Path.cwd())}
+    env = {**os.environ, "PREFECT_HOME": str(home), "PYTHONPATH": str(Path.cwd()),
+           "DSAR_LEDGER_KEY": "s3cret-ledger-key"}
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_SERVER_ANALYTICS_ENABLED", None)
     done = subprocess.run([sys.executable, "-c", _SETTINGS], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(home), "False"]
+    assert done.stdout.split() == [str(home), "False", "False"]
     assert (home / "prefect.db").exists()
     assert "Traceback" not in done.stderr and "telemetry" not in done.stderr
 
