@@ -11,16 +11,34 @@ from pathlib import Path
 
 # Started from a thread of a long-lived process (a portal, a worker thread), then the process is killed -9.
 _STARTER = """
-import os, threading, time
+import threading, time
 from flows.local_api import own_api_url
-thread = threading.Thread(target=own_api_url)
+answer = []
+def start():
+    try:
+        answer.append(own_api_url())
+    except Exception as exc:
+        answer.append(f"failed: {type(exc).__name__}: {exc}")
+thread = threading.Thread(target=start)
 thread.start()
 thread.join()
-children = {int(pid) for task in os.listdir("/proc/self/task")
-            for pid in open(f"/proc/self/task/{task}/children").read().split()}
-print(*children, flush=True)
+print(answer[0], flush=True)
 time.sleep(600)
 """
+
+
+def _servers_of(home: Path, but: int) -> list[int]:
+    """The processes (other than `but`) whose environment names `home` as PREFECT_HOME."""
+    marker = f"PREFECT_HOME={home}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != but:
+            try:
+                if marker in (entry / "environ").read_bytes() + b"\0":
+                    found.append(int(entry.name))
+            except OSError:
+                pass  # gone, or another user's
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -32,14 +50,17 @@ def _alive(pid: int) -> bool:
 
 
 def test_the_temporary_server_started_in_a_thread_dies_with_a_killed_process(tmp_path):
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PYTHONPATH": str(Path.cwd())}
+    home = tmp_path / "prefect"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PYTHONPATH": str(Path.cwd())}
     env.pop("PREFECT_API_URL", None)
     starter = subprocess.Popen([sys.executable, "-c", _STARTER], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     servers: list[int] = []
     try:
         assert starter.stdout is not None
-        servers = [int(pid) for pid in starter.stdout.readline().split()]
+        answer = starter.stdout.readline().strip()
+        assert answer.startswith("http://127.0.0.1:"), answer
+        servers = _servers_of(home, but=starter.pid)
         assert servers, "own_api_url started no server"
         starter.send_signal(signal.SIGKILL)
         starter.wait()
