@@ -42,11 +42,10 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
         raise InvalidRequest(f"{out} exists and is not an empty directory: choose a new one for the bundle")
     if not out.resolve().parent.is_dir():
         raise InvalidRequest(f"{out.parent} does not exist: make it first, or choose another --out")
-    summary = replay(rt, request_id, api_url)
-    first = next(iter(rt.ledger.events(request_id)), None)
-    if first is None:
+    summary = replay(rt, request_id, api_url)  # it has read the request's events: the segment starts at the first
+    if not summary.steps:
         raise InvalidRequest(f"{request_id} has no ledger events")
-    last = summary.steps[-1].event.seq if summary.steps else first.seq
+    first, last = summary.steps[0].event.seq, summary.steps[-1].event.seq
     if head.seq < last:
         raise InvalidRequest(f"the ledger head (seq {head.seq}) is older than {request_id}'s last event (seq {last}): "
                              "its checkpoint lags; run dsar audit verify")
@@ -58,7 +57,7 @@ def export_bundle(rt: Runtime, request_id: str, out: Path, head: Head, api_url: 
     except OSError as exc:  # read-only, not ours, a pseudo file system
         raise InvalidRequest(f"cannot write the bundle in {parent}: {exc.strerror}") from None
     try:
-        write_bundle(temp, request_id, _segment(rt, first.seq, head.seq), head, ledger_key(rt.config),
+        write_bundle(temp, request_id, _segment(rt, first, head.seq), head, ledger_key(rt.config),
                      files, rt.clock())
         if out.exists():
             out.rmdir()  # empty, checked above
